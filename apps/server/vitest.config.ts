@@ -1,0 +1,3 @@
+import { defineProject } from 'vitest/config'
+
+export default defineProject({ test: { name: 'server', testTimeout: 60_000, hookTimeout: 90_000 } })

@@ -1,0 +1,84 @@
+import type { PostgresPool } from 'kysely'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+
+import type { Database } from './schema.js'
+import { openEmbedded } from './embedded.js'
+
+export type * from './schema.js'
+export { migrate, MigrationError } from './migrate.js'
+export { openEmbedded, embeddedExists, EmbeddedDatabaseError, type EmbeddedEndpoint } from './embedded.js'
+
+// int8 (count(*), bigint ids) arrives as a string by default; our counts fit in a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10))
+
+export type Db = Kysely<Database>
+
+export interface CreateDbOptions {
+  /** Postgres connection string. Unset → the embedded PGlite database in `dataDir`. */
+  databaseUrl?: string | undefined
+  /**
+   * Embedded database folder, used when `databaseUrl` is unset; `null` → a private in-memory one.
+   * @default './.data'
+   */
+  dataDir?: string | null | undefined
+  /** @default 10 */
+  poolSize?: number | undefined
+  /** Extra node-postgres options (tests set `options: '-c search_path=…'`). */
+  pgOptions?: pg.PoolConfig | undefined
+}
+
+export interface DbInfo {
+  backend: 'postgres' | 'pglite'
+  /** For PGlite: the directory of the socket that `psql -h` and the CLI connect to. */
+  socketDir?: string
+  /** For PGlite: whether this process holds the data folder. */
+  holder?: boolean
+}
+
+const infos = new WeakMap<Kysely<any>, DbInfo>()
+
+/** What `createDb` connected to. */
+export function dbInfo(db: Kysely<any>): DbInfo {
+  return infos.get(db) ?? { backend: 'postgres' }
+}
+
+/**
+ * Kysely on node-postgres. With `databaseUrl` it talks to that server; without, it opens (or
+ * joins, see embedded.ts) the PGlite database in `dataDir`. `db.destroy()` releases everything.
+ *
+ * @example
+ * const db = await createDb({ databaseUrl: process.env.DATABASE_URL })
+ */
+export async function createDb(opts: CreateDbOptions = {}): Promise<Db> {
+  const max = opts.poolSize ?? 10
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max, ...opts.pgOptions })
+    // An idle client that loses its server emits 'error'; without a listener that kills the
+    // process. The next query reports the outage instead.
+    pool.on('error', () => undefined)
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    infos.set(db, { backend: 'postgres' })
+    return db
+  }
+  const endpoint = await openEmbedded({ dataDir: opts.dataDir === undefined ? './.data' : opts.dataDir })
+  const pool = new pg.Pool({
+    host: endpoint.socketDir,
+    port: endpoint.port,
+    user: 'postgres',
+    database: 'postgres',
+    max,
+    ...opts.pgOptions,
+  })
+  pool.on('error', () => undefined)
+  const wrapped: PostgresPool = {
+    connect: () => pool.connect(),
+    end: async () => {
+      await pool.end()
+      await endpoint.close()
+    },
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: wrapped }) })
+  infos.set(db, { backend: 'pglite', socketDir: endpoint.socketDir, holder: endpoint.holder })
+  return db
+}

@@ -1,0 +1,185 @@
+/**
+ * A Postgres wire-protocol server in front of one PGlite instance.
+ *
+ * Why not `PGLiteSocketServer` as it is: its queue interleaves connections message by message.
+ * PGlite has a single backend session, so Parse from one connection followed by Parse from
+ * another overwrites the unnamed statement before the first one's Bind ("unnamed prepared
+ * statement does not exist"). Here each connection's messages are grouped into units that end at
+ * Sync, Query, Flush or Terminate, and a unit runs whole. While PGlite is inside a transaction,
+ * only units from the connection that opened it run, so transactions stay isolated too.
+ *
+ * Locks are per session in Postgres and PGlite has one session, so advisory and row locks do not
+ * serialise connections here; the unit scheduler does that instead.
+ */
+import type { Server, Socket } from 'node:net'
+import { createServer } from 'node:net'
+
+import type { PGlite } from '@electric-sql/pglite'
+
+const SSL_REQUEST = 80_877_103
+const CANCEL_REQUEST = 80_877_102
+const PROTOCOL_3 = 196_608
+// Message types after which the client waits for an answer.
+const UNIT_END = new Set(['S', 'Q', 'H', 'c', 'f', 'F'])
+
+interface Unit {
+  conn: Connection
+  messages: Uint8Array[]
+}
+
+interface Connection {
+  id: number
+  socket: Socket
+  buffer: Buffer
+  started: boolean
+  pending: Uint8Array[]
+  closed: boolean
+}
+
+export class PGliteServer {
+  readonly #db: PGlite
+  readonly #queue: Unit[] = []
+  #running = false
+  #owner: Connection | null = null
+  #nextId = 1
+  #server: Server | null = null
+  readonly #connections = new Set<Connection>()
+
+  constructor(db: PGlite) {
+    this.#db = db
+  }
+
+  async listen(path: string): Promise<void> {
+    const server = createServer((socket) => this.#accept(socket))
+    this.#server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(path, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  }
+
+  async close(): Promise<void> {
+    for (const conn of this.#connections) conn.socket.destroy()
+    const server = this.#server
+    this.#server = null
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+    // let a unit in flight finish before the caller closes PGlite
+    while (this.#running) await new Promise((r) => setTimeout(r, 5))
+  }
+
+  #accept(socket: Socket): void {
+    socket.setNoDelay(true)
+    const conn: Connection = {
+      id: this.#nextId++,
+      socket,
+      buffer: Buffer.alloc(0),
+      started: false,
+      pending: [],
+      closed: false,
+    }
+    this.#connections.add(conn)
+    socket.on('data', (chunk) => this.#receive(conn, chunk))
+    socket.on('error', () => socket.destroy())
+    socket.on('close', () => this.#drop(conn))
+  }
+
+  #receive(conn: Connection, chunk: Buffer): void {
+    conn.buffer = conn.buffer.length === 0 ? chunk : Buffer.concat([conn.buffer, chunk])
+    for (;;) {
+      if (!conn.started) {
+        if (conn.buffer.length < 8) return
+        const length = conn.buffer.readInt32BE(0)
+        const code = conn.buffer.readInt32BE(4)
+        if (conn.buffer.length < length) return
+        const message = conn.buffer.subarray(0, length)
+        conn.buffer = conn.buffer.subarray(length)
+        if (code === SSL_REQUEST) {
+          conn.socket.write('N') // no TLS on a local socket
+        } else if (code === CANCEL_REQUEST) {
+          conn.socket.destroy() // cancellation is not supported; the cancel connection just ends
+          return
+        } else if (code === PROTOCOL_3) {
+          conn.started = true
+          this.#enqueue({ conn, messages: [new Uint8Array(message)] })
+        } else {
+          conn.socket.destroy()
+          return
+        }
+        continue
+      }
+      if (conn.buffer.length < 5) return
+      const length = 1 + conn.buffer.readInt32BE(1)
+      if (conn.buffer.length < length) return
+      const type = String.fromCharCode(conn.buffer[0] ?? 0)
+      const message = new Uint8Array(conn.buffer.subarray(0, length))
+      conn.buffer = conn.buffer.subarray(length)
+      if (type === 'X') {
+        conn.socket.end()
+        return
+      }
+      conn.pending.push(message)
+      if (UNIT_END.has(type)) {
+        const messages = conn.pending
+        conn.pending = []
+        this.#enqueue({ conn, messages })
+      }
+    }
+  }
+
+  #enqueue(unit: Unit): void {
+    this.#queue.push(unit)
+    void this.#pump()
+  }
+
+  #drop(conn: Connection): void {
+    conn.closed = true
+    this.#connections.delete(conn)
+    for (let i = this.#queue.length - 1; i >= 0; i--) {
+      if (this.#queue[i]?.conn === conn) this.#queue.splice(i, 1)
+    }
+    void this.#pump()
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#running) return
+    this.#running = true
+    try {
+      for (;;) {
+        const owner = this.#owner
+        if (owner?.closed) {
+          // The connection that opened a transaction went away: undo it, as Postgres would.
+          this.#owner = null
+          if (this.#db.isInTransaction()) await this.#db.exec('ROLLBACK').catch(() => undefined)
+          continue
+        }
+        const index = owner ? this.#queue.findIndex((u) => u.conn === owner) : 0
+        const unit = index >= 0 ? this.#queue[index] : undefined
+        if (!unit) return
+        this.#queue.splice(index, 1)
+        await this.#run(unit)
+        this.#owner = this.#db.isInTransaction() ? unit.conn : null
+      }
+    } finally {
+      this.#running = false
+    }
+  }
+
+  async #run(unit: Unit): Promise<void> {
+    const { socket } = unit.conn
+    const out: Uint8Array[] = []
+    try {
+      await this.#db.runExclusive(async () => {
+        for (const message of unit.messages) {
+          await this.#db.execProtocolRawStream(message, { onRawData: (data) => void out.push(data.slice()) }) // data is a view into WASM memory
+        }
+      })
+    } catch {
+      socket.destroy()
+      return
+    }
+    if (!unit.conn.closed && socket.writable && out.length > 0) socket.write(Buffer.concat(out))
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Row types for every table, following Django's auth model where it has one.
+ * Columns are snake_case in SQL and in these types: no CamelCasePlugin, so a query reads like
+ * the SQL it runs. Code maps rows to wire objects explicitly (never passes a row through).
+ */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>
+type JsonObject = ColumnType<Record<string, unknown>, string, string>
+
+export interface UserTable {
+  id: Generated<number>
+  username: string
+  email: Generated<string>
+  first_name: Generated<string>
+  last_name: Generated<string>
+  /** `<algorithm>$<encoded hash>`, e.g. `bcrypt_sha256$$2b$12$…`; never leaves the server. */
+  password: string
+  is_active: Generated<boolean>
+  is_staff: Generated<boolean>
+  is_superuser: Generated<boolean>
+  date_joined: CreatedAt & Generated<Date>
+  last_login: Timestamp | null
+}
+
+export interface GroupTable {
+  id: Generated<number>
+  name: string
+}
+
+export interface UserGroupTable {
+  user_id: number
+  group_id: number
+}
+
+export interface PermissionTable {
+  id: Generated<number>
+  /** `<action>_<resource>`, e.g. `change_article`, as Django names them. */
+  codename: string
+  resource: string
+  name: string
+}
+
+export interface GroupPermissionTable {
+  group_id: number
+  permission_id: number
+}
+
+export interface UserPermissionTable {
+  user_id: number
+  permission_id: number
+}
+
+export interface OutstandingTokenTable {
+  jti: string
+  user_id: number
+  /** Every refresh token descended from one login shares a family; reuse revokes it whole. */
+  family_id: string
+  token_type: string
+  created_at: CreatedAt & Generated<Date>
+  expires_at: Timestamp
+}
+
+export interface BlacklistedTokenTable {
+  jti: string
+  blacklisted_at: CreatedAt & Generated<Date>
+}
+
+export interface SigningKeyTable {
+  kid: string
+  algorithm: string
+  public_jwk: JsonObject
+  /** Kept in the database so every process signs with the same key. */
+  private_jwk: JsonObject
+  created_at: CreatedAt & Generated<Date>
+  retired_at: Timestamp | null
+}
+
+export interface Database {
+  users: UserTable
+  groups: GroupTable
+  user_groups: UserGroupTable
+  permissions: PermissionTable
+  group_permissions: GroupPermissionTable
+  user_permissions: UserPermissionTable
+  outstanding_tokens: OutstandingTokenTable
+  blacklisted_tokens: BlacklistedTokenTable
+  signing_keys: SigningKeyTable
+}
+
+export type User = Selectable<UserTable>
+export type NewUser = Insertable<UserTable>
+export type UserUpdate = Updateable<UserTable>
+export type Group = Selectable<GroupTable>
+export type Permission = Selectable<PermissionTable>
+export type OutstandingToken = Selectable<OutstandingTokenTable>
+export type NewOutstandingToken = Insertable<OutstandingTokenTable>
+export type SigningKey = Selectable<SigningKeyTable>
+export type NewSigningKey = Insertable<SigningKeyTable>

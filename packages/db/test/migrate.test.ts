@@ -1,0 +1,54 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { describe, expect, it } from 'vitest'
+
+import { createDb, dbInfo, migrate } from '../src/index.js'
+import { createTestDb, TEST_BACKEND } from '../src/testing.js'
+
+describe(`${TEST_BACKEND}: migrations`, () => {
+  it('are idempotent and leave the groups Admin, Manager and HR in place', async () => {
+    await using t = await createTestDb()
+    const again = await migrate(t.db)
+    expect(again).toEqual([])
+    const groups = await t.db.selectFrom('groups').select('name').orderBy('name').execute()
+    expect(groups.map((g) => g.name)).toEqual(['Admin', 'HR', 'Manager'])
+  })
+
+  it('should not fail when several connections migrate one empty database at once', async () => {
+    await using t = await createTestDb({ migrate: false, shared: true })
+    const others = await Promise.all([1, 2, 3].map(() => createDb({ ...t.connection, poolSize: 2 })))
+    try {
+      const results = await Promise.all([t.db, ...others].map((db) => migrate(db)))
+      // exactly one run applied the migrations; the rest found nothing to do
+      expect(results.filter((r) => r.length > 0)).toHaveLength(1)
+    } finally {
+      await Promise.all(others.map((db) => db.destroy()))
+    }
+  })
+})
+
+describe('pglite data folder', () => {
+  it('lets a second opener in the same folder connect through the holder socket', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gh-db-'))
+    try {
+      const first = await createDb({ dataDir: dir })
+      expect(dbInfo(first)).toMatchObject({ backend: 'pglite', holder: true })
+      await migrate(first)
+      const second = await createDb({ dataDir: dir })
+      expect(dbInfo(second)).toMatchObject({ backend: 'pglite', holder: false })
+      const rows = await second.selectFrom('groups').select('name').execute()
+      expect(rows).toHaveLength(3)
+      await second.destroy()
+      await first.destroy()
+      // once the holder is gone, the folder opens again (and keeps its data)
+      const third = await createDb({ dataDir: dir })
+      expect(dbInfo(third)).toMatchObject({ holder: true })
+      expect(await migrate(third)).toEqual([])
+      await third.destroy()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -1,0 +1,44 @@
+import { sql } from 'kysely'
+import { describe, expect, it } from 'vitest'
+
+import { createDb } from '../src/index.js'
+
+// The embedded server is ours (see src/internal/pglite-server.ts), so it gets its own tests.
+describe('embedded PGlite server', () => {
+  it('should keep each connection statements and results apart under concurrency', async () => {
+    const db = await createDb({ dataDir: null, poolSize: 10 })
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 500 }, (_, i) =>
+          sql<{ a: number; b: string }>`select ${i}::int as a, ${`x${i}`}::text as b`.execute(db),
+        ),
+      )
+      results.forEach((r, i) => expect(r.rows[0]).toEqual({ a: i, b: `x${i}` }))
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('should isolate concurrent transactions and roll back the ones that fail', async () => {
+    const db = await createDb({ dataDir: null, poolSize: 10 })
+    try {
+      await sql`create table t (id int primary key, n int not null)`.execute(db)
+      await sql`insert into t values (1, 0)`.execute(db)
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) =>
+          db.transaction().execute(async (trx) => {
+            const row = await sql<{ n: number }>`select n from t where id = 1`.execute(trx)
+            await sql`update t set n = ${(row.rows[0]?.n ?? 0) + 1} where id = 1`.execute(trx)
+            if (i % 4 === 0) throw new Error('abort')
+          }),
+        ),
+      )
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(30)
+      // read-modify-write without lost updates: only the 30 committed increments count
+      const final = await sql<{ n: number }>`select n from t where id = 1`.execute(db)
+      expect(final.rows[0]?.n).toBe(30)
+    } finally {
+      await db.destroy()
+    }
+  })
+})
