@@ -1,0 +1,82 @@
+/**
+ * Assembles a running Gatehouse: database, migrations, auth service, HTTP server. main.ts calls
+ * it with the environment's config; tests call it with their own.
+ */
+import type { AddressInfo } from 'node:net'
+
+import type { AuthService } from '@gatehouse/auth'
+import { createAuthService } from '@gatehouse/auth'
+import type { Db } from '@gatehouse/db'
+import { createDb, migrate } from '@gatehouse/db'
+
+import type { Config } from './config.js'
+import { createHttpServer } from './http/server.js'
+
+export function authOptions(config: Config) {
+  return {
+    passwordHashCost: config.passwordHashCost,
+    jwt: {
+      algorithm: config.jwtAlgorithm,
+      secret: config.jwtSecret,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
+      refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
+      rotateRefreshTokens: config.rotateRefreshTokens,
+      blacklistAfterRotation: config.blacklistAfterRotation,
+    },
+  }
+}
+
+export interface App {
+  config: Config
+  db: Db
+  auth: AuthService
+  /** http://host:port once listening. */
+  url: string
+  /** Stops accepting, lets in-flight requests finish, then closes the pool. */
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+export interface StartOptions {
+  config: Config
+  /** Use this database instead of opening one from the config (tests). */
+  db?: Db
+  onError?: (error: unknown, path: string | undefined) => void
+}
+
+export async function startApp(opts: StartOptions): Promise<App> {
+  const { config } = opts
+  const ownsDb = !opts.db
+  const db =
+    opts.db ??
+    (await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }))
+  try {
+    await migrate(db)
+    const auth = await createAuthService({ db, ...authOptions(config) })
+    const server = createHttpServer({ auth, config, onError: opts.onError })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    const { port } = server.address() as AddressInfo
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host
+    let closing: Promise<void> | undefined
+    const close = () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          server.closeIdleConnections()
+        })
+        if (ownsDb) await db.destroy()
+      })())
+    return { config, db, auth, url: `http://${host}:${port}`, close, [Symbol.asyncDispose]: close }
+  } catch (err) {
+    if (ownsDb) await db.destroy().catch(() => undefined)
+    throw err
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The `gatehouse` commands. Each takes parsed arguments and a way to reach the auth service, and
+ * returns the line to print; a bad argument is a UsageError, a refused operation an AuthError.
+ */
+import { parseArgs } from 'node:util'
+
+import type { AuthService } from '@gatehouse/auth'
+import { AuthError } from '@gatehouse/auth'
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+}
+
+export interface CommandContext {
+  /** Opens the database (migrated) and the auth service on first use. */
+  auth(): Promise<AuthService>
+  migrate(): Promise<string[]>
+}
+
+interface Command {
+  usage: string
+  summary: string
+  run(args: string[], ctx: CommandContext): Promise<string>
+}
+
+function parse(args: string[], spec: { positionals: string[]; options?: Record<string, { type: 'string' | 'boolean' }> }) {
+  let parsed
+  try {
+    parsed = parseArgs({ args, options: spec.options ?? {}, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0] ?? 'bad arguments')
+  }
+  if (parsed.positionals.length !== spec.positionals.length) {
+    const expected = spec.positionals.length === 0 ? 'no arguments' : spec.positionals.join(' ')
+    throw new UsageError(`expected ${expected}, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(' ')}`)
+  }
+  return { positionals: parsed.positionals, values: parsed.values as Record<string, string | boolean | undefined> }
+}
+
+function requireOption(values: Record<string, string | boolean | undefined>, name: string): string {
+  const value = values[name]
+  if (typeof value !== 'string' || value.length === 0) throw new UsageError(`--${name} is required`)
+  return value
+}
+
+function describeFieldErrors(err: AuthError): string {
+  if (!err.fieldErrors) return err.message
+  return Object.entries(err.fieldErrors)
+    .map(([field, messages]) => `${field}: ${messages.join(' ')}`)
+    .join('; ')
+}
+
+export { describeFieldErrors }
+
+export const COMMANDS: Record<string, Command> = {
+  migrate: {
+    usage: 'migrate',
+    summary: 'apply pending database migrations',
+    async run(args, ctx) {
+      parse(args, { positionals: [] })
+      const applied = await ctx.migrate()
+      return applied.length === 0 ? 'No migrations to apply.' : `Applied: ${applied.join(', ')}`
+    },
+  },
+  createsuperuser: {
+    usage: 'createsuperuser --username U --email E --password P [--skip-validation]',
+    summary: 'create a staff superuser',
+    async run(args, ctx) {
+      const { values } = parse(args, {
+        positionals: [],
+        options: {
+          username: { type: 'string' },
+          email: { type: 'string' },
+          password: { type: 'string' },
+          'skip-validation': { type: 'boolean' },
+        },
+      })
+      const username = requireOption(values, 'username')
+      const password = requireOption(values, 'password')
+      const email = typeof values['email'] === 'string' ? values['email'] : ''
+      if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new UsageError(`--email: Enter a valid email address.`)
+      const auth = await ctx.auth()
+      await auth.createUser({
+        username,
+        password,
+        email,
+        isStaff: true,
+        isSuperuser: true,
+        skipValidation: values['skip-validation'] === true,
+      })
+      return 'Superuser created successfully.'
+    },
+  },
+  creategroup: {
+    usage: 'creategroup NAME',
+    summary: 'create a group (no-op if it exists)',
+    async run(args, ctx) {
+      const { positionals } = parse(args, { positionals: ['NAME'] })
+      const { group, created } = await (await ctx.auth()).createGroup(positionals[0] ?? '')
+      return created ? `Group "${group.name}" created.` : `Group "${group.name}" already exists.`
+    },
+  },
+  addtogroup: {
+    usage: 'addtogroup USERNAME GROUP',
+    summary: 'add a user to a group',
+    async run(args, ctx) {
+      const [username = '', group = ''] = parse(args, { positionals: ['USERNAME', 'GROUP'] }).positionals
+      const added = await (await ctx.auth()).addToGroup(username, group)
+      return added ? `Added ${username} to ${group}.` : `${username} is already in ${group}.`
+    },
+  },
+  removefromgroup: {
+    usage: 'removefromgroup USERNAME GROUP',
+    summary: 'remove a user from a group',
+    async run(args, ctx) {
+      const [username = '', group = ''] = parse(args, { positionals: ['USERNAME', 'GROUP'] }).positionals
+      const removed = await (await ctx.auth()).removeFromGroup(username, group)
+      return removed ? `Removed ${username} from ${group}.` : `${username} was not in ${group}.`
+    },
+  },
+  changepassword: {
+    usage: 'changepassword USERNAME --password P [--skip-validation]',
+    summary: "set a user's password (ends their refresh sessions)",
+    async run(args, ctx) {
+      const { positionals, values } = parse(args, {
+        positionals: ['USERNAME'],
+        options: { password: { type: 'string' }, 'skip-validation': { type: 'boolean' } },
+      })
+      const username = positionals[0] ?? ''
+      await (await ctx.auth()).changePassword(username, requireOption(values, 'password'), {
+        skipValidation: values['skip-validation'] === true,
+      })
+      return `Password changed successfully for user '${username}'.`
+    },
+  },
+  flushexpiredtokens: {
+    usage: 'flushexpiredtokens',
+    summary: 'delete expired outstanding and blacklisted tokens',
+    async run(args, ctx) {
+      parse(args, { positionals: [] })
+      const count = await (await ctx.auth()).flushExpiredTokens()
+      return `Deleted ${count} expired token${count === 1 ? '' : 's'}.`
+    },
+  },
+  rotatekeys: {
+    usage: 'rotatekeys',
+    summary: 'add a new signing key; older keys keep verifying',
+    async run(args, ctx) {
+      parse(args, { positionals: [] })
+      const kid = await (await ctx.auth()).rotateKeys()
+      return `New signing key ${kid} is now used to sign; older keys still verify.`
+    },
+  },
+}
+
+export function helpText(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length))
+  return [
+    'usage: gatehouse <command> [arguments]',
+    '',
+    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+  ].join('\n')
+}

@@ -1,0 +1,137 @@
+/**
+ * Configuration: parsed once from the environment, validated, frozen, passed down. The only
+ * module that reads process.env (the entry points hand it in).
+ */
+import { JWT_ALGORITHMS, parseDurationSeconds } from '@gatehouse/auth'
+import * as z from 'zod'
+
+const duration = z
+  .string()
+  .trim()
+  .transform((value, ctx) => {
+    const seconds = parseDurationSeconds(value)
+    if (seconds === null) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m, 12h or 7d, got "${value}"` })
+      return z.NEVER
+    }
+    return seconds
+  })
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((value, ctx) => {
+    if (['true', '1', 'yes', 'on'].includes(value)) return true
+    if (['false', '0', 'no', 'off'].includes(value)) return false
+    ctx.addIssue({ code: 'custom', message: `expected true or false, got "${value}"` })
+    return z.NEVER
+  })
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`))
+
+export const PERMISSION_NAMES = ['AllowAny', 'IsAuthenticated', 'IsAdminUser', 'IsAuthenticatedOrReadOnly'] as const
+export type PermissionName = (typeof PERMISSION_NAMES)[number]
+
+const Env = z
+  .object({
+    PORT: int(0, 65_535).default(3000),
+    HOST: z.string().trim().min(1).default('127.0.0.1'),
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+      .optional(),
+    DATA_DIR: z.string().trim().min(1).default('./.data'),
+    ACCESS_TOKEN_LIFETIME: duration.default(300),
+    REFRESH_TOKEN_LIFETIME: duration.default(604_800),
+    SLIDING_TOKEN_LIFETIME: duration.default(300),
+    SLIDING_TOKEN_REFRESH_LIFETIME: duration.default(604_800),
+    ROTATE_REFRESH_TOKENS: bool.default(true),
+    BLACKLIST_AFTER_ROTATION: bool.default(true),
+    JWT_ALGORITHM: z.enum(JWT_ALGORITHMS, { error: `expected one of ${JWT_ALGORITHMS.join(', ')}` }).default('EdDSA'),
+    JWT_SECRET: z.string().optional(),
+    JWT_ISSUER: z.string().trim().min(1).optional(),
+    JWT_AUDIENCE: z.string().trim().min(1).optional(),
+    PASSWORD_HASH_COST: int(4, 31).default(12),
+    DEFAULT_PERMISSION: z
+      .enum(PERMISSION_NAMES, { error: `expected one of ${PERMISSION_NAMES.join(', ')}` })
+      .default('IsAuthenticated'),
+    /** Largest request body accepted, in bytes. */
+    MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    DB_POOL_SIZE: int(1, 1000).default(10),
+  })
+  .superRefine((env, ctx) => {
+    if (env.JWT_ALGORITHM === 'HS256' && (!env.JWT_SECRET || env.JWT_SECRET.length < 32)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'required with JWT_ALGORITHM=HS256, at least 32 characters',
+      })
+    }
+  })
+
+function toConfig(env: z.output<typeof Env>) {
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    accessTokenLifetimeSeconds: env.ACCESS_TOKEN_LIFETIME,
+    refreshTokenLifetimeSeconds: env.REFRESH_TOKEN_LIFETIME,
+    slidingTokenLifetimeSeconds: env.SLIDING_TOKEN_LIFETIME,
+    slidingTokenRefreshLifetimeSeconds: env.SLIDING_TOKEN_REFRESH_LIFETIME,
+    rotateRefreshTokens: env.ROTATE_REFRESH_TOKENS,
+    blacklistAfterRotation: env.BLACKLIST_AFTER_ROTATION,
+    jwtAlgorithm: env.JWT_ALGORITHM,
+    jwtSecret: env.JWT_SECRET,
+    jwtIssuer: env.JWT_ISSUER,
+    jwtAudience: env.JWT_AUDIENCE,
+    passwordHashCost: env.PASSWORD_HASH_COST,
+    defaultPermission: env.DEFAULT_PERMISSION,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    dbPoolSize: env.DB_POOL_SIZE,
+  }
+}
+
+export type Config = Readonly<ReturnType<typeof toConfig>>
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  /** One line per bad variable, each naming it. */
+  readonly lines: string[]
+  constructor(lines: string[]) {
+    super(lines.join('\n'))
+    this.lines = lines
+  }
+}
+
+/**
+ * Parses the environment. Empty strings count as unset, as in a `.env` file with `X=`.
+ * @example
+ * const config = loadConfig({ PORT: '0', PASSWORD_HASH_COST: '4' })
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const relevant = Object.fromEntries(
+    Object.keys(Env.shape).flatMap((key) => {
+      const value = env[key]
+      return value === undefined || value === '' ? [] : [[key, value]]
+    }),
+  )
+  const parsed = Env.safeParse(relevant)
+  if (!parsed.success) {
+    const lines = new Map<string, string>()
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? 'environment')
+      if (!lines.has(name)) lines.set(name, `${name}: ${issue.message}`)
+    }
+    throw new ConfigError([...lines.values()])
+  }
+  return Object.freeze(toConfig(parsed.data))
+}

@@ -1,0 +1,106 @@
+/**
+ * The HTTP front: /trpc (tRPC's node adapter), /healthz, /.well-known/jwks.json.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer } from 'node:http'
+
+import { sql } from 'kysely'
+import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http'
+
+import type { ContextDeps } from '../context.js'
+import { createContextInner } from '../context.js'
+import { CHALLENGE_FREE_REASONS } from '../errors.js'
+import { appRouter } from '../routers/_app.js'
+
+const TRPC_PREFIX = '/trpc/'
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' }
+
+export interface HttpOptions extends ContextDeps {
+  /** Called with unexpected errors (never with a client's bad input). */
+  onError?: (error: unknown, path: string | undefined) => void
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const payload = JSON.stringify(body)
+  res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(payload), ...headers })
+  res.end(payload)
+}
+
+function trpcError(status: number, code: string, message: string, reason: string) {
+  return { error: { message, code: -32_600, data: { code, httpStatus: status, reason } } }
+}
+
+export function createRequestListener(opts: HttpOptions) {
+  const { auth, config } = opts
+  const db = auth.db
+
+  async function health(res: ServerResponse) {
+    try {
+      await sql`select 1`.execute(db)
+      sendJson(res, 200, { status: 'ok' })
+    } catch {
+      sendJson(res, 503, { status: 'unavailable' })
+    }
+  }
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/'
+    const pathname = url.split('?', 1)[0] ?? '/'
+
+    if (pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return health(res)
+    if (pathname === '/.well-known/jwks.json' && (req.method === 'GET' || req.method === 'HEAD')) {
+      return sendJson(res, 200, auth.keys.jwks(), { 'cache-control': 'public, max-age=300' })
+    }
+    if (!pathname.startsWith(TRPC_PREFIX)) {
+      return sendJson(res, 404, { detail: 'Not found.' })
+    }
+
+    // Refuse an oversized body before reading a byte of it when the client says how big it is.
+    const declared = Number(req.headers['content-length'] ?? 0)
+    if (declared > config.maxBodyBytes) {
+      res.setHeader('connection', 'close')
+      return sendJson(
+        res,
+        413,
+        trpcError(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${config.maxBodyBytes} bytes.`, 'PAYLOAD_TOO_LARGE'),
+      )
+    }
+
+    await nodeHTTPRequestHandler({
+      req,
+      res,
+      router: appRouter,
+      path: decodeURIComponent(pathname.slice(TRPC_PREFIX.length)),
+      maxBodySize: config.maxBodyBytes,
+      allowMethodOverride: false,
+      createContext: () =>
+        createContextInner({ auth, config }, { authorization: req.headers.authorization }),
+      responseMeta({ errors }) {
+        const challenge = errors.some((e) => {
+          if (e.code !== 'UNAUTHORIZED') return false
+          const reason = (e.cause as { code?: string } | undefined)?.code
+          return !reason || !CHALLENGE_FREE_REASONS.has(reason)
+        })
+        return challenge ? { headers: { 'www-authenticate': 'Bearer realm="api"' } } : {}
+      },
+      onError({ error, path }) {
+        if (error.code === 'INTERNAL_SERVER_ERROR') opts.onError?.(error.cause ?? error, path)
+      },
+    })
+  }
+}
+
+export function createHttpServer(opts: HttpOptions) {
+  const listener = createRequestListener(opts)
+  const server = createServer((req, res) => {
+    listener(req, res).catch((err: unknown) => {
+      opts.onError?.(err, req.url)
+      if (!res.headersSent) sendJson(res, 500, trpcError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error', 'INTERNAL'))
+      else res.destroy()
+    })
+  })
+  // Slow-loris guards: a client gets 30 s to send its headers and 60 s for the whole request.
+  server.headersTimeout = 30_000
+  server.requestTimeout = 60_000
+  return server
+}

@@ -1,0 +1,5 @@
+export type { AppRouter } from './routers/_app.js'
+export { appRouter, createCaller } from './routers/_app.js'
+export { startApp, type App, type StartOptions } from './app.js'
+export { loadConfig, ConfigError, type Config } from './config.js'
+export { createContextInner, type Context } from './context.js'

@@ -1,0 +1,31 @@
+/**
+ * The procedure builders routers may use. Each is a middleware chain on the base procedure,
+ * whose first link translates domain errors into wire errors.
+ */
+import { isAuthenticated } from './middleware/authenticate.js'
+import { defaultPermission, hasGroup, isStaff, permitted } from './middleware/permissions.js'
+import { baseProcedure } from './trpc.js'
+
+export { permitted }
+
+/** AllowAny: an explicit opt-out of the default (register, login, refresh…). */
+export const publicProcedure = baseProcedure
+
+/** The global default permission (DEFAULT_PERMISSION, IsAuthenticated unless configured). */
+export const procedure = baseProcedure.use(defaultPermission)
+
+/** IsAuthenticated; `ctx.user` is non-null. */
+export const protectedProcedure = baseProcedure.use(isAuthenticated)
+
+/** IsAdminUser (`is_staff`). */
+export const adminProcedure = protectedProcedure.use(isStaff)
+
+/** A superuser, or a member of any of the named groups (the tutorial's IsAdmin). */
+export function roleProcedure(...groups: readonly [string, ...string[]]) {
+  return protectedProcedure.use(hasGroup(groups))
+}
+
+/** Members of the named groups only; superusers are not let in (the tutorial's IsManager, IsHR). */
+export function memberProcedure(...groups: readonly [string, ...string[]]) {
+  return protectedProcedure.use(hasGroup(groups, { superuserBypass: false }))
+}

@@ -1,0 +1,27 @@
+/**
+ * Input schemas with DRF's messages, so a client sees `{"username":["This field is required."]}`
+ * whether it talks tRPC or (later) the REST facade.
+ */
+import * as z from 'zod'
+
+const REQUIRED = 'This field is required.'
+
+/** A required string field with bounds; the message names the problem as Django would. */
+export function field(opts: { max: number; allowBlank?: boolean; trim?: boolean }) {
+  let schema = z.string({
+    error: (issue) => (issue.input === undefined || issue.input === null ? REQUIRED : 'Not a valid string.'),
+  })
+  if (opts.trim) schema = schema.trim()
+  if (!opts.allowBlank) schema = schema.min(1, 'This field may not be blank.')
+  return schema.max(opts.max, `Ensure this field has no more than ${opts.max} characters.`)
+}
+
+export const username = field({ max: 150 })
+// Long enough for any passphrase, short enough that hashing it is cheap (it is SHA-256'd first).
+export const password = field({ max: 4096 })
+export const token = field({ max: 4096 })
+export const email = z
+  .string({ error: 'Not a valid string.' })
+  .trim()
+  .max(254, 'Ensure this field has no more than 254 characters.')
+  .refine((v) => v === '' || z.email().safeParse(v).success, 'Enter a valid email address.')

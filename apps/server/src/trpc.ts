@@ -1,0 +1,69 @@
+import type { AuthErrorCode } from '@gatehouse/auth'
+import { AuthError } from '@gatehouse/auth'
+import { initTRPC } from '@trpc/server'
+import * as z from 'zod'
+
+import type { Context } from './context.js'
+import { toTRPCError } from './errors.js'
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.length > 0 ? issue.path.join('.') : null
+  if (issue.code === 'unrecognized_keys') return `Unrecognized field(s): ${issue.keys.join(', ')}.`
+  return field ? `${field}: ${issue.message}` : issue.message
+}
+
+/** Django-style `{ field: [messages] }`, unknown keys included under their own names. */
+function zodFieldErrors(error: z.ZodError): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const issue of error.issues) {
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [issue.path.length > 0 ? issue.path.join('.') : 'input']
+    const message = issue.code === 'unrecognized_keys' ? 'Unrecognized field.' : issue.message
+    for (const key of keys) (out[key] ??= []).push(message)
+  }
+  return out
+}
+
+const t = initTRPC.context<Context>().create({
+  // No transformer: the wire contract is plain JSON (DESIGN.md).
+  isDev: false, // never send stacks; decided here, not by NODE_ENV
+  errorFormatter({ shape, error }) {
+    const cause = error.cause
+    let reason: AuthErrorCode | 'INTERNAL' | 'UNAVAILABLE' | 'PARSE_ERROR' | 'INVALID_INPUT' | undefined
+    let fieldErrors: Record<string, string[]> | undefined
+    let message = shape.message
+    if (cause instanceof z.ZodError) {
+      reason = 'INVALID_INPUT'
+      fieldErrors = zodFieldErrors(cause)
+      message = cause.issues.map(describeIssue).join('; ')
+    } else if (cause instanceof AuthError) {
+      reason = cause.code
+      fieldErrors = cause.fieldErrors
+    } else if (error.code === 'INTERNAL_SERVER_ERROR') {
+      reason = 'INTERNAL'
+      message = 'Internal server error'
+    } else if (error.code === 'SERVICE_UNAVAILABLE') {
+      reason = 'UNAVAILABLE'
+    } else if (error.code === 'PARSE_ERROR') {
+      reason = 'PARSE_ERROR'
+    } else if (error.code === 'BAD_REQUEST') {
+      reason = 'INVALID_INPUT'
+    }
+    const { stack: _stack, ...data } = shape.data
+    return { ...shape, message, data: { ...data, reason, ...(fieldErrors ? { fieldErrors } : {}) } }
+  },
+})
+
+/** Every procedure starts here: domain errors thrown anywhere below become wire errors once. */
+const translateErrors = t.middleware(async function translateErrors({ next }) {
+  const result = await next()
+  if (!result.ok && result.error.code === 'INTERNAL_SERVER_ERROR' && result.error.cause) {
+    throw toTRPCError(result.error.cause)
+  }
+  return result
+})
+
+export const router = t.router
+export const middleware = t.middleware
+export const createCallerFactory = t.createCallerFactory
+/** The root builder; public and every other builder derive from it. Not exported as `procedure`. */
+export const baseProcedure = t.procedure.use(translateErrors)

@@ -1,0 +1,413 @@
+import { TEST_BACKEND } from '@gatehouse/db/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import type { TestServer } from '../src/testing.js'
+import { startTestServer } from '../src/testing.js'
+import { errorBody, mutation, query, wire } from './helpers/http.js'
+
+const CHALLENGE = 'Bearer realm="api"'
+
+describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
+  let server: TestServer
+  let base: string
+  beforeAll(async () => {
+    server = await startTestServer()
+    base = server.url
+  })
+  afterAll(() => server.close())
+
+  async function login(username: string, password: string) {
+    const res = await mutation(base, 'auth.login', { username, password })
+    expect(res.status).toBe(200)
+    return res.body.result.data as { access: string; refresh: string; user: Record<string, unknown> }
+  }
+
+  describe('auth.register', () => {
+    it('creates a user and returns it without any password field', async () => {
+      const res = await mutation(base, 'auth.register', {
+        username: 'alice',
+        password: 'Tr1cky-passphrase',
+        email: 'alice@example.com',
+      })
+      expect(res.status).toBe(200)
+      expect(res.body).toEqual({
+        result: {
+          data: {
+            user: {
+              id: expect.any(Number),
+              username: 'alice',
+              email: 'alice@example.com',
+              isStaff: false,
+              isSuperuser: false,
+              groups: [],
+              dateJoined: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+            },
+          },
+        },
+      })
+      expect(JSON.stringify(res.body)).not.toMatch(/password|bcrypt|\$2b\$/)
+    })
+
+    it('answers 409 with a username field error for a taken name (case-sensitive, like Django)', async () => {
+      await mutation(base, 'auth.register', { username: 'bob', password: 'Tr1cky-passphrase' })
+      const res = await mutation(base, 'auth.register', { username: 'bob', password: 'Other-passphrase9' })
+      expect(res.status).toBe(409)
+      expect(res.body).toEqual(
+        errorBody({
+          message: 'A user with that username already exists.',
+          code: 'CONFLICT',
+          httpStatus: 409,
+          path: 'auth.register',
+          reason: 'USERNAME_TAKEN',
+          fieldErrors: { username: ['A user with that username already exists.'] },
+        }),
+      )
+      const other = await mutation(base, 'auth.register', { username: 'Bob', password: 'Tr1cky-passphrase' })
+      expect(other.status).toBe(200)
+    })
+
+    it("applies Django's password validators with their messages", async () => {
+      const res = await mutation(base, 'auth.register', { username: 'carol', password: '1234567' })
+      expect(res.status).toBe(400)
+      expect(res.body.error.data.reason).toBe('PASSWORD_INVALID')
+      expect(res.body.error.data.fieldErrors).toEqual({
+        password: [
+          'This password is too short. It must contain at least 8 characters.',
+          'This password is too common.',
+          'This password is entirely numeric.',
+        ],
+      })
+      const similar = await mutation(base, 'auth.register', { username: 'carolina', password: 'carolina1' })
+      expect(similar.body.error.data.fieldErrors.password).toContain('The password is too similar to the username.')
+    })
+
+    it('names every missing field with DRF messages', async () => {
+      const res = await mutation(base, 'auth.register', {})
+      expect(res.status).toBe(400)
+      expect(res.body.error.data.fieldErrors).toEqual({
+        username: ['This field is required.'],
+        password: ['This field is required.'],
+      })
+      expect(res.body.error.message).toContain('username')
+    })
+
+    const badInputs: [string, unknown, string][] = [
+      ['unknown field', { username: 'dave', password: 'Tr1cky-passphrase', admin: true }, 'admin'],
+      ['wrong type', { username: 42, password: 'Tr1cky-passphrase' }, 'username'],
+      ['blank password', { username: 'dave', password: '' }, 'password'],
+      ['bad characters', { username: 'bad user!', password: 'Tr1cky-passphrase' }, 'username'],
+      ['151 characters', { username: 'u'.repeat(151), password: 'Tr1cky-passphrase' }, 'username'],
+      ['100 kB string', { username: 'x'.repeat(100_000), password: 'Tr1cky-passphrase' }, 'username'],
+      ['bad email', { username: 'dave', password: 'Tr1cky-passphrase', email: 'not-an-email' }, 'email'],
+    ]
+    for (const [name, input, field] of badInputs) {
+      it(`answers 400 naming the field for ${name}`, async () => {
+        const res = await mutation(base, 'auth.register', input)
+        expect(res.status).toBe(400)
+        expect(res.body.error.data.code).toBe('BAD_REQUEST')
+        expect(Object.keys(res.body.error.data.fieldErrors)).toContain(field)
+        expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+|stack/)
+      })
+    }
+
+    it('rejects malformed JSON, arrays and non-objects with 400, never 500', async () => {
+      for (const body of ['{"username":', '{', '[]', '"text"', 'null', '']) {
+        const res = await wire(`${base}/trpc/auth.register`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json' },
+        })
+        expect(res.status, body).toBe(400)
+        expect(['PARSE_ERROR', 'BAD_REQUEST']).toContain(res.body.error.data.code)
+      }
+      expect((await wire(`${base}/healthz`)).status).toBe(200)
+    })
+
+    it('refuses a body over the limit with 413', async () => {
+      const res = await mutation(base, 'auth.register', { username: 'x', password: 'y'.repeat(1_100_000) })
+      expect(res.status).toBe(413)
+      expect(res.body.error.data.code).toBe('PAYLOAD_TOO_LARGE')
+    })
+  })
+
+  describe('auth.login', () => {
+    it('returns access, refresh and the user', async () => {
+      const u = await server.createUser()
+      const data = await login(u.username, u.password)
+      expect(data.access.split('.')).toHaveLength(3)
+      expect(data.refresh.split('.')).toHaveLength(3)
+      expect(data.user).toMatchObject({ id: u.id, username: u.username, groups: [] })
+      const header = JSON.parse(Buffer.from(data.access.split('.')[0] ?? '', 'base64url').toString())
+      expect(header).toMatchObject({ alg: 'EdDSA', typ: 'JWT', kid: expect.any(String) })
+      const claims = JSON.parse(Buffer.from(data.access.split('.')[1] ?? '', 'base64url').toString())
+      expect(claims).toMatchObject({ sub: String(u.id), token_type: 'access', jti: expect.stringMatching(/^[0-9a-f]{32}$/) })
+      expect(claims.exp - claims.iat).toBe(300)
+    })
+
+    it('gives the same answer for an unknown user, a wrong password and an inactive user', async () => {
+      const u = await server.createUser()
+      const inactive = await server.createUser()
+      await server.db.updateTable('users').set({ is_active: false }).where('id', '=', inactive.id).execute()
+      const answers = await Promise.all([
+        mutation(base, 'auth.login', { username: 'nobody-here', password: 'whatever-123' }),
+        mutation(base, 'auth.login', { username: u.username, password: 'wrong-password' }),
+        mutation(base, 'auth.login', { username: inactive.username, password: inactive.password }),
+      ])
+      for (const res of answers) {
+        expect(res.status).toBe(401)
+        expect(res.body).toEqual(
+          errorBody({
+            message: 'Invalid credentials',
+            code: 'UNAUTHORIZED',
+            httpStatus: 401,
+            path: 'auth.login',
+            reason: 'INVALID_CREDENTIALS',
+          }),
+        )
+        // the view's own 401, like DRF's: no challenge
+        expect(res.headers.get('www-authenticate')).toBeNull()
+      }
+    })
+
+    it('ignores a junk Authorization header: login is public and never authenticates', async () => {
+      const u = await server.createUser()
+      const res = await wire(`${base}/trpc/auth.login`, {
+        method: 'POST',
+        body: JSON.stringify({ username: u.username, password: u.password }),
+        headers: { 'content-type': 'application/json', authorization: 'Bearer not.a.jwt' },
+      })
+      expect(res.status).toBe(200)
+    })
+  })
+
+  describe('authentication on protected procedures', () => {
+    it('answers 401 with a challenge when no credential is sent', async () => {
+      const res = await query(base, 'content.protected')
+      expect(res.status).toBe(401)
+      expect(res.headers.get('www-authenticate')).toBe(CHALLENGE)
+      expect(res.body).toEqual(
+        errorBody({
+          message: 'Authentication credentials were not provided.',
+          code: 'UNAUTHORIZED',
+          httpStatus: 401,
+          path: 'content.protected',
+          reason: 'NOT_AUTHENTICATED',
+        }),
+      )
+    })
+
+    const junk: [string, string, string][] = [
+      ['Bearer', 'AUTH_HEADER_INVALID', 'Authorization header must contain two space-delimited values'],
+      ['Bearer a b', 'AUTH_HEADER_INVALID', 'Authorization header must contain two space-delimited values'],
+      ['Bearer not.a.jwt', 'TOKEN_INVALID', 'Token is invalid or expired'],
+      [`Bearer ${'a'.repeat(10_000)}`, 'TOKEN_INVALID', 'Token is invalid or expired'],
+      ['Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIiwidG9rZW5fdHlwZSI6ImFjY2VzcyJ9.', 'TOKEN_INVALID', 'Token is invalid or expired'],
+    ]
+    for (const [header, reason, message] of junk) {
+      it(`answers 401 ${reason} for "${header.slice(0, 40)}"`, async () => {
+        const res = await query(base, 'content.protected', { headers: { authorization: header } })
+        expect(res.status).toBe(401)
+        expect(res.headers.get('www-authenticate')).toBe(CHALLENGE)
+        expect(res.body.error).toMatchObject({ message, data: { code: 'UNAUTHORIZED', reason } })
+      })
+    }
+
+    it('treats another scheme as no credential at all', async () => {
+      const res = await query(base, 'content.protected', { headers: { authorization: 'Basic dXNlcjpwYXNz' } })
+      expect(res.status).toBe(401)
+      expect(res.body.error.data.reason).toBe('NOT_AUTHENTICATED')
+    })
+
+    it('refuses a refresh token where an access token is expected', async () => {
+      const u = await server.createUser()
+      const { refresh } = await login(u.username, u.password)
+      const res = await query(base, 'content.protected', { token: refresh })
+      expect(res.status).toBe(401)
+      expect(res.body.error).toMatchObject({ message: 'Token has wrong type', data: { reason: 'TOKEN_WRONG_TYPE' } })
+    })
+
+    it('lets a valid access token in, and auth.me returns the caller', async () => {
+      const u = await server.createUser()
+      const { access } = await login(u.username, u.password)
+      const res = await query(base, 'content.protected', { token: access })
+      expect(res.status).toBe(200)
+      expect(res.body).toEqual({ result: { data: { message: 'This is a protected view' } } })
+      const me = await query(base, 'auth.me', { token: access })
+      expect(me.body.result.data.user).toMatchObject({ id: u.id, username: u.username })
+    })
+
+    it('refuses the token of a user who was deactivated or deleted since', async () => {
+      const u = await server.createUser()
+      const { access } = await login(u.username, u.password)
+      await server.db.updateTable('users').set({ is_active: false }).where('id', '=', u.id).execute()
+      const inactive = await query(base, 'auth.me', { token: access })
+      expect(inactive.status).toBe(401)
+      expect(inactive.body.error).toMatchObject({ message: 'User is inactive', data: { reason: 'USER_INACTIVE' } })
+      await server.db.deleteFrom('users').where('id', '=', u.id).execute()
+      const deleted = await query(base, 'auth.me', { token: access })
+      expect(deleted.status).toBe(401)
+      expect(deleted.body.error).toMatchObject({ message: 'User not found', data: { reason: 'USER_NOT_FOUND' } })
+    })
+
+    it('answers 405 to a query sent as POST and 404 to an unknown procedure', async () => {
+      const post = await mutation(base, 'content.protected', {})
+      expect(post.status).toBe(405)
+      const missing = await query(base, 'content.nope')
+      expect(missing.status).toBe(404)
+      const outside = await wire(`${base}/nope`)
+      expect(outside.status).toBe(404)
+    })
+  })
+
+  describe('role content', () => {
+    it.each([
+      ['a plain user', {}, { admin: 403, manager: 403, hr: 403 }],
+      ['a member of Admin', { groups: ['Admin'] }, { admin: 200, manager: 403, hr: 403 }],
+      ['a member of Manager', { groups: ['Manager'] }, { admin: 403, manager: 200, hr: 403 }],
+      ['a member of HR', { groups: ['HR'] }, { admin: 403, manager: 403, hr: 200 }],
+      // the tutorial's IsAdmin lets a superuser in; IsManager and IsHR do not
+      ['a superuser', { isSuperuser: true, isStaff: true }, { admin: 200, manager: 403, hr: 403 }],
+    ] as const)('%s gets the expected statuses', async (_name, opts, expected) => {
+      const u = await server.createUser({ ...opts, groups: [...(('groups' in opts && opts.groups) || [])] })
+      const { access } = await login(u.username, u.password)
+      for (const [name, status] of Object.entries(expected)) {
+        const res = await query(base, `content.${name}`, { token: access })
+        expect(res.status, name).toBe(status)
+        if (status === 403) {
+          expect(res.body).toEqual(
+            errorBody({
+              message: 'You do not have permission to perform this action.',
+              code: 'FORBIDDEN',
+              httpStatus: 403,
+              path: `content.${name}`,
+              reason: 'NOT_PERMITTED',
+            }),
+          )
+          expect(res.headers.get('www-authenticate')).toBeNull()
+        } else {
+          const content = { admin: 'Admin-only content', manager: 'Manager-only content', hr: 'HR-only content' }
+          expect(res.body).toEqual({ result: { data: { content: content[name as keyof typeof content] } } })
+        }
+      }
+    })
+
+    it('answers 401, not 403, to an anonymous caller', async () => {
+      for (const name of ['admin', 'manager', 'hr']) {
+        expect((await query(base, `content.${name}`)).status).toBe(401)
+      }
+    })
+  })
+
+  describe('refresh, rotation and logout', () => {
+    it('rotates: a new pair, and the old refresh token is blacklisted', async () => {
+      const u = await server.createUser()
+      const first = await login(u.username, u.password)
+      const res = await mutation(base, 'auth.refresh', { refresh: first.refresh })
+      expect(res.status).toBe(200)
+      const next = res.body.result.data
+      expect(Object.keys(next).sort()).toEqual(['access', 'refresh'])
+      expect(next.refresh).not.toBe(first.refresh)
+      expect((await query(base, 'auth.me', { token: next.access })).status).toBe(200)
+      const again = await mutation(base, 'auth.refresh', { refresh: first.refresh })
+      expect(again.status).toBe(401)
+      expect(again.headers.get('www-authenticate')).toBe(CHALLENGE)
+      expect(again.body.error).toMatchObject({ message: 'Token is blacklisted', data: { reason: 'TOKEN_BLACKLISTED' } })
+    })
+
+    it('a rotated refresh token presented again revokes its whole family', async () => {
+      const u = await server.createUser()
+      const first = await login(u.username, u.password)
+      const second = (await mutation(base, 'auth.refresh', { refresh: first.refresh })).body.result.data
+      const third = (await mutation(base, 'auth.refresh', { refresh: second.refresh })).body.result.data
+      // the thief replays the first token: everything descended from that login dies
+      expect((await mutation(base, 'auth.refresh', { refresh: first.refresh })).status).toBe(401)
+      const victim = await mutation(base, 'auth.refresh', { refresh: third.refresh })
+      expect(victim.status).toBe(401)
+      expect(victim.body.error.data.reason).toBe('TOKEN_BLACKLISTED')
+      // another login of the same user is a different family and keeps working
+      const other = await login(u.username, u.password)
+      expect((await mutation(base, 'auth.refresh', { refresh: other.refresh })).status).toBe(200)
+    })
+
+    it('should only redeem a refresh token once under twenty concurrent rotations', async () => {
+      const u = await server.createUser()
+      const { refresh } = await login(u.username, u.password)
+      const results = await Promise.all(Array.from({ length: 20 }, () => mutation(base, 'auth.refresh', { refresh })))
+      expect(results.filter((r) => r.status === 200)).toHaveLength(1)
+      expect(results.filter((r) => r.status === 401)).toHaveLength(19)
+      for (const r of results.filter((x) => x.status === 401)) expect(r.body.error.data.reason).toBe('TOKEN_BLACKLISTED')
+    })
+
+    it('refuses an access token, garbage and a missing field', async () => {
+      const u = await server.createUser()
+      const { access } = await login(u.username, u.password)
+      const wrong = await mutation(base, 'auth.refresh', { refresh: access })
+      expect(wrong.status).toBe(401)
+      expect(wrong.body.error).toMatchObject({ message: 'Token has wrong type', data: { reason: 'TOKEN_WRONG_TYPE' } })
+      const garbage = await mutation(base, 'auth.refresh', { refresh: 'garbage' })
+      expect(garbage.status).toBe(401)
+      expect(garbage.body.error).toMatchObject({ message: 'Token is invalid or expired', data: { reason: 'TOKEN_INVALID' } })
+      const missing = await mutation(base, 'auth.refresh', {})
+      expect(missing.status).toBe(400)
+      expect(missing.body.error.data.fieldErrors).toEqual({ refresh: ['This field is required.'] })
+    })
+
+    it('an inactive or deleted user cannot refresh', async () => {
+      const u = await server.createUser()
+      const { refresh } = await login(u.username, u.password)
+      await server.db.updateTable('users').set({ is_active: false }).where('id', '=', u.id).execute()
+      const inactive = await mutation(base, 'auth.refresh', { refresh })
+      expect(inactive.status).toBe(401)
+      expect(inactive.body.error.data.reason).toBe('USER_INACTIVE')
+      await server.db.deleteFrom('users').where('id', '=', u.id).execute()
+      const deleted = await mutation(base, 'auth.refresh', { refresh })
+      expect(deleted.status).toBe(401)
+    })
+
+    it('logout blacklists the refresh token and is idempotent', async () => {
+      const u = await server.createUser()
+      const { refresh } = await login(u.username, u.password)
+      const res = await mutation(base, 'auth.logout', { refresh })
+      expect(res.status).toBe(200)
+      expect(res.body).toEqual({ result: { data: { detail: 'Successfully logged out.' } } })
+      expect((await mutation(base, 'auth.logout', { refresh })).status).toBe(200)
+      const after = await mutation(base, 'auth.refresh', { refresh })
+      expect(after.status).toBe(401)
+      expect(after.body.error.data.reason).toBe('TOKEN_BLACKLISTED')
+    })
+  })
+
+  describe('auth.verify', () => {
+    it('accepts access and refresh tokens and reports their type and expiry', async () => {
+      const u = await server.createUser()
+      const { access, refresh } = await login(u.username, u.password)
+      const a = await mutation(base, 'auth.verify', { token: access })
+      expect(a.body).toEqual({ result: { data: { valid: true, tokenType: 'access', exp: expect.any(Number) } } })
+      const r = await mutation(base, 'auth.verify', { token: refresh })
+      expect(r.body.result.data.tokenType).toBe('refresh')
+      await mutation(base, 'auth.logout', { refresh })
+      const revoked = await mutation(base, 'auth.verify', { token: refresh })
+      expect(revoked.status).toBe(401)
+      expect(revoked.body.error.data.reason).toBe('TOKEN_BLACKLISTED')
+      const bad = await mutation(base, 'auth.verify', { token: 'x.y.z' })
+      expect(bad.status).toBe(401)
+    })
+  })
+
+  describe('service endpoints', () => {
+    it('GET /healthz answers ok', async () => {
+      const res = await wire(`${base}/healthz`)
+      expect(res.status).toBe(200)
+      expect(res.body).toEqual({ status: 'ok' })
+    })
+
+    it('publishes the public signing keys with their kid and no private part', async () => {
+      const res = await wire(`${base}/.well-known/jwks.json`)
+      expect(res.status).toBe(200)
+      expect(res.body.keys).toHaveLength(1)
+      const [key] = res.body.keys
+      expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig', kid: expect.any(String) })
+      expect(key.d).toBeUndefined()
+    })
+  })
+})

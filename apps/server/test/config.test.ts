@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest'
+
+import { ConfigError, loadConfig } from '../src/config.js'
+
+function errorLines(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err.lines
+    throw err
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('configuration', () => {
+  it('has the defaults of DESIGN.md', () => {
+    expect(loadConfig({})).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      dataDir: './.data',
+      accessTokenLifetimeSeconds: 300,
+      refreshTokenLifetimeSeconds: 7 * 86_400,
+      slidingTokenLifetimeSeconds: 300,
+      slidingTokenRefreshLifetimeSeconds: 7 * 86_400,
+      rotateRefreshTokens: true,
+      blacklistAfterRotation: true,
+      jwtAlgorithm: 'EdDSA',
+      passwordHashCost: 12,
+      defaultPermission: 'IsAuthenticated',
+      maxBodyBytes: 1024 * 1024,
+    })
+  })
+
+  it('parses durations and booleans', () => {
+    const c = loadConfig({ ACCESS_TOKEN_LIFETIME: '30s', REFRESH_TOKEN_LIFETIME: '12h', ROTATE_REFRESH_TOKENS: 'false' })
+    expect(c).toMatchObject({ accessTokenLifetimeSeconds: 30, refreshTokenLifetimeSeconds: 43_200, rotateRefreshTokens: false })
+  })
+
+  it('gives one line per bad variable, each naming it', () => {
+    const lines = errorLines({
+      PORT: 'eighty',
+      ACCESS_TOKEN_LIFETIME: '5 minutes',
+      JWT_ALGORITHM: 'none',
+      PASSWORD_HASH_COST: '3',
+      DATABASE_URL: 'mysql://x',
+      DEFAULT_PERMISSION: 'Everyone',
+      ROTATE_REFRESH_TOKENS: 'maybe',
+    })
+    expect(lines).toHaveLength(7)
+    for (const name of ['PORT', 'ACCESS_TOKEN_LIFETIME', 'JWT_ALGORITHM', 'PASSWORD_HASH_COST', 'DATABASE_URL', 'DEFAULT_PERMISSION', 'ROTATE_REFRESH_TOKENS']) {
+      expect(lines.some((l) => l.startsWith(`${name}: `)), name).toBe(true)
+    }
+    for (const line of lines) expect(line).not.toContain('\n')
+  })
+
+  it('requires a long JWT_SECRET with HS256', () => {
+    expect(errorLines({ JWT_ALGORITHM: 'HS256' })).toEqual(['JWT_SECRET: required with JWT_ALGORITHM=HS256, at least 32 characters'])
+    expect(loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'k'.repeat(32) }).jwtAlgorithm).toBe('HS256')
+  })
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 3000, databaseUrl: undefined })
+  })
+})

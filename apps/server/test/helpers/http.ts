@@ -1,0 +1,72 @@
+/** Raw wire calls, so tests see exactly what curl would: status, headers, body. */
+export interface WireResponse {
+  status: number
+  headers: Headers
+  body: any
+}
+
+export async function wire(
+  url: string,
+  opts: { method?: string; body?: string; headers?: Record<string, string> } = {},
+): Promise<WireResponse> {
+  const res = await fetch(url, { method: opts.method ?? 'GET', body: opts.body, headers: opts.headers })
+  const text = await res.text()
+  let body: unknown = text
+  try {
+    body = JSON.parse(text)
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body }
+}
+
+function auth(token: string | undefined): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {}
+}
+
+export function mutation(base: string, path: string, input: unknown, token?: string) {
+  return wire(`${base}/trpc/${path}`, {
+    method: 'POST',
+    body: JSON.stringify(input),
+    headers: { 'content-type': 'application/json', ...auth(token) },
+  })
+}
+
+export function query(base: string, path: string, opts: { input?: unknown; token?: string; headers?: Record<string, string> } = {}) {
+  const qs = opts.input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(opts.input))}`
+  return wire(`${base}/trpc/${path}${qs}`, { headers: { ...auth(opts.token), ...opts.headers } })
+}
+
+/** The error body the wire contract promises, for exact comparisons. */
+export function errorBody(opts: {
+  message: string
+  code: string
+  httpStatus: number
+  path: string
+  reason?: string
+  fieldErrors?: Record<string, string[]>
+}) {
+  const codes: Record<string, number> = {
+    BAD_REQUEST: -32600,
+    PARSE_ERROR: -32700,
+    UNAUTHORIZED: -32001,
+    FORBIDDEN: -32003,
+    NOT_FOUND: -32004,
+    CONFLICT: -32009,
+    PAYLOAD_TOO_LARGE: -32013,
+    METHOD_NOT_SUPPORTED: -32005,
+  }
+  return {
+    error: {
+      message: opts.message,
+      code: codes[opts.code],
+      data: {
+        code: opts.code,
+        httpStatus: opts.httpStatus,
+        path: opts.path,
+        reason: opts.reason,
+        ...(opts.fieldErrors ? { fieldErrors: opts.fieldErrors } : {}),
+      },
+    },
+  }
+}

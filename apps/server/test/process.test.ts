@@ -1,0 +1,96 @@
+/**
+ * The server and the CLI as separate processes, as a user runs them: `pnpm start` and
+ * `pnpm gatehouse …` side by side on one embedded data folder, or on Postgres.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { TEST_BACKEND } from '@gatehouse/db/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { mutation, query } from './helpers/http.js'
+import { runCli, startServerProcess } from './helpers/process.js'
+
+describe(`${TEST_BACKEND}: server and CLI processes`, () => {
+  let dataDir: string
+  let env: Record<string, string>
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'gh-proc-'))
+    // On Postgres the processes share the test database; on PGlite, a fresh data folder.
+    env = { DATA_DIR: dataDir, PASSWORD_HASH_COST: '4' }
+  })
+  afterAll(() => rm(dataDir, { recursive: true, force: true }))
+
+  it('bad configuration stops the server with one line per bad variable', async () => {
+    const result = await startServerProcess({ ...env, PORT: 'x', JWT_ALGORITHM: 'none' }).then(
+      () => null,
+      (err: Error) => err.message,
+    )
+    expect(result).toMatch(/PORT: /)
+    expect(result).toMatch(/JWT_ALGORITHM: expected one of EdDSA, ES256, RS256, HS256/)
+  })
+
+  it('CLI commands work against a running server, and the seed flow works end to end', async () => {
+    await using server = await startServerProcess(env)
+    const u = `proc${Date.now()}`
+    expect((await runCli(['createsuperuser', '--username', `${u}root`, '--email', 'root@example.com', '--password', 'Sup3r-secret-pass'], env)).stdout).toContain(
+      'Superuser created successfully.',
+    )
+    expect((await mutation(server.url, 'auth.register', { username: u, password: 'Tr1cky-passphrase' })).status).toBe(200)
+    const { access } = (await mutation(server.url, 'auth.login', { username: u, password: 'Tr1cky-passphrase' })).body.result.data
+    expect((await query(server.url, 'content.hr', { token: access })).status).toBe(403)
+
+    const added = await runCli(['addtogroup', u, 'HR'], env)
+    expect(added).toMatchObject({ code: 0, stdout: `Added ${u} to HR.\n` })
+    // group membership is read per request: the same access token now reaches HR content
+    expect((await query(server.url, 'content.hr', { token: access })).status).toBe(200)
+
+    expect((await runCli(['creategroup', 'Editors'], env)).stdout).toMatch(/Group "Editors" (created|already exists)\./)
+    expect((await runCli(['removefromgroup', u, 'HR'], env)).stdout).toBe(`Removed ${u} from HR.\n`)
+    expect((await query(server.url, 'content.hr', { token: access })).status).toBe(403)
+
+    expect((await runCli(['changepassword', u, '--password', 'An0ther-passphrase'], env)).code).toBe(0)
+    expect((await mutation(server.url, 'auth.login', { username: u, password: 'An0ther-passphrase' })).status).toBe(200)
+    expect((await runCli(['rotatekeys'], env)).stdout).toMatch(/^New signing key \S+ is now used to sign/)
+    expect((await runCli(['flushexpiredtokens'], env)).stdout).toMatch(/^Deleted \d+ expired tokens?\.\n$/)
+    expect(await server.stop()).toBe(0)
+  })
+
+  it('CLI bad input: one clear line and a non-zero exit', async () => {
+    const cases: [string[], RegExp][] = [
+      [['nosuchcommand'], /^gatehouse: unknown command "nosuchcommand"/],
+      [['addtogroup', 'only-one-arg'], /^gatehouse addtogroup: expected USERNAME GROUP/],
+      [['addtogroup', 'ghost-user', 'HR'], /^gatehouse addtogroup: No user named "ghost-user"\.$/],
+      [['createsuperuser', '--username', 'x'], /^gatehouse createsuperuser: --password is required/],
+      [['createsuperuser', '--username', 'bad user!', '--password', 'Sup3r-secret-pass'], /username: Enter a valid username/],
+      [['createsuperuser', '--username', 'weakling', '--password', '123'], /password: This password is too short/],
+      [['changepassword', 'ghost-user', '--password', 'An0ther-passphrase'], /No user named "ghost-user"/],
+      [['rotatekeys', '--bogus'], /^gatehouse rotatekeys: Unknown option '--bogus'/],
+    ]
+    for (const [args, pattern] of cases) {
+      const result = await runCli(args, env)
+      expect(result.code, args.join(' ')).not.toBe(0)
+      expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
+      expect(result.stderr.trim(), args.join(' ')).toMatch(pattern)
+    }
+  })
+
+  it('finishes in-flight requests on SIGTERM, then exits 0', async () => {
+    await using server = await startServerProcess({ ...env, PASSWORD_HASH_COST: '12' })
+    const u = `slow${Date.now()}`
+    expect((await runCli(['createsuperuser', '--username', u, '--password', 'Sup3r-secret-pass'], { ...env, PASSWORD_HASH_COST: '12' })).code).toBe(0)
+    // a cost-12 login takes a few hundred ms: it is in flight when the signal lands
+    const inFlight = mutation(server.url, 'auth.login', { username: u, password: 'Sup3r-secret-pass' })
+    await new Promise((r) => setTimeout(r, 50))
+    const code = server.stop()
+    expect((await inFlight).status).toBe(200)
+    expect(await code).toBe(0)
+    expect(server.output()).toContain('SIGTERM received')
+  })
+
+  it('with no server running, the CLI opens the data folder itself', async () => {
+    const result = await runCli(['creategroup', 'Auditors'], env)
+    expect(result).toMatchObject({ code: 0, stdout: expect.stringMatching(/Group "Auditors"/) })
+  })
+})

@@ -1,0 +1,47 @@
+/**
+ * Domain errors, jose-style: one class, a closed set of stable codes. Only the server's edge
+ * (apps/server/src/errors.ts) turns them into wire errors. Programmer mistakes (bad options, a
+ * missing key) are TypeErrors instead, so they can never pass for a bad credential.
+ */
+
+export const AUTH_ERROR_MESSAGES = {
+  NOT_AUTHENTICATED: 'Authentication credentials were not provided.',
+  AUTH_HEADER_INVALID: 'Authorization header must contain two space-delimited values',
+  INVALID_CREDENTIALS: 'Invalid credentials',
+  TOKEN_INVALID: 'Token is invalid or expired',
+  TOKEN_EXPIRED: 'Token is invalid or expired',
+  TOKEN_WRONG_TYPE: 'Token has wrong type',
+  TOKEN_BLACKLISTED: 'Token is blacklisted',
+  USER_NOT_FOUND: 'User not found',
+  USER_INACTIVE: 'User is inactive',
+  PASSWORD_INVALID: 'The password does not meet the requirements.',
+  USERNAME_TAKEN: 'A user with that username already exists.',
+  NOT_PERMITTED: 'You do not have permission to perform this action.',
+  NOT_FOUND: 'Not found.',
+  INVALID_INPUT: 'Invalid input.',
+} as const satisfies Record<string, string>
+
+export type AuthErrorCode = keyof typeof AUTH_ERROR_MESSAGES
+
+export interface AuthErrorOptions {
+  message?: string
+  cause?: unknown
+  /** Per-field messages, Django-style: `{ password: ['This password is too short. …'] }`. */
+  fieldErrors?: Record<string, string[]>
+}
+
+export class AuthError extends Error {
+  override readonly name = 'AuthError'
+  readonly code: AuthErrorCode
+  readonly fieldErrors: Record<string, string[]> | undefined
+
+  constructor(code: AuthErrorCode, opts: AuthErrorOptions = {}) {
+    super(opts.message ?? AUTH_ERROR_MESSAGES[code], { cause: opts.cause })
+    this.code = code
+    this.fieldErrors = opts.fieldErrors
+  }
+}
+
+export function isAuthError(value: unknown): value is AuthError {
+  return value instanceof AuthError
+}

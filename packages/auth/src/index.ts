@@ -1,0 +1,33 @@
+export { AuthError, AUTH_ERROR_MESSAGES, isAuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.js'
+export { systemClock, type Clock } from './clock.js'
+export { parseDurationSeconds } from './duration.js'
+export { KeyRing, JWT_ALGORITHMS, type JwtAlgorithm } from './jwt/keys.js'
+export { signToken } from './jwt/sign.js'
+export { verifyToken } from './jwt/verify.js'
+export type { TokenClaims, TokenType, VerifiedToken } from './jwt/claims.js'
+export type { TokenPair, TokenSettings } from './tokens/refresh.js'
+export {
+  DEFAULT_PASSWORD_VALIDATORS,
+  hashPassword,
+  validatePassword,
+  verifyPassword,
+  type PasswordValidator,
+} from './password/index.js'
+export { toPublicUser, type AuthUser, type PublicUser } from './users/user.js'
+export { checkUsername, USERNAME_MAX_LENGTH } from './users/username.js'
+export { createAuthService, type AuthService, type AuthServiceOptions, type RegisterInput } from './service.js'
+export {
+  AllowAny,
+  and,
+  definePermission,
+  firstRefusal,
+  HasGroup,
+  IsAdminUser,
+  IsAuthenticated,
+  IsAuthenticatedOrReadOnly,
+  not,
+  or,
+  type HasGroupOptions,
+  type Permission,
+  type PermissionContext,
+} from './permissions/permission.js'

@@ -1,0 +1,106 @@
+import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
+import { base64url, SignJWT } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import type { TestDatabase } from '@gatehouse/db/testing'
+import { KeyRing } from './keys.js'
+import { signToken } from './sign.js'
+import { verifyToken } from './verify.js'
+
+const T0 = new Date('2026-01-01T00:00:00Z')
+const at = (seconds: number) => () => new Date(T0.getTime() + seconds * 1000)
+
+describe(`${TEST_BACKEND}: JWT sign and verify`, () => {
+  let t: TestDatabase
+  let keys: KeyRing
+  beforeAll(async () => {
+    t = await createTestDb()
+    keys = new KeyRing({ db: t.db, algorithm: 'EdDSA' })
+    await keys.init()
+  })
+  afterAll(() => t[Symbol.asyncDispose]())
+
+  const sign = (type: 'access' | 'refresh' = 'access', lifetimeSeconds = 300) =>
+    signToken({ userId: 7, tokenType: type }, { keys, clock: at(0), lifetimeSeconds })
+
+  it('round-trips the DESIGN claims', async () => {
+    const { token, jti } = await sign()
+    const verified = await verifyToken(token, { keys, clock: at(10), expectedTypes: ['access'] })
+    expect(verified).toEqual({
+      userId: 7,
+      jti,
+      tokenType: 'access',
+      issuedAt: T0,
+      expiresAt: new Date(T0.getTime() + 300_000),
+    })
+  })
+
+  it('expires exactly at exp, by the injected clock', async () => {
+    const { token } = await sign('access', 60)
+    await expect(verifyToken(token, { keys, clock: at(59), expectedTypes: ['access'] })).resolves.toBeTruthy()
+    await expect(verifyToken(token, { keys, clock: at(61), expectedTypes: ['access'] })).rejects.toMatchObject({
+      code: 'TOKEN_EXPIRED',
+    })
+  })
+
+  it('refuses a token of the wrong type', async () => {
+    const { token } = await sign('refresh')
+    await expect(verifyToken(token, { keys, clock: at(1), expectedTypes: ['access'] })).rejects.toMatchObject({
+      code: 'TOKEN_WRONG_TYPE',
+    })
+  })
+
+  it('refuses alg none, algorithm confusion, tampering and garbage', async () => {
+    const { token } = await sign()
+    const [header, payload, signature] = token.split('.') as [string, string, string]
+    const none = `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${payload}.`
+    const tampered = `${header}.${base64url.encode(JSON.stringify({ sub: '1', jti: 'x', token_type: 'access', iat: 0, exp: 9e9 }))}.${signature}`
+    // HS256 keyed with the public key: the classic confusion attack
+    const publicJwk = keys.jwks().keys[0]!
+    const confused = await new SignJWT({ token_type: 'access' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: publicJwk.kid! })
+      .setSubject('7')
+      .setJti('a'.repeat(32))
+      .setIssuedAt(0)
+      .setExpirationTime(9e9)
+      .sign(new TextEncoder().encode(JSON.stringify(publicJwk)))
+    for (const bad of [none, tampered, confused, 'not.a.jwt', '', 'a'.repeat(5000), `${header}.${payload}`]) {
+      await expect(verifyToken(bad, { keys, clock: at(1), expectedTypes: ['access'] }), bad.slice(0, 30)).rejects.toMatchObject({
+        code: 'TOKEN_INVALID',
+      })
+    }
+  })
+
+  it('verifies tokens of an older key after rotation, and signs with the new one', async () => {
+    const old = await sign()
+    const newKid = await keys.rotate()
+    const fresh = await sign()
+    expect(JSON.parse(Buffer.from(fresh.token.split('.')[0]!, 'base64url').toString()).kid).toBe(newKid)
+    await expect(verifyToken(old.token, { keys, clock: at(1), expectedTypes: ['access'] })).resolves.toBeTruthy()
+    expect(keys.jwks().keys).toHaveLength(2)
+  })
+
+  it('another process sees a key rotated elsewhere (unknown kid reloads from the database)', async () => {
+    const other = new KeyRing({ db: t.db, algorithm: 'EdDSA' })
+    await other.init()
+    await other.rotate()
+    const token = (await signToken({ userId: 1, tokenType: 'access' }, { keys: other, clock: at(0), lifetimeSeconds: 60 })).token
+    // `keys` loaded before that rotation; it reloads once for the unknown kid
+    await new Promise((r) => setTimeout(r, 5100))
+    await expect(verifyToken(token, { keys, clock: at(1), expectedTypes: ['access'] })).resolves.toBeTruthy()
+  })
+
+  it('creates exactly one first key when several processes start at once', async () => {
+    await using fresh = await createTestDb()
+    const rings = Array.from({ length: 5 }, () => new KeyRing({ db: fresh.db, algorithm: 'EdDSA' }))
+    await Promise.all(rings.map((r) => r.init()))
+    const kids = new Set(rings.map((r) => r.signingKey().kid))
+    expect(kids.size).toBe(1)
+    const rows = await fresh.db.selectFrom('signing_keys').select('kid').execute()
+    expect(rows).toHaveLength(1)
+  })
+
+  it('HS256 needs a secret: missing is a TypeError, not a bad credential', () => {
+    expect(() => new KeyRing({ db: t.db, algorithm: 'HS256' })).toThrow(TypeError)
+  })
+})

@@ -1,0 +1,64 @@
+import { errors, jwtVerify } from 'jose'
+
+import type { Clock } from '../clock.js'
+import type { KeyRing } from './keys.js'
+import { KeyNotFoundError } from './keys.js'
+import type { TokenType, VerifiedToken } from './claims.js'
+import { AuthError } from '../errors.js'
+import { TOKEN_TYPES } from './claims.js'
+
+export interface VerifyTokenOptions {
+  keys: KeyRing
+  clock: Clock
+  /** The types accepted here; anything else is TOKEN_WRONG_TYPE. */
+  expectedTypes: readonly TokenType[]
+  issuer?: string | undefined
+  audience?: string | undefined
+}
+
+// Far above any token we issue; refuses megabyte "tokens" before any parsing work.
+const MAX_TOKEN_LENGTH = 4096
+
+/**
+ * Verifies signature, algorithm, expiry, issuer/audience and token type.
+ * Throws AuthError TOKEN_INVALID | TOKEN_EXPIRED | TOKEN_WRONG_TYPE.
+ *
+ * @example
+ * const verified = await verifyToken(token, { keys, clock, expectedTypes: ['access'] })
+ */
+export async function verifyToken(token: string, opts: VerifyTokenOptions): Promise<VerifiedToken> {
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw new AuthError('TOKEN_INVALID')
+  let payload
+  try {
+    ;({ payload } = await jwtVerify(token, opts.keys.resolve, {
+      algorithms: [opts.keys.algorithm], // pinned: no 'none', no RS/HS confusion
+      issuer: opts.issuer,
+      audience: opts.audience,
+      currentDate: opts.clock(),
+      requiredClaims: ['sub', 'jti', 'exp', 'iat'],
+      typ: 'JWT',
+    }))
+  } catch (cause) {
+    if (cause instanceof errors.JWTExpired) throw new AuthError('TOKEN_EXPIRED', { cause })
+    if (cause instanceof errors.JOSEError || cause instanceof KeyNotFoundError) {
+      throw new AuthError('TOKEN_INVALID', { cause })
+    }
+    throw cause // a TypeError here is our bug (a bad key or option), not a bad token
+  }
+  const type = payload['token_type']
+  if (typeof type !== 'string' || !(TOKEN_TYPES as readonly string[]).includes(type)) {
+    throw new AuthError('TOKEN_INVALID')
+  }
+  if (!opts.expectedTypes.includes(type as TokenType)) throw new AuthError('TOKEN_WRONG_TYPE')
+  const userId = Number(payload.sub)
+  if (!Number.isSafeInteger(userId) || userId <= 0 || typeof payload.jti !== 'string') {
+    throw new AuthError('TOKEN_INVALID')
+  }
+  return {
+    userId,
+    jti: payload.jti,
+    tokenType: type as TokenType,
+    issuedAt: new Date((payload.iat ?? 0) * 1000),
+    expiresAt: new Date((payload.exp ?? 0) * 1000),
+  }
+}

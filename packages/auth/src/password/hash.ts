@@ -1,0 +1,153 @@
+/**
+ * Password hashes, stored in Django's `<algorithm>$<data>` format so users imported from a Django
+ * database keep their passwords.
+ *
+ * - New hashes are `bcrypt_sha256$<bcrypt hash>` (Django's BCryptSHA256PasswordHasher): bcrypt
+ *   only reads the first 72 bytes of its input, so the password is SHA-256'd (hex, 64 bytes) first
+ *   and two long passwords sharing a 72-byte prefix can never share a hash.
+ * - `pbkdf2_sha256$<iterations>$<salt>$<base64>` (Django's default) is verified but never written:
+ *   a successful login reports `needsRehash` so the caller moves the user to bcrypt.
+ * - Every path that can't compare against a real hash (unknown user, unknown or corrupt format)
+ *   still runs one bcrypt compare at the configured cost, so response time doesn't tell an
+ *   attacker which usernames exist or which rows hold odd data.
+ * - Only bcrypt's async API is used: it runs on libuv's thread pool, so a login never blocks the
+ *   event loop for the ~250 ms a production cost takes.
+ */
+import { createHash, pbkdf2, timingSafeEqual } from 'node:crypto'
+import { promisify } from 'node:util'
+
+import bcrypt from 'bcrypt'
+
+const pbkdf2Async = promisify(pbkdf2)
+
+const BCRYPT_SHA256_PREFIX = 'bcrypt_sha256$'
+const PBKDF2_SHA256_ALGORITHM = 'pbkdf2_sha256'
+// Modular-crypt bcrypt: $2a$/$2b$/$2y$, cost 04–31, 22 salt + 31 hash characters.
+const BCRYPT_HASH_PATTERN = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/
+const PBKDF2_KEY_LENGTH_BYTES = 32
+// node:crypto rejects iteration counts above int32; anything bigger is a corrupt row.
+const PBKDF2_MAX_ITERATIONS = 2 ** 31 - 1
+const DUMMY_PASSWORD = 'gatehouse-dummy-password'
+
+export type PasswordHashOptions = {
+  /**
+   * bcrypt cost (log2 of the rounds), 4–31. Stored hashes with another cost verify fine and
+   * report `needsRehash`, so raising it upgrades users as they log in.
+   */
+  cost: number
+}
+
+export type PasswordVerification = {
+  valid: boolean
+  /**
+   * The hash should be replaced by `hashPassword(password, opts)`: it uses another algorithm or
+   * cost. Always `false` when `valid` is `false`, since only a correct password can be rehashed.
+   */
+  needsRehash: boolean
+}
+
+const INVALID: PasswordVerification = { valid: false, needsRehash: false }
+
+/**
+ * Hashes a password as Django's `bcrypt_sha256$…` (SHA-256 hex digest, then bcrypt).
+ *
+ * @example
+ * const encoded = await hashPassword('correct horse battery staple', { cost: 12 })
+ * // 'bcrypt_sha256$$2b$12$…'
+ */
+export async function hashPassword(password: string, opts: PasswordHashOptions): Promise<string> {
+  assertCost(opts.cost)
+  return BCRYPT_SHA256_PREFIX + (await bcrypt.hash(sha256Hex(password), opts.cost))
+}
+
+/**
+ * Checks a password against a stored `bcrypt_sha256$…` or `pbkdf2_sha256$…` hash. Never throws for
+ * a bad stored value: an unknown or corrupt format is simply not valid.
+ *
+ * @example
+ * const { valid, needsRehash } = await verifyPassword(password, user.password, { cost: 12 })
+ * if (valid && needsRehash) await updatePassword(db, user.id, await hashPassword(password, { cost: 12 }))
+ */
+export async function verifyPassword(
+  password: string,
+  encoded: string,
+  opts: PasswordHashOptions,
+): Promise<PasswordVerification> {
+  assertCost(opts.cost)
+  if (encoded.startsWith(BCRYPT_SHA256_PREFIX)) {
+    const bcryptHash = encoded.slice(BCRYPT_SHA256_PREFIX.length)
+    // bcrypt.compare answers `false` at once for a malformed hash; go through the dummy instead
+    // so a corrupt row costs the same time as a wrong password.
+    if (!BCRYPT_HASH_PATTERN.test(bcryptHash)) return invalidAfterDummy(password, opts)
+    const valid = await bcrypt.compare(sha256Hex(password), bcryptHash)
+    return { valid, needsRehash: valid && bcrypt.getRounds(bcryptHash) !== opts.cost }
+  }
+  if (encoded.startsWith(`${PBKDF2_SHA256_ALGORITHM}$`)) {
+    const parsed = parsePbkdf2(encoded)
+    if (!parsed) return invalidAfterDummy(password, opts)
+    const derived = await pbkdf2Async(
+      Buffer.from(password, 'utf8'),
+      Buffer.from(parsed.salt, 'utf8'),
+      parsed.iterations,
+      PBKDF2_KEY_LENGTH_BYTES,
+      'sha256',
+    )
+    const valid = timingSafeEqual(derived, parsed.hash)
+    // Imported Django users move to bcrypt on their first successful login.
+    return { valid, needsRehash: valid }
+  }
+  return invalidAfterDummy(password, opts)
+}
+
+const dummyHashes = new Map<number, Promise<string>>()
+
+/**
+ * For a login whose user doesn't exist: spends one bcrypt compare at `cost`, like a wrong
+ * password for a real user would, and answers `false`. The dummy hash is created on first use
+ * per cost and reused.
+ *
+ * @example
+ * const user = await findUserByUsername(db, username)
+ * if (!user) return verifyDummyPassword(password, { cost: 12 })
+ */
+export async function verifyDummyPassword(password: string, opts: PasswordHashOptions): Promise<false> {
+  assertCost(opts.cost)
+  let dummyHash = dummyHashes.get(opts.cost)
+  if (!dummyHash) {
+    dummyHash = bcrypt.hash(sha256Hex(DUMMY_PASSWORD), opts.cost)
+    dummyHashes.set(opts.cost, dummyHash)
+    // A failed hash must not stay memoised, or every later unknown-user login would reject.
+    dummyHash.catch(() => dummyHashes.delete(opts.cost))
+  }
+  await bcrypt.compare(sha256Hex(password), await dummyHash)
+  return false
+}
+
+async function invalidAfterDummy(password: string, opts: PasswordHashOptions): Promise<PasswordVerification> {
+  await verifyDummyPassword(password, opts)
+  return INVALID
+}
+
+function sha256Hex(password: string): string {
+  return createHash('sha256').update(password, 'utf8').digest('hex')
+}
+
+function parsePbkdf2(encoded: string): { iterations: number; salt: string; hash: Buffer } | null {
+  const parts = encoded.split('$')
+  if (parts.length !== 4) return null
+  const [, iterationsText = '', salt = '', hashBase64 = ''] = parts
+  if (!/^[1-9]\d{0,9}$/.test(iterationsText) || salt === '') return null
+  const iterations = Number(iterationsText)
+  if (iterations > PBKDF2_MAX_ITERATIONS) return null
+  const hash = Buffer.from(hashBase64, 'base64')
+  // Buffer.from skips characters that aren't base64; re-encoding catches a mangled value.
+  if (hash.length !== PBKDF2_KEY_LENGTH_BYTES || hash.toString('base64') !== hashBase64) return null
+  return { iterations, salt, hash }
+}
+
+function assertCost(cost: number): void {
+  // bcrypt silently clamps a cost below 4 up to 4, which would hide a misconfiguration.
+  if (!Number.isInteger(cost) || cost < 4 || cost > 31) {
+    throw new TypeError(`bcrypt cost must be an integer from 4 to 31, got ${String(cost)}`)
+  }
+}

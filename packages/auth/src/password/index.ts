@@ -1,0 +1,17 @@
+export type { PasswordHashOptions, PasswordVerification } from './hash.js'
+export { hashPassword, verifyDummyPassword, verifyPassword } from './hash.js'
+export type {
+  MinimumLengthOptions,
+  PasswordUserAttributes,
+  PasswordValidator,
+  UserAttribute,
+  UserAttributeSimilarityOptions,
+} from './validators.js'
+export {
+  commonPasswordValidator,
+  DEFAULT_PASSWORD_VALIDATORS,
+  minimumLengthValidator,
+  numericPasswordValidator,
+  userAttributeSimilarityValidator,
+  validatePassword,
+} from './validators.js'

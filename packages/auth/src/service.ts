@@ -1,0 +1,220 @@
+/**
+ * The auth service: every operation the server and the CLI need, over one database and one key
+ * ring, with no HTTP in sight. The server adapts it to tRPC; the CLI calls it directly.
+ */
+import type { Db } from '@gatehouse/db'
+
+import type { Clock } from './clock.js'
+import type { JwtAlgorithm } from './jwt/keys.js'
+import type { VerifiedToken } from './jwt/claims.js'
+import type { PasswordValidator } from './password/index.js'
+import type { TokenPair, TokenSettings } from './tokens/refresh.js'
+import type { AuthUser, PublicUser } from './users/user.js'
+import { systemClock } from './clock.js'
+import { AuthError } from './errors.js'
+import { KeyRing } from './jwt/keys.js'
+import {
+  DEFAULT_PASSWORD_VALIDATORS,
+  hashPassword,
+  validatePassword,
+  verifyDummyPassword,
+  verifyPassword,
+} from './password/index.js'
+import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from './store/group.repository.js'
+import { blacklistUserTokens, deleteExpiredTokens } from './store/token.repository.js'
+import { findUserByUsername, findUserWithGroups, insertUser, updateUser } from './store/user.repository.js'
+import {
+  checkToken,
+  issueTokenPair,
+  revokeRefreshToken,
+  rotateRefreshToken,
+  verifyWith,
+} from './tokens/refresh.js'
+import { toAuthUser, toPublicUser } from './users/user.js'
+import { checkUsername } from './users/username.js'
+
+export interface AuthServiceOptions {
+  db: Db
+  /** @default systemClock */
+  clock?: Clock
+  /** bcrypt rounds. @default 12 */
+  passwordHashCost?: number
+  /** @default DEFAULT_PASSWORD_VALIDATORS (Django's four) */
+  passwordValidators?: readonly PasswordValidator[]
+  jwt: {
+    /** @default 'EdDSA' */
+    algorithm?: JwtAlgorithm
+    secret?: string | undefined
+    issuer?: string | undefined
+    audience?: string | undefined
+    /** @default 300 */
+    accessTokenLifetimeSeconds?: number
+    /** @default 604800 */
+    refreshTokenLifetimeSeconds?: number
+    /** @default true */
+    rotateRefreshTokens?: boolean
+    /** @default true */
+    blacklistAfterRotation?: boolean
+  }
+}
+
+export interface RegisterInput {
+  username: string
+  password: string
+  email?: string | undefined
+}
+
+export interface CreateUserInput extends RegisterInput {
+  isStaff?: boolean
+  isSuperuser?: boolean
+  /** The CLI may skip Django's validators, as `createsuperuser` asks before doing so. */
+  skipValidation?: boolean
+}
+
+export type AuthService = Awaited<ReturnType<typeof createAuthService>>
+
+/**
+ * @example
+ * const auth = await createAuthService({ db, jwt: { algorithm: 'EdDSA' } })
+ * const { access, refresh, user } = await auth.login({ username: 'alice', password: '…' })
+ */
+export async function createAuthService(opts: AuthServiceOptions) {
+  const { db } = opts
+  const clock = opts.clock ?? systemClock
+  const cost = opts.passwordHashCost ?? 12
+  const validators = opts.passwordValidators ?? DEFAULT_PASSWORD_VALIDATORS
+  const keys = new KeyRing({ db, algorithm: opts.jwt.algorithm ?? 'EdDSA', secret: opts.jwt.secret })
+  await keys.init()
+  const tokens: TokenSettings = {
+    keys,
+    clock,
+    accessTokenLifetimeSeconds: opts.jwt.accessTokenLifetimeSeconds ?? 300,
+    refreshTokenLifetimeSeconds: opts.jwt.refreshTokenLifetimeSeconds ?? 604_800,
+    rotateRefreshTokens: opts.jwt.rotateRefreshTokens ?? true,
+    blacklistAfterRotation: opts.jwt.blacklistAfterRotation ?? true,
+    issuer: opts.jwt.issuer,
+    audience: opts.jwt.audience,
+  }
+
+  async function loadUser(id: number): Promise<AuthUser | undefined> {
+    const row = await findUserWithGroups(db, id)
+    return row && toAuthUser(row, row.groups)
+  }
+
+  async function requireUser(username: string) {
+    const row = await findUserByUsername(db, username)
+    if (!row) throw new AuthError('NOT_FOUND', { message: `No user named "${username}".` })
+    return row
+  }
+
+  function checkNewPassword(password: string, user: { username: string; email?: string | undefined }) {
+    const messages = validatePassword(password, { username: user.username, email: user.email ?? '' }, validators)
+    if (messages.length > 0) throw new AuthError('PASSWORD_INVALID', { fieldErrors: { password: messages } })
+  }
+
+  async function createUser(input: CreateUserInput): Promise<PublicUser> {
+    const usernameError = checkUsername(input.username)
+    if (usernameError) throw new AuthError('INVALID_INPUT', { fieldErrors: { username: [usernameError] } })
+    if (!input.skipValidation) checkNewPassword(input.password, input)
+    // Cheap duplicate check first, so a taken name costs no hash; the insert stays the arbiter.
+    if (await findUserByUsername(db, input.username)) throw usernameTaken()
+    const row = await insertUser(db, {
+      username: input.username,
+      email: input.email ?? '',
+      password: await hashPassword(input.password, { cost }),
+      is_staff: input.isStaff ?? false,
+      is_superuser: input.isSuperuser ?? false,
+    })
+    if (!row) throw usernameTaken()
+    return toPublicUser(toAuthUser(row, []))
+  }
+
+  return {
+    db,
+    keys,
+    clock,
+    tokens,
+
+    /** auth.register: a plain user, Django's password validators applied. */
+    register: (input: RegisterInput) => createUser(input),
+
+    /** createsuperuser and tests: staff/superuser flags, optional validator bypass. */
+    createUser,
+
+    /**
+     * auth.login. Unknown user, wrong password and inactive user give the same error after the
+     * same work (one bcrypt comparison), so the answer reveals nothing about which it was.
+     */
+    async login(input: { username: string; password: string }): Promise<TokenPair & { user: PublicUser }> {
+      const row = await findUserByUsername(db, input.username)
+      if (!row) {
+        await verifyDummyPassword(input.password, { cost })
+        throw new AuthError('INVALID_CREDENTIALS')
+      }
+      const { valid, needsRehash } = await verifyPassword(input.password, row.password, { cost })
+      if (!valid || !row.is_active) throw new AuthError('INVALID_CREDENTIALS')
+      const update: { last_login: Date; password?: string } = { last_login: clock() }
+      if (needsRehash) update.password = await hashPassword(input.password, { cost })
+      await updateUser(db, row.id, update)
+      const user = await loadUser(row.id)
+      if (!user) throw new AuthError('INVALID_CREDENTIALS') // deleted between the two reads
+      const pair = await issueTokenPair(db, tokens, user.id)
+      return { ...pair, user: toPublicUser(user) }
+    },
+
+    refresh: (refresh: string) => rotateRefreshToken(db, tokens, refresh),
+
+    logout: (refresh: string) => revokeRefreshToken(db, tokens, refresh),
+
+    verify: (token: string): Promise<VerifiedToken> => checkToken(db, tokens, token),
+
+    /** Bearer authentication: an access token names an active user, or this throws. */
+    async authenticateAccessToken(token: string): Promise<AuthUser> {
+      const verified = await verifyWith(tokens, token, ['access'])
+      const user = await loadUser(verified.userId)
+      if (!user) throw new AuthError('USER_NOT_FOUND')
+      if (!user.isActive) throw new AuthError('USER_INACTIVE')
+      return user
+    },
+
+    loadUser,
+
+    async changePassword(username: string, password: string, opts2: { skipValidation?: boolean } = {}) {
+      const row = await requireUser(username)
+      if (!opts2.skipValidation) checkNewPassword(password, row)
+      await updateUser(db, row.id, { password: await hashPassword(password, { cost }) })
+      // A new password ends every refresh session (Django: update_session_auth_hash elsewhere).
+      await blacklistUserTokens(db, row.id)
+    },
+
+    async createGroup(name: string) {
+      const trimmed = name.trim()
+      if (!trimmed || trimmed.length > 150) {
+        throw new AuthError('INVALID_INPUT', { fieldErrors: { name: ['Enter a group name of 1 to 150 characters.'] } })
+      }
+      return ensureGroup(db, trimmed)
+    },
+
+    async addToGroup(username: string, groupName: string) {
+      const user = await requireUser(username)
+      const group = await findGroupByName(db, groupName)
+      if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${groupName}".` })
+      return insertUserGroup(db, user.id, group.id)
+    },
+
+    async removeFromGroup(username: string, groupName: string) {
+      const user = await requireUser(username)
+      const group = await findGroupByName(db, groupName)
+      if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${groupName}".` })
+      return deleteUserGroup(db, user.id, group.id)
+    },
+
+    flushExpiredTokens: () => deleteExpiredTokens(db, clock()),
+
+    rotateKeys: () => keys.rotate(),
+  }
+}
+
+function usernameTaken() {
+  return new AuthError('USERNAME_TAKEN', { fieldErrors: { username: ['A user with that username already exists.'] } })
+}

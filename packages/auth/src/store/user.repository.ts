@@ -1,0 +1,50 @@
+import type { Db, NewUser, User, UserUpdate } from '@gatehouse/db'
+import { sql } from 'kysely'
+
+export async function findUserByUsername(db: Db, username: string): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst()
+}
+
+export async function findUserById(db: Db, id: number): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+/** One round trip: the user and the names of their groups. */
+export async function findUserWithGroups(db: Db, id: number): Promise<(User & { groups: string[] }) | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .selectAll('users')
+    .select(
+      sql<string[]>`coalesce((select array_agg(g.name order by g.name) from user_groups ug join groups g on g.id = ug.group_id where ug.user_id = users.id), '{}')`.as(
+        'groups',
+      ),
+    )
+    .where('users.id', '=', id)
+    .executeTakeFirst()
+  return row
+}
+
+export async function findGroupNames(db: Db, userId: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('user_groups')
+    .innerJoin('groups', 'groups.id', 'user_groups.group_id')
+    .select('groups.name')
+    .where('user_groups.user_id', '=', userId)
+    .orderBy('groups.name')
+    .execute()
+  return rows.map((r) => r.name)
+}
+
+/** Inserts unless the username exists (atomically); undefined means it was taken. */
+export async function insertUser(db: Db, user: NewUser): Promise<User | undefined> {
+  return db
+    .insertInto('users')
+    .values(user)
+    .onConflict((oc) => oc.column('username').doNothing())
+    .returningAll()
+    .executeTakeFirst()
+}
+
+export async function updateUser(db: Db, id: number, update: UserUpdate): Promise<void> {
+  await db.updateTable('users').set(update).where('id', '=', id).execute()
+}
