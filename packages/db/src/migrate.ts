@@ -24,7 +24,14 @@ export async function migrate(db: Kysely<any>): Promise<MigrationResult[]> {
   return db.connection().execute(async (conn) => {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn)
     try {
-      const migrator = new Migrator({ db: conn, provider: { getMigrations: async () => migrations } })
+      // Kysely looks for its bookkeeping tables in any schema unless told which: name the one
+      // this connection works in, so a database with several Gatehouse schemas migrates each.
+      const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(conn)
+      const migrator = new Migrator({
+        db: conn,
+        provider: { getMigrations: async () => migrations },
+        migrationTableSchema: rows[0]?.schema ?? 'public',
+      })
       const { error, results = [] } = await migrator.migrateToLatest()
       // The Migrator never throws: it reports. Turn a report of failure into an error.
       if (error) {
