@@ -1,3 +1,11 @@
 import { defineProject } from 'vitest/config'
 
-export default defineProject({ test: { name: 'sdk', testTimeout: 60_000, hookTimeout: 90_000 } })
+export default defineProject({
+  test: {
+    name: 'sdk',
+    testTimeout: 60_000,
+    hookTimeout: 90_000,
+    // Type tests (`*.test-d.ts`) fail the run too, not only `tsc --noEmit`.
+    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+  },
+})

@@ -6,7 +6,11 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+
 import { TEST_BACKEND } from '@gatehouse/db/testing'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { mutation, query } from './helpers/http.js'
@@ -15,12 +19,51 @@ import { runCli, startServerProcess } from './helpers/process.js'
 describe(`${TEST_BACKEND}: server and CLI processes`, () => {
   let dataDir: string
   let env: Record<string, string>
+  const adminUrl = process.env['DATABASE_URL']
+  const database = `gh_proc_${process.pid}_${Date.now()}`
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'gh-proc-'))
-    // On Postgres the processes share the test database; on PGlite, a fresh data folder.
     env = { DATA_DIR: dataDir, PASSWORD_HASH_COST: '4' }
+    if (adminUrl) {
+      // Processes share a database, not a schema: give them a fresh, empty one of their own.
+      const client = new pg.Client({ connectionString: adminUrl })
+      await client.connect()
+      await client.query(`create database ${database}`)
+      await client.end()
+      const url = new URL(adminUrl)
+      url.pathname = `/${database}`
+      env['DATABASE_URL'] = url.toString()
+    }
   })
-  afterAll(() => rm(dataDir, { recursive: true, force: true }))
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true })
+    if (adminUrl) {
+      const client = new pg.Client({ connectionString: adminUrl })
+      await client.connect()
+      await client.query(`drop database if exists ${database} with (force)`)
+      await client.end()
+    }
+  })
+
+  it('two servers starting at once on one empty database both come up and serve', async () => {
+    const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)])
+    try {
+      for (const s of [a, b]) expect((await query(s.url, 'content.protected')).status).toBe(401)
+      const u = `twin${Date.now()}`
+      expect((await mutation(a.url, 'auth.register', { username: u, password: 'Tr1cky-passphrase' })).status).toBe(200)
+      // a token from one process works on the other: keys and users live in the database
+      const { access } = (await mutation(a.url, 'auth.login', { username: u, password: 'Tr1cky-passphrase' })).body.result.data
+      expect((await query(b.url, 'auth.me', { token: access })).status).toBe(200)
+      if (!adminUrl) {
+        // psql reaches the embedded database through the same socket as the CLI
+        const { stdout } = await promisify(execFile)('psql', ['-h', dataDir, '-U', 'postgres', '-d', 'postgres', '-tAc', `select count(*) from users where username = '${u}'`])
+        expect(stdout.trim()).toBe('1')
+      }
+    } finally {
+      expect(await b.stop()).toBe(0)
+      expect(await a.stop()).toBe(0)
+    }
+  })
 
   it('bad configuration stops the server with one line per bad variable', async () => {
     const result = await startServerProcess({ ...env, PORT: 'x', JWT_ALGORITHM: 'none' }).then(

@@ -36,10 +36,10 @@ export interface DbInfo {
   holder?: boolean
 }
 
-const infos = new WeakMap<Kysely<any>, DbInfo>()
+const infos = new WeakMap<object, DbInfo>()
 
 /** What `createDb` connected to. */
-export function dbInfo(db: Kysely<any>): DbInfo {
+export function dbInfo(db: Db): DbInfo {
   return infos.get(db) ?? { backend: 'postgres' }
 }
 

@@ -29,14 +29,14 @@ export async function migrate(db: Kysely<any>): Promise<MigrationResult[]> {
       const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(conn)
       const migrator = new Migrator({
         db: conn,
-        provider: { getMigrations: async () => migrations },
+        provider: { getMigrations: () => Promise.resolve(migrations) },
         migrationTableSchema: rows[0]?.schema ?? 'public',
       })
       const { error, results = [] } = await migrator.migrateToLatest()
       // The Migrator never throws: it reports. Turn a report of failure into an error.
       if (error) {
         const failed = results.find((r) => r.status === 'Error')
-        throw new MigrationError(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(error)}`, {
+        throw new MigrationError(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, {
           cause: error,
         })
       }

@@ -4,8 +4,7 @@
  */
 import { parseArgs } from 'node:util'
 
-import type { AuthService } from '@gatehouse/auth'
-import { AuthError } from '@gatehouse/auth'
+import type { AuthError, AuthService } from '@gatehouse/auth'
 
 export class UsageError extends Error {
   override readonly name = 'UsageError'

@@ -20,13 +20,15 @@ export interface HttpOptions extends ContextDeps {
   onError?: (error: unknown, path: string | undefined) => void
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+function sendJson(res: ServerResponse, reply: { status: number; body: unknown; headers?: Record<string, string> }) {
+  const { status, body, headers = {} } = reply
   const payload = JSON.stringify(body)
   res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(payload), ...headers })
   res.end(payload)
 }
 
-function trpcError(status: number, code: string, message: string, reason: string) {
+function trpcError(status: number, code: string, message: string) {
+  const reason = code === 'INTERNAL_SERVER_ERROR' ? 'INTERNAL' : code
   return { error: { message, code: -32_600, data: { code, httpStatus: status, reason } } }
 }
 
@@ -37,9 +39,9 @@ export function createRequestListener(opts: HttpOptions) {
   async function health(res: ServerResponse) {
     try {
       await sql`select 1`.execute(db)
-      sendJson(res, 200, { status: 'ok' })
+      sendJson(res, { status: 200, body: { status: 'ok' } })
     } catch {
-      sendJson(res, 503, { status: 'unavailable' })
+      sendJson(res, { status: 503, body: { status: 'unavailable' } })
     }
   }
 
@@ -49,21 +51,18 @@ export function createRequestListener(opts: HttpOptions) {
 
     if (pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return health(res)
     if (pathname === '/.well-known/jwks.json' && (req.method === 'GET' || req.method === 'HEAD')) {
-      return sendJson(res, 200, auth.keys.jwks(), { 'cache-control': 'public, max-age=300' })
+      return sendJson(res, { status: 200, body: auth.keys.jwks(), headers: { 'cache-control': 'public, max-age=300' } })
     }
     if (!pathname.startsWith(TRPC_PREFIX)) {
-      return sendJson(res, 404, { detail: 'Not found.' })
+      return sendJson(res, { status: 404, body: { detail: 'Not found.' } })
     }
 
     // Refuse an oversized body before reading a byte of it when the client says how big it is.
     const declared = Number(req.headers['content-length'] ?? 0)
     if (declared > config.maxBodyBytes) {
       res.setHeader('connection', 'close')
-      return sendJson(
-        res,
-        413,
-        trpcError(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${config.maxBodyBytes} bytes.`, 'PAYLOAD_TOO_LARGE'),
-      )
+      const message = `Request body is larger than ${config.maxBodyBytes} bytes.`
+      return sendJson(res, { status: 413, body: trpcError(413, 'PAYLOAD_TOO_LARGE', message) })
     }
 
     await nodeHTTPRequestHandler({
@@ -95,7 +94,9 @@ export function createHttpServer(opts: HttpOptions) {
   const server = createServer((req, res) => {
     listener(req, res).catch((err: unknown) => {
       opts.onError?.(err, req.url)
-      if (!res.headersSent) sendJson(res, 500, trpcError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error', 'INTERNAL'))
+      if (!res.headersSent) {
+        sendJson(res, { status: 500, body: trpcError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error') })
+      }
       else res.destroy()
     })
   })

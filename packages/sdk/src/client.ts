@@ -1,0 +1,260 @@
+/**
+ * `createGatehouseClient`: the server's procedures as plain async functions, with the tokens
+ * kept in a storage adapter, sent on every call, and refreshed when they expire.
+ */
+import type { AppRouter } from '@gatehouse/server'
+import type { HTTPBatchLinkOptions, Operation, TRPCClient } from '@trpc/client'
+import type { AnyTRPCProcedure, inferProcedureInput, inferTransformedProcedureOutput } from '@trpc/server'
+import type { GatehouseInputs, GatehouseOutputs, GatehouseRouter, ProcedureKinds } from './router.js'
+import type { TokenStorage } from './storage/token-storage.js'
+import { createTRPCClient, getUntypedClient, httpBatchLink, httpLink } from '@trpc/client'
+
+import { isGatehouseError } from './errors.js'
+import { createSession } from './internal/session.js'
+import { refreshLink } from './links/refresh.js'
+import { memoryStorage } from './storage/memory.js'
+import { toTokens } from './storage/token-storage.js'
+
+/**
+ * Queries go out as GET and mutations as POST, so the client must know each procedure's kind at
+ * run time. The annotation makes `tsc` prove this table complete and exact: a procedure added,
+ * removed or changed on the server is a type error here until the table follows.
+ */
+const PROCEDURE_KINDS: ProcedureKinds<AppRouter> = {
+  'auth.register': 'mutation',
+  'auth.login': 'mutation',
+  'auth.refresh': 'mutation',
+  'auth.logout': 'mutation',
+  'auth.verify': 'mutation',
+  'auth.me': 'query',
+  'content.protected': 'query',
+  'content.admin': 'query',
+  'content.manager': 'query',
+  'content.hr': 'query',
+}
+
+type ProcedurePath = keyof typeof PROCEDURE_KINDS
+
+/**
+ * The public token endpoints. They never carry the access token (an expired one must not get in
+ * the way of logging in again) and are never auto-refreshed (their 401s are the answer).
+ */
+const TOKEN_PATHS: ReadonlySet<string> = new Set<ProcedurePath>([
+  'auth.register',
+  'auth.login',
+  'auth.refresh',
+  'auth.logout',
+  'auth.verify',
+])
+
+// Longer batched GET URLs are split: some proxies and browsers refuse more than about 8 KB.
+const MAX_URL_LENGTH = 4_000
+
+const LOGGED_OUT = { detail: 'Successfully logged out.' } as const satisfies GatehouseOutputs['auth']['logout']
+
+/** The `fetch` the client may be given: the global one, or anything shaped like it. */
+export type GatehouseFetch = NonNullable<HTTPBatchLinkOptions<GatehouseRouter['_def']['_config']['$types']>['fetch']>
+
+/** Extra request headers; `undefined` values are left out. */
+export type GatehouseHeaders = Record<string, string | undefined>
+
+export interface GatehouseClientOptions {
+  /**
+   * Where the Gatehouse server listens, without `/trpc`.
+   * @example 'https://auth.example.com'
+   */
+  url: string | URL
+  /**
+   * Where the access/refresh pair is kept between calls.
+   * @default memoryStorage()
+   */
+  storage?: TokenStorage
+  /**
+   * The `fetch` to send requests with (a wrapper that logs or counts them, a polyfill).
+   * @default globalThis.fetch
+   */
+  fetch?: GatehouseFetch
+  /**
+   * Headers added to every request, or a function returning them for each request. An
+   * `authorization` header given here replaces the stored access token.
+   * @default {}
+   */
+  headers?: GatehouseHeaders | (() => GatehouseHeaders | Promise<GatehouseHeaders>)
+  /**
+   * Send calls made in the same tick as one HTTP request (tRPC's `httpBatchLink`), or each on its
+   * own (`httpLink`).
+   * @default true
+   */
+  batch?: boolean
+}
+
+/** A procedure as a plain async function: no argument when the procedure takes no input. */
+type Call<TInput, TOutput> = [TInput] extends [void] ? () => Promise<TOutput> : (input: TInput) => Promise<TOutput>
+
+type Calls<TRecord> = {
+  [K in keyof TRecord]: TRecord[K] extends AnyTRPCProcedure
+    ? Call<inferProcedureInput<TRecord[K]>, inferTransformedProcedureOutput<GatehouseRouter, TRecord[K]>>
+    : Calls<TRecord[K]>
+}
+
+type ProcedureCalls = Calls<GatehouseRouter['_def']['record']>
+
+/** `client.auth`: the auth procedures, with the token-handling ones keeping storage up to date. */
+export interface GatehouseAuth extends Omit<ProcedureCalls['auth'], 'login' | 'refresh' | 'logout'> {
+  /**
+   * Logs in and stores the returned access/refresh pair.
+   * @example
+   * ```ts
+   * const { user } = await client.auth.login({ username: 'alice', password: 'correct horse battery staple' })
+   * ```
+   */
+  login(input: GatehouseInputs['auth']['login']): Promise<GatehouseOutputs['auth']['login']>
+  /**
+   * Trades a refresh token for a new pair and stores it. Without an argument it spends the stored
+   * refresh token, sharing one request with any refresh already in flight; with none stored it
+   * rejects with `UNAUTHORIZED` / `NOT_AUTHENTICATED` without calling the server. If the server
+   * refuses the stored token, storage is cleared.
+   * @example
+   * ```ts
+   * await client.auth.refresh()
+   * ```
+   */
+  refresh(input?: GatehouseInputs['auth']['refresh']): Promise<GatehouseOutputs['auth']['refresh']>
+  /**
+   * Blacklists the refresh token on the server (the stored one when no argument is given) and
+   * clears storage. A token the server already refuses (expired, blacklisted, rotated) counts as
+   * logged out, so this only rejects when the server could not be asked (network, 5xx); storage
+   * is cleared even then.
+   * @example
+   * ```ts
+   * await client.auth.logout()
+   * ```
+   */
+  logout(input?: GatehouseInputs['auth']['logout']): Promise<GatehouseOutputs['auth']['logout']>
+}
+
+/** What `createGatehouseClient` returns: every procedure by its server name, plus `trpc`. */
+export interface GatehouseClient extends Omit<ProcedureCalls, 'auth'> {
+  readonly auth: GatehouseAuth
+  /**
+   * The raw tRPC client over the same links (access token, auto-refresh), for per-call options
+   * such as an `AbortSignal`. Calls made through it do not store or clear tokens.
+   * @example
+   * ```ts
+   * const { user } = await client.trpc.auth.me.query(undefined, { signal })
+   * ```
+   */
+  readonly trpc: TRPCClient<GatehouseRouter>
+}
+
+/**
+ * Creates a typed client for a Gatehouse server. Runs in browsers and in Node 20+ (global
+ * `fetch`).
+ *
+ * @example
+ * ```ts
+ * import { createGatehouseClient, webStorage } from '@gatehouse/sdk'
+ *
+ * const client = createGatehouseClient({ url: 'https://auth.example.com', storage: webStorage() })
+ * await client.auth.login({ username: 'alice', password: 'correct horse battery staple' })
+ * const { message } = await client.content.protected() // refreshed behind the scenes when needed
+ * ```
+ */
+export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseClient {
+  if (!opts?.url) throw new TypeError('createGatehouseClient(): `url` is required, such as https://auth.example.com')
+  const storage = opts.storage ?? memoryStorage()
+  const url = `${String(opts.url).replace(/\/+$/, '')}/trpc`
+
+  const session = createSession({
+    storage,
+    exchange: (refresh) => untyped.mutation('auth.refresh', { refresh }),
+  })
+
+  async function headersFor(ops: readonly Operation[]): Promise<Record<string, string>> {
+    const out: Record<string, string> = {}
+    if (ops.some((op) => !TOKEN_PATHS.has(op.path))) {
+      const tokens = await session.tokens()
+      if (tokens) out.authorization = `Bearer ${tokens.access}`
+    }
+    const extra = typeof opts.headers === 'function' ? await opts.headers() : opts.headers
+    for (const [name, value] of Object.entries(extra ?? {})) {
+      // Lower-cased so that `Authorization` replaces ours instead of being sent beside it.
+      if (value !== undefined) out[name.toLowerCase()] = value
+    }
+    return out
+  }
+
+  const transport =
+    opts.batch === false
+      ? httpLink<GatehouseRouter>({ url, fetch: opts.fetch, headers: ({ op }) => headersFor([op]) })
+      : httpBatchLink<GatehouseRouter>({
+          url,
+          fetch: opts.fetch,
+          maxURLLength: MAX_URL_LENGTH,
+          headers: ({ opList }) => headersFor(opList),
+        })
+
+  const trpc = createTRPCClient<GatehouseRouter>({
+    links: [
+      refreshLink({
+        generation: () => session.generation,
+        refreshSince: (generation) => session.refreshSince(generation),
+        skip: (path) => TOKEN_PATHS.has(path),
+      }),
+      transport,
+    ],
+  })
+  const untyped = getUntypedClient(trpc)
+
+  function call(path: ProcedurePath, input?: unknown): Promise<unknown> {
+    return PROCEDURE_KINDS[path] === 'query' ? untyped.query(path, input) : untyped.mutation(path, input)
+  }
+
+  async function storeFrom(answer: unknown) {
+    const tokens = toTokens(answer)
+    if (tokens) await session.set(tokens)
+  }
+
+  const auth: Record<string, unknown> = {
+    async login(input: unknown) {
+      const answer = await call('auth.login', input)
+      await storeFrom(answer)
+      return answer
+    },
+    async refresh(input?: { refresh: string }) {
+      if (input === undefined) return session.refresh()
+      const answer = await call('auth.refresh', input)
+      await storeFrom(answer)
+      return answer
+    },
+    async logout(input?: { refresh: string }) {
+      // A refresh in flight is about to replace the stored token: log out the one it stores.
+      await session.settled()
+      const stored = await session.tokens()
+      const refresh = input?.refresh ?? stored?.refresh
+      const isStored = input === undefined || input.refresh === stored?.refresh
+      try {
+        if (refresh === undefined) return { ...LOGGED_OUT }
+        return await call('auth.logout', { refresh })
+      } catch (error) {
+        // Already refused (expired, blacklisted, rotated): that session is over, which was the point.
+        if (isGatehouseError(error) && error.data.code === 'UNAUTHORIZED') return { ...LOGGED_OUT }
+        throw error
+      } finally {
+        if (isStored) await session.clear()
+      }
+    },
+  }
+
+  const client: Record<string, unknown> = { trpc }
+  for (const path of Object.keys(PROCEDURE_KINDS) as ProcedurePath[]) {
+    const segments = path.split('.')
+    const name = segments.pop() ?? path
+    let node = client
+    for (const segment of segments) {
+      node = (node[segment] ??= segment === 'auth' ? auth : {}) as Record<string, unknown>
+    }
+    node[name] ??= (input?: unknown) => call(path, input)
+  }
+  return client as unknown as GatehouseClient
+}

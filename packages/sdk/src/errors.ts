@@ -1,0 +1,89 @@
+/**
+ * Errors as the client sees them (STYLE.md 3.6, layer 3): a `TRPCClientError` whose `data`
+ * carries the server's stable `reason` code, so front ends switch on codes, never on messages.
+ */
+import type { TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODE_NUMBER } from '@trpc/server'
+import { TRPCClientError } from '@trpc/client'
+
+import type { GatehouseRouter } from './router.js'
+
+/**
+ * The server's domain error codes (`AuthErrorCode` in `@gatehouse/auth`). Copied rather than
+ * imported so the published types do not depend on the server's packages; a type test keeps the
+ * two equal.
+ */
+export type AuthErrorCode =
+  | 'NOT_AUTHENTICATED'
+  | 'AUTH_HEADER_INVALID'
+  | 'INVALID_CREDENTIALS'
+  | 'TOKEN_INVALID'
+  | 'TOKEN_EXPIRED'
+  | 'TOKEN_WRONG_TYPE'
+  | 'TOKEN_BLACKLISTED'
+  | 'USER_NOT_FOUND'
+  | 'USER_INACTIVE'
+  | 'PASSWORD_INVALID'
+  | 'USERNAME_TAKEN'
+  | 'NOT_PERMITTED'
+  | 'NOT_FOUND'
+  | 'INVALID_INPUT'
+
+/** Every `data.reason` the server sends: a domain code, or one of the transport-level ones. */
+export type GatehouseErrorReason = AuthErrorCode | 'INTERNAL' | 'UNAVAILABLE' | 'PARSE_ERROR' | 'PAYLOAD_TOO_LARGE'
+
+/** The `data` of a Gatehouse error response. */
+export interface GatehouseErrorData {
+  /** tRPC's code, such as `'UNAUTHORIZED'` or `'BAD_REQUEST'`. */
+  code: TRPC_ERROR_CODE_KEY
+  /** The HTTP status the server answered with. */
+  httpStatus: number
+  /** The procedure, such as `'auth.login'`. */
+  path?: string
+  /** Why, as a stable code. Absent only for errors tRPC raises itself (an unknown procedure). */
+  reason?: GatehouseErrorReason
+  /** Per-field messages, Django-style: `{ password: ['This password is too short. …'] }`. */
+  fieldErrors?: Record<string, string[]>
+}
+
+/** The error shape the server's error formatter produces. */
+export interface GatehouseErrorShape {
+  code: TRPC_ERROR_CODE_NUMBER
+  message: string
+  data: GatehouseErrorData
+}
+
+/** A client error that came from a Gatehouse server's response, so `data` is always there. */
+export type GatehouseError = TRPCClientError<GatehouseRouter> & {
+  readonly shape: GatehouseErrorShape
+  readonly data: GatehouseErrorData
+}
+
+/**
+ * Whether `error` is an error response from the server. A network failure or a response that is
+ * not tRPC's is still a `TRPCClientError`, but has no `data` and is not a `GatehouseError`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.auth.login({ username, password })
+ * } catch (error) {
+ *   if (isGatehouseError(error) && error.data.reason === 'INVALID_CREDENTIALS') showWrongPassword()
+ *   else throw error
+ * }
+ * ```
+ */
+export function isGatehouseError(error: unknown): error is GatehouseError {
+  // By name too: an app bundling a second copy of @trpc/client has a second TRPCClientError class.
+  const isClientError =
+    error instanceof TRPCClientError || (error instanceof Error && error.name === 'TRPCClientError')
+  if (!isClientError) return false
+  const data: unknown = (error as { data?: unknown }).data
+  if (typeof data !== 'object' || data === null) return false
+  const { code, httpStatus } = data as Record<string, unknown>
+  return typeof code === 'string' && typeof httpStatus === 'number'
+}
+
+/** Whether the call failed only because its access token expired: the one case worth a refresh. */
+export function isTokenExpired(error: unknown): boolean {
+  return isGatehouseError(error) && error.data.code === 'UNAUTHORIZED' && error.data.reason === 'TOKEN_EXPIRED'
+}

@@ -1,0 +1,21 @@
+export { createGatehouseClient } from './client.js'
+export type {
+  GatehouseAuth,
+  GatehouseClient,
+  GatehouseClientOptions,
+  GatehouseFetch,
+  GatehouseHeaders,
+} from './client.js'
+export { isGatehouseError } from './errors.js'
+export type {
+  AuthErrorCode,
+  GatehouseError,
+  GatehouseErrorData,
+  GatehouseErrorReason,
+  GatehouseErrorShape,
+} from './errors.js'
+export type { GatehouseInputs, GatehouseOutputs, GatehouseRouter } from './router.js'
+export { memoryStorage } from './storage/memory.js'
+export { webStorage } from './storage/web-storage.js'
+export type { WebStorageLike } from './storage/web-storage.js'
+export type { TokenStorage, Tokens } from './storage/token-storage.js'

@@ -1,0 +1,71 @@
+import type { GatehouseFetch } from '../../src/index.js'
+
+export interface RecordedRequest {
+  method: string
+  /** Procedure paths in the request: one, or several for a batch. */
+  paths: string[]
+  authorization: string | null
+  headers: Headers
+}
+
+/**
+ * A `fetch` that records every request the client sends, then sends it. `delayResponse` holds
+ * back the answer to a request by that many milliseconds, to order responses in a test.
+ */
+export function recordingFetch(opts: { delayResponse?: (request: RecordedRequest) => number } = {}) {
+  const requests: RecordedRequest[] = []
+  const fetchFn: GatehouseFetch = async (input, init) => {
+    const url = new URL(String(input))
+    const headers = new Headers(init?.headers)
+    const request: RecordedRequest = {
+      method: init?.method ?? 'GET',
+      paths: decodeURIComponent(url.pathname.replace(/^.*\/trpc\//, '')).split(','),
+      authorization: headers.get('authorization'),
+      headers,
+    }
+    requests.push(request)
+    const response = await fetch(input, init)
+    const delay = opts.delayResponse?.(request) ?? 0
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
+    return response
+  }
+  return {
+    fetch: fetchFn,
+    requests,
+    /** Requests that called `path`. */
+    calls: (path: string) => requests.filter((r) => r.paths.includes(path)),
+  }
+}
+
+/** Calls a mutation over plain HTTP, outside the SDK. */
+export async function rawMutation(baseUrl: string, path: string, input: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${baseUrl}/trpc/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(input),
+  })
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+}
+
+/** Calls a query over plain HTTP, outside the SDK. */
+export async function rawQuery(baseUrl: string, path: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${baseUrl}/trpc/${path}`, { headers })
+  return { status: res.status, body: (await res.json()) as { error?: { data?: Record<string, unknown> } } }
+}
+
+/** Seconds-since-epoch expiry of a JWT, read without verifying it. */
+export function expiryOf(jwt: string): number {
+  const payload = jwt.split('.')[1] ?? ''
+  const { exp } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp: number }
+  return exp
+}
+
+/**
+ * Waits until the server will consider `jwt` expired. JWT times are whole seconds, so this lands
+ * just after a second starts: a pair issued right after then lives almost a full second even with
+ * ACCESS_TOKEN_LIFETIME=1s, instead of possibly expiring a millisecond later.
+ */
+export async function waitUntilExpired(jwt: string) {
+  const ms = expiryOf(jwt) * 1000 + 50 - Date.now()
+  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -1,0 +1,155 @@
+/**
+ * Type tests: checked by `tsc --noEmit -p packages/sdk` and by vitest's typecheck mode, never run.
+ */
+import type { AuthErrorCode as ServerAuthErrorCode } from '@gatehouse/auth'
+import type { AppRouter } from '@gatehouse/server'
+import type { inferRouterError, inferRouterInputs, inferRouterOutputs } from '@trpc/server'
+import type {
+  AuthErrorCode,
+  GatehouseClient,
+  GatehouseErrorData,
+  GatehouseErrorReason,
+  GatehouseErrorShape,
+  GatehouseInputs,
+  GatehouseOutputs,
+  GatehouseRouter,
+  Tokens,
+} from '../src/index.js'
+import type { ProcedureKinds } from '../src/router.js'
+import { describe, expectTypeOf, it } from 'vitest'
+
+import { isGatehouseError } from '../src/index.js'
+
+declare const client: GatehouseClient
+
+/** Every property name, at any depth, arrays included. */
+type DeepKeys<T> = T extends readonly (infer TItem)[]
+  ? DeepKeys<TItem>
+  : T extends object
+    ? { [K in keyof T & string]: K | DeepKeys<T[K]> }[keyof T & string]
+    : never
+type SecretKeys<T> = Extract<Lowercase<DeepKeys<T>>, `${string}${'password' | 'hash' | 'secret'}${string}`>
+
+type Output<TFn> = TFn extends (...args: never[]) => Promise<infer TOut> ? TOut : never
+
+describe('GatehouseRouter', () => {
+  it('has the same inputs and outputs as the server AppRouter', () => {
+    expectTypeOf<GatehouseInputs>().toEqualTypeOf<inferRouterInputs<AppRouter>>()
+    expectTypeOf<GatehouseOutputs>().toEqualTypeOf<inferRouterOutputs<AppRouter>>()
+  })
+
+  it('has the same procedure kinds as the server AppRouter', () => {
+    expectTypeOf<ProcedureKinds<GatehouseRouter>>().toEqualTypeOf<ProcedureKinds<AppRouter>>()
+    expectTypeOf<ProcedureKinds<AppRouter>>().toEqualTypeOf<{
+      'auth.register': 'mutation'
+      'auth.login': 'mutation'
+      'auth.refresh': 'mutation'
+      'auth.logout': 'mutation'
+      'auth.verify': 'mutation'
+      'auth.me': 'query'
+      'content.protected': 'query'
+      'content.admin': 'query'
+      'content.manager': 'query'
+      'content.hr': 'query'
+    }>()
+  })
+
+  it('describes every error the server formats', () => {
+    type ServerShape = inferRouterError<AppRouter>
+    expectTypeOf<ServerShape>().toExtend<GatehouseErrorShape>()
+    expectTypeOf<NonNullable<ServerShape['data']['reason']>>().toExtend<GatehouseErrorReason>()
+    expectTypeOf<ServerShape['data']['fieldErrors']>().toEqualTypeOf<GatehouseErrorData['fieldErrors']>()
+  })
+
+  it('copies AuthErrorCode from @gatehouse/auth exactly', () => {
+    expectTypeOf<AuthErrorCode>().toEqualTypeOf<ServerAuthErrorCode>()
+  })
+})
+
+describe('client procedures', () => {
+  it('never expose a password or hash in a user', () => {
+    // The check itself catches what it is meant to catch.
+    expectTypeOf<SecretKeys<{ user: { passwordHash: string } }>>().toEqualTypeOf<'passwordhash'>()
+    expectTypeOf<SecretKeys<{ users: { password: string }[] }>>().toEqualTypeOf<'password'>()
+
+    expectTypeOf<SecretKeys<Output<typeof client.auth.login>>>().toBeNever()
+    expectTypeOf<SecretKeys<Output<typeof client.auth.register>>>().toBeNever()
+    expectTypeOf<SecretKeys<Output<typeof client.auth.me>>>().toBeNever()
+    expectTypeOf<Output<typeof client.auth.me>['user']>().toEqualTypeOf<{
+      id: number
+      username: string
+      email: string
+      isStaff: boolean
+      isSuperuser: boolean
+      groups: string[]
+      dateJoined: string
+    }>()
+  })
+
+  it('take no argument when the procedure has no input', () => {
+    expectTypeOf(client.content.protected).parameters.toEqualTypeOf<[]>()
+    expectTypeOf(client.content.admin).parameters.toEqualTypeOf<[]>()
+    expectTypeOf(client.auth.me).parameters.toEqualTypeOf<[]>()
+    expectTypeOf(client.content.protected).returns.resolves.toEqualTypeOf<{ message: 'This is a protected view' }>()
+    expectTypeOf(client.content.hr).returns.resolves.toEqualTypeOf<{ content: 'HR-only content' }>()
+  })
+
+  it('take exactly the server input otherwise', () => {
+    expectTypeOf(client.auth.login).parameters.toEqualTypeOf<[{ username: string; password: string }]>()
+    expectTypeOf(client.auth.register).parameters.toEqualTypeOf<
+      [{ username: string; password: string; email?: string | undefined }]
+    >()
+    expectTypeOf(client.auth.verify).parameters.toEqualTypeOf<[{ token: string }]>()
+    expectTypeOf(client.auth.login).returns.resolves.toExtend<Tokens>()
+  })
+
+  it('let refresh and logout fall back to the stored token', () => {
+    expectTypeOf(client.auth.refresh).parameters.toEqualTypeOf<[input?: { refresh: string }]>()
+    expectTypeOf(client.auth.refresh).returns.resolves.toEqualTypeOf<{ access: string; refresh: string }>()
+    expectTypeOf(client.auth.logout).parameters.toEqualTypeOf<[input?: { refresh: string }]>()
+    expectTypeOf(client.auth.logout).returns.resolves.toEqualTypeOf<{ detail: 'Successfully logged out.' }>()
+  })
+
+  it('refuse wrong inputs', () => {
+    function wrongCalls() {
+      // @ts-expect-error password is required
+      void client.auth.login({ username: 'alice' })
+      // @ts-expect-error password is a string
+      void client.auth.login({ username: 'alice', password: 42 })
+      // @ts-expect-error unknown field
+      void client.auth.login({ username: 'alice', password: 'x', remember: true })
+      // @ts-expect-error login needs an input
+      void client.auth.login()
+      // @ts-expect-error content.protected takes no input
+      void client.content.protected({})
+      // @ts-expect-error auth.me takes no input
+      void client.auth.me(undefined)
+      // @ts-expect-error verify takes { token }
+      void client.auth.verify({ refresh: 'x' })
+      // @ts-expect-error no such procedure
+      void client.auth.whoami()
+    }
+    expectTypeOf(wrongCalls).toBeFunction()
+  })
+
+  it('expose the raw tRPC client with the same types', () => {
+    expectTypeOf(client.trpc.auth.me.query).returns.resolves.toEqualTypeOf<GatehouseOutputs['auth']['me']>()
+    expectTypeOf(client.trpc.auth.login.mutate).parameter(0).toEqualTypeOf<{ username: string; password: string }>()
+  })
+})
+
+describe('isGatehouseError', () => {
+  it('narrows to an error whose data carries the reason codes', () => {
+    const error: unknown = new Error('x')
+    if (isGatehouseError(error)) {
+      expectTypeOf(error.data.reason).toEqualTypeOf<GatehouseErrorReason | undefined>()
+      expectTypeOf(error.data.fieldErrors).toEqualTypeOf<Record<string, string[]> | undefined>()
+      expectTypeOf(error.data.httpStatus).toEqualTypeOf<number>()
+      expectTypeOf(error.data.code).toEqualTypeOf<GatehouseErrorData['code']>()
+      expectTypeOf(error.message).toEqualTypeOf<string>()
+    }
+    expectTypeOf<'TOKEN_EXPIRED'>().toExtend<GatehouseErrorReason>()
+    expectTypeOf<'PAYLOAD_TOO_LARGE'>().toExtend<GatehouseErrorReason>()
+    expectTypeOf<'SOMETHING_ELSE'>().not.toExtend<GatehouseErrorReason>()
+  })
+})
