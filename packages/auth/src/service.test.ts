@@ -1,0 +1,121 @@
+import type { TestDatabase } from '@gatehouse/db/testing'
+import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
+import bcrypt from 'bcrypt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import type { AuthService } from './service.js'
+import { createAuthService } from './service.js'
+
+let now = new Date('2026-01-01T00:00:00Z')
+const clock = () => now
+
+describe(`${TEST_BACKEND}: auth service`, () => {
+  let t: TestDatabase
+  let auth: AuthService
+  beforeAll(async () => {
+    t = await createTestDb()
+    auth = await createAuthService({ db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+  })
+  afterAll(() => t[Symbol.asyncDispose]())
+
+  it('stores a bcrypt_sha256 hash, never the password', async () => {
+    await auth.register({ username: 'hashme', password: 'Tr1cky-passphrase' })
+    const row = await t.db.selectFrom('users').select('password').where('username', '=', 'hashme').executeTakeFirstOrThrow()
+    expect(row.password).toMatch(/^bcrypt_sha256\$\$2b\$04\$/)
+    expect(row.password).not.toContain('Tr1cky')
+  })
+
+  it('rehashes on login when PASSWORD_HASH_COST changed', async () => {
+    await auth.register({ username: 'rehash', password: 'Tr1cky-passphrase' })
+    const stronger = await createAuthService({ db: t.db, clock, passwordHashCost: 5, jwt: { algorithm: 'EdDSA' } })
+    await stronger.login({ username: 'rehash', password: 'Tr1cky-passphrase' })
+    const row = await t.db.selectFrom('users').select('password').where('username', '=', 'rehash').executeTakeFirstOrThrow()
+    expect(bcrypt.getRounds(row.password.slice('bcrypt_sha256$'.length))).toBe(5)
+    // and the new hash still verifies
+    await expect(stronger.login({ username: 'rehash', password: 'Tr1cky-passphrase' })).resolves.toBeTruthy()
+  })
+
+  it('records last_login', async () => {
+    await auth.register({ username: 'lastlogin', password: 'Tr1cky-passphrase' })
+    await auth.login({ username: 'lastlogin', password: 'Tr1cky-passphrase' })
+    const row = await t.db.selectFrom('users').select('last_login').where('username', '=', 'lastlogin').executeTakeFirstOrThrow()
+    expect(row.last_login?.toISOString()).toBe(now.toISOString())
+  })
+
+  it('refuses login for unknown, wrong and inactive alike', async () => {
+    await auth.register({ username: 'gone', password: 'Tr1cky-passphrase' })
+    await t.db.updateTable('users').set({ is_active: false }).where('username', '=', 'gone').execute()
+    for (const [username, password] of [
+      ['nobody', 'Tr1cky-passphrase'],
+      ['hashme', 'wrong-passphrase'],
+      ['gone', 'Tr1cky-passphrase'],
+    ] as const) {
+      await expect(auth.login({ username, password })).rejects.toMatchObject({
+        code: 'INVALID_CREDENTIALS',
+        message: 'Invalid credentials',
+      })
+    }
+  })
+
+  it('refresh tokens expire by the injected clock', async () => {
+    await auth.register({ username: 'clocked', password: 'Tr1cky-passphrase' })
+    const { refresh } = await auth.login({ username: 'clocked', password: 'Tr1cky-passphrase' })
+    const saved = now
+    now = new Date(saved.getTime() + 7 * 86_400_000 + 1000)
+    await expect(auth.refresh(refresh)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' })
+    now = saved
+    await expect(auth.refresh(refresh)).resolves.toMatchObject({ access: expect.any(String) })
+  })
+
+  it('should only redeem a refresh token once under concurrent rotation', async () => {
+    await auth.register({ username: 'racer', password: 'Tr1cky-passphrase' })
+    const { refresh } = await auth.login({ username: 'racer', password: 'Tr1cky-passphrase' })
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => auth.refresh(refresh)))
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1)
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'TOKEN_BLACKLISTED' })
+  })
+
+  it('changing the password ends every refresh token of the user', async () => {
+    await auth.register({ username: 'changer', password: 'Tr1cky-passphrase' })
+    const a = await auth.login({ username: 'changer', password: 'Tr1cky-passphrase' })
+    const b = await auth.login({ username: 'changer', password: 'Tr1cky-passphrase' })
+    await auth.changePassword('changer', 'N3w-passphrase!')
+    for (const pair of [a, b]) await expect(auth.refresh(pair.refresh)).rejects.toMatchObject({ code: 'TOKEN_BLACKLISTED' })
+    await expect(auth.login({ username: 'changer', password: 'Tr1cky-passphrase' })).rejects.toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+    })
+  })
+
+  it('validates usernames like Django', async () => {
+    for (const username of ['bad user!', '', 'x'.repeat(151), 'semi;colon']) {
+      await expect(auth.register({ username, password: 'Tr1cky-passphrase' })).rejects.toMatchObject({
+        code: 'INVALID_INPUT',
+        fieldErrors: { username: [expect.any(String)] },
+      })
+    }
+    await expect(auth.register({ username: 'émilie.o+tag@x-y_z', password: 'Tr1cky-passphrase' })).resolves.toBeTruthy()
+  })
+
+  it('only one of two simultaneous registrations of a name succeeds', async () => {
+    const outcomes = await Promise.allSettled([
+      auth.register({ username: 'twin', password: 'Tr1cky-passphrase' }),
+      auth.register({ username: 'twin', password: 'Tr1cky-passphrase' }),
+    ])
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1)
+    const rejected = outcomes.find((o) => o.status === 'rejected')
+    expect(rejected?.reason).toMatchObject({ code: 'USERNAME_TAKEN' })
+  })
+
+  it('flushexpiredtokens removes only expired rows', async () => {
+    await auth.register({ username: 'flusher', password: 'Tr1cky-passphrase' })
+    await auth.login({ username: 'flusher', password: 'Tr1cky-passphrase' })
+    const saved = now
+    now = new Date(saved.getTime() + 8 * 86_400_000)
+    const flusher = await createAuthService({ db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    const deleted = await flusher.flushExpiredTokens()
+    now = saved
+    expect(deleted).toBeGreaterThan(0)
+    const left = await t.db.selectFrom('outstanding_tokens').select('jti').where('expires_at', '<', new Date(saved.getTime() + 8 * 86_400_000)).execute()
+    expect(left).toEqual([])
+  })
+})
