@@ -6,6 +6,15 @@ import * as z from 'zod'
 import type { Context } from './context.js'
 import { toTRPCError } from './errors.js'
 
+/** Every `data.reason` on the wire: a domain code, or one of the transport-level ones. */
+export type WireReason =
+  | AuthErrorCode
+  | 'INTERNAL'
+  | 'UNAVAILABLE'
+  | 'PARSE_ERROR'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'METHOD_NOT_SUPPORTED'
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   const field = issue.path.length > 0 ? issue.path.join('.') : null
   if (issue.code === 'unrecognized_keys') return `Unrecognized field(s): ${issue.keys.join(', ')}.`
@@ -28,7 +37,7 @@ const t = initTRPC.context<Context>().create({
   isDev: false, // never send stacks; decided here, not by NODE_ENV
   errorFormatter({ shape, error }) {
     const cause = error.cause
-    let reason: AuthErrorCode | 'INTERNAL' | 'UNAVAILABLE' | 'PARSE_ERROR' | 'INVALID_INPUT' | undefined
+    let reason: WireReason
     let fieldErrors: Record<string, string[]> | undefined
     let message = shape.message
     if (cause instanceof z.ZodError) {
@@ -47,6 +56,14 @@ const t = initTRPC.context<Context>().create({
       reason = 'PARSE_ERROR'
     } else if (error.code === 'BAD_REQUEST') {
       reason = 'INVALID_INPUT'
+    } else if (error.code === 'NOT_FOUND') {
+      reason = 'NOT_FOUND'
+    } else if (error.code === 'METHOD_NOT_SUPPORTED') {
+      reason = 'METHOD_NOT_SUPPORTED'
+    } else if (error.code === 'PAYLOAD_TOO_LARGE') {
+      reason = 'PAYLOAD_TOO_LARGE'
+    } else {
+      reason = 'INTERNAL' // any other code tRPC raises itself; none is expected
     }
     const { stack: _stack, ...data } = shape.data
     return { ...shape, message, data: { ...data, reason, ...(fieldErrors ? { fieldErrors } : {}) } }

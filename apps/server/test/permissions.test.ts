@@ -76,7 +76,7 @@ describe('permissions', () => {
     ['IsAuthenticatedOrReadOnly', user(), 'OK', 'OK'],
     ['IsAdminUser', user(), 'FORBIDDEN', 'FORBIDDEN'],
     ['IsAdminUser', user({ isStaff: true }), 'OK', 'OK'],
-  ] as const)('DEFAULT_PERMISSION=%s for %o: query %s, mutation %s', async (name, who, read, write) => {
+  ] as const)('DEFAULT_PERMISSION=%s for %o: query %s, mutation %s', async (...[name, who, read, write]) => {
     const { call } = caller(who, name)
     expect(await codeOf(call.read())).toBe(read)
     expect(await codeOf(call.write())).toBe(write)

@@ -99,7 +99,10 @@ type Calls<TRecord> = {
 
 type ProcedureCalls = Calls<GatehouseRouter['_def']['record']>
 
-/** `client.auth`: the auth procedures, with the token-handling ones keeping storage up to date. */
+/**
+ * `client.auth`: the auth procedures, with the token-handling ones keeping storage up to date.
+ * Function-valued properties, not methods: none uses `this`, so `const { login } = client.auth` works.
+ */
 export interface GatehouseAuth extends Omit<ProcedureCalls['auth'], 'login' | 'refresh' | 'logout'> {
   /**
    * Logs in and stores the returned access/refresh pair.
@@ -108,7 +111,7 @@ export interface GatehouseAuth extends Omit<ProcedureCalls['auth'], 'login' | 'r
    * const { user } = await client.auth.login({ username: 'alice', password: 'correct horse battery staple' })
    * ```
    */
-  login(input: GatehouseInputs['auth']['login']): Promise<GatehouseOutputs['auth']['login']>
+  login: (input: GatehouseInputs['auth']['login']) => Promise<GatehouseOutputs['auth']['login']>
   /**
    * Trades a refresh token for a new pair and stores it. Without an argument it spends the stored
    * refresh token, sharing one request with any refresh already in flight; with none stored it
@@ -119,7 +122,7 @@ export interface GatehouseAuth extends Omit<ProcedureCalls['auth'], 'login' | 'r
    * await client.auth.refresh()
    * ```
    */
-  refresh(input?: GatehouseInputs['auth']['refresh']): Promise<GatehouseOutputs['auth']['refresh']>
+  refresh: (input?: GatehouseInputs['auth']['refresh']) => Promise<GatehouseOutputs['auth']['refresh']>
   /**
    * Blacklists the refresh token on the server (the stored one when no argument is given) and
    * clears storage. A token the server already refuses (expired, blacklisted, rotated) counts as
@@ -130,7 +133,7 @@ export interface GatehouseAuth extends Omit<ProcedureCalls['auth'], 'login' | 'r
    * await client.auth.logout()
    * ```
    */
-  logout(input?: GatehouseInputs['auth']['logout']): Promise<GatehouseOutputs['auth']['logout']>
+  logout: (input?: GatehouseInputs['auth']['logout']) => Promise<GatehouseOutputs['auth']['logout']>
 }
 
 /** What `createGatehouseClient` returns: every procedure by its server name, plus `trpc`. */

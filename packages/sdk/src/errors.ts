@@ -29,7 +29,13 @@ export type AuthErrorCode =
   | 'INVALID_INPUT'
 
 /** Every `data.reason` the server sends: a domain code, or one of the transport-level ones. */
-export type GatehouseErrorReason = AuthErrorCode | 'INTERNAL' | 'UNAVAILABLE' | 'PARSE_ERROR' | 'PAYLOAD_TOO_LARGE'
+export type GatehouseErrorReason =
+  | AuthErrorCode
+  | 'INTERNAL'
+  | 'UNAVAILABLE'
+  | 'PARSE_ERROR'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'METHOD_NOT_SUPPORTED'
 
 /** The `data` of a Gatehouse error response. */
 export interface GatehouseErrorData {
@@ -74,8 +80,7 @@ export type GatehouseError = TRPCClientError<GatehouseRouter> & {
  */
 export function isGatehouseError(error: unknown): error is GatehouseError {
   // By name too: an app bundling a second copy of @trpc/client has a second TRPCClientError class.
-  const isClientError =
-    error instanceof TRPCClientError || (error instanceof Error && error.name === 'TRPCClientError')
+  const isClientError = error instanceof TRPCClientError || (error instanceof Error && error.name === 'TRPCClientError')
   if (!isClientError) return false
   const data: unknown = (error as { data?: unknown }).data
   if (typeof data !== 'object' || data === null) return false

@@ -47,6 +47,7 @@ function spelledOut<T>(): SpelledOut<T> {
 
 // Type-only: nothing imports this value at run time. Its declaration is the point: it is
 // inferred, so `tsc` prints it structurally instead of naming `AppRouter`.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- only its type is used
 const ROUTER_SHAPE = spelledOut<ShapeOf<AppRouter, AppRouter['_def']['record']>>()
 
 type ProcedureOf<TShape> = TShape extends { type: 'query'; input: infer TInput; output: infer TOutput }

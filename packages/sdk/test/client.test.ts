@@ -40,7 +40,11 @@ describe('createGatehouseClient', () => {
     const { client, storage } = newClient()
     const username = `alice${Date.now()}`
 
-    const { user } = await client.auth.register({ username, password: 'correct horse battery staple', email: 'a@example.com' })
+    const { user } = await client.auth.register({
+      username,
+      password: 'correct horse battery staple',
+      email: 'a@example.com',
+    })
     expect(user).toMatchObject({ username, email: 'a@example.com', isStaff: false, groups: [] })
     expect(await storage.get()).toBeNull() // registering does not log in
 
@@ -84,7 +88,12 @@ describe('createGatehouseClient', () => {
     const error = await caught(client.content.manager())
     expect(isGatehouseError(error)).toBe(true)
     if (isGatehouseError(error)) {
-      expect(error.data).toMatchObject({ code: 'FORBIDDEN', httpStatus: 403, reason: 'NOT_PERMITTED', path: 'content.manager' })
+      expect(error.data).toMatchObject({
+        code: 'FORBIDDEN',
+        httpStatus: 403,
+        reason: 'NOT_PERMITTED',
+        path: 'content.manager',
+      })
     }
   })
 
@@ -172,7 +181,10 @@ describe('createGatehouseClient', () => {
     it('should keep the stored pair when logging out another refresh token', async () => {
       const a = await server.createUser()
       const { client, storage } = newClient()
-      const other = await createGatehouseClient({ url: server.url }).auth.login({ username: a.username, password: a.password })
+      const other = await createGatehouseClient({ url: server.url }).auth.login({
+        username: a.username,
+        password: a.password,
+      })
       const mine = await client.auth.login({ username: a.username, password: a.password })
 
       await client.auth.logout({ refresh: other.refresh })

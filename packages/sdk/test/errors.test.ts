@@ -27,7 +27,10 @@ describe('isGatehouseError', () => {
     ['a plain object shaped like the response', { name: 'TRPCClientError', data: SHAPE.data }],
     ['null', null],
     ['a string', 'UNAUTHORIZED'],
-    ['a client error whose data lacks httpStatus', Object.assign(new Error('x'), { name: 'TRPCClientError', data: { code: 'X' } })],
+    [
+      'a client error whose data lacks httpStatus',
+      Object.assign(new Error('x'), { name: 'TRPCClientError', data: { code: 'X' } }),
+    ],
   ] as const) {
     it(`rejects ${label}`, () => {
       expect(isGatehouseError(value)).toBe(false)

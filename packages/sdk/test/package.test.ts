@@ -4,7 +4,19 @@
  * types that resolve with only @trpc/* installed. Builds nothing: `pnpm test` builds first.
  */
 import { execFileSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -34,7 +46,8 @@ function specifiersIn(source: string): string[] {
     /\brequire\(\s*['"]([^'"]+)['"]\s*\)/g,
     /\/\/\/\s*<reference\s+(?:types|path)=['"]([^'"]+)['"]/g,
   ]
-  for (const pattern of patterns) for (const match of withoutComments(source).matchAll(pattern)) found.add(match[1] ?? '')
+  for (const pattern of patterns)
+    for (const match of withoutComments(source).matchAll(pattern)) found.add(match[1] ?? '')
   return [...found]
 }
 
@@ -76,7 +89,9 @@ describe('the built package', () => {
       for (const specifier of external) {
         expect(RUNTIME_IMPORTS, `${relative(DIST, file)} imports ${specifier}`).toContain(specifier)
       }
-      expect(withoutComments(source), relative(DIST, file)).not.toMatch(/@gatehouse\/|apps\/server|kysely|bcrypt|pglite/)
+      expect(withoutComments(source), relative(DIST, file)).not.toMatch(
+        /@gatehouse\/|apps\/server|kysely|bcrypt|pglite/,
+      )
     }
   })
 

@@ -129,7 +129,12 @@ describe('auto-refresh', () => {
       const error = result.status === 'rejected' ? (result.reason as unknown) : undefined
       expect(isGatehouseError(error)).toBe(true)
       if (isGatehouseError(error)) {
-        expect(error.data).toMatchObject({ code: 'UNAUTHORIZED', httpStatus: 401, reason: 'TOKEN_EXPIRED', path: 'auth.me' })
+        expect(error.data).toMatchObject({
+          code: 'UNAUTHORIZED',
+          httpStatus: 401,
+          reason: 'TOKEN_EXPIRED',
+          path: 'auth.me',
+        })
       }
     }
     // Not retried: the calls were not sent again after the refresh failed.

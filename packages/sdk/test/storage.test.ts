@@ -88,7 +88,18 @@ describe('webStorage', () => {
     expect(await webStorage(area, 'a').get()).toEqual(PAIR)
   })
 
-  for (const raw of ['{', 'not json', 'null', '42', '"a string"', '[]', '{}', '{"access":"a"}', '{"access":1,"refresh":2}', '{"access":"","refresh":""}']) {
+  for (const raw of [
+    '{',
+    'not json',
+    'null',
+    '42',
+    '"a string"',
+    '[]',
+    '{}',
+    '{"access":"a"}',
+    '{"access":1,"refresh":2}',
+    '{"access":"","refresh":""}',
+  ]) {
     it(`reads a corrupted or foreign value ${JSON.stringify(raw)} as logged out`, async () => {
       const area = new MemoryWebStorage()
       area.setItem('gatehouse.tokens', raw)

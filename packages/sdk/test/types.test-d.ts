@@ -2,6 +2,7 @@
  * Type tests: checked by `tsc --noEmit -p packages/sdk` and by vitest's typecheck mode, never run.
  */
 import type { AuthErrorCode as ServerAuthErrorCode } from '@gatehouse/auth'
+import type { WireReason } from '@gatehouse/server'
 import type { AppRouter } from '@gatehouse/server'
 import type { inferRouterError, inferRouterInputs, inferRouterOutputs } from '@trpc/server'
 import type {
@@ -63,6 +64,7 @@ describe('GatehouseRouter', () => {
 
   it('copies AuthErrorCode from @gatehouse/auth exactly', () => {
     expectTypeOf<AuthErrorCode>().toEqualTypeOf<ServerAuthErrorCode>()
+    expectTypeOf<GatehouseErrorReason>().toEqualTypeOf<WireReason>()
   })
 })
 

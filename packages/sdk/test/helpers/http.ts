@@ -15,7 +15,7 @@ export interface RecordedRequest {
 export function recordingFetch(opts: { delayResponse?: (request: RecordedRequest) => number } = {}) {
   const requests: RecordedRequest[] = []
   const fetchFn: GatehouseFetch = async (input, init) => {
-    const url = new URL(String(input))
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url)
     const headers = new Headers(init?.headers)
     const request: RecordedRequest = {
       method: init?.method ?? 'GET',
@@ -38,10 +38,10 @@ export function recordingFetch(opts: { delayResponse?: (request: RecordedRequest
 }
 
 /** Calls a mutation over plain HTTP, outside the SDK. */
-export async function rawMutation(baseUrl: string, path: string, input: unknown, headers: Record<string, string> = {}) {
+export async function rawMutation(baseUrl: string, path: string, input: unknown) {
   const res = await fetch(`${baseUrl}/trpc/${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify(input),
   })
   return { status: res.status, body: (await res.json()) as Record<string, unknown> }
