@@ -15,6 +15,7 @@ import { createHttpServer } from './http/server.js'
 export function authOptions(config: Config) {
   return {
     passwordHashCost: config.passwordHashCost,
+    loginFailureRate: config.throttleLoginFailures,
     jwt: {
       algorithm: config.jwtAlgorithm,
       secret: config.jwtSecret,

@@ -2,7 +2,8 @@
  * Configuration: parsed once from the environment, validated, frozen, passed down. The only
  * module that reads process.env (the entry points hand it in).
  */
-import { JWT_ALGORITHMS, parseDurationSeconds } from '@gatehouse/auth'
+import type { Rate } from '@gatehouse/auth'
+import { JWT_ALGORITHMS, parseDurationSeconds, parseRate } from '@gatehouse/auth'
 import * as z from 'zod'
 
 const duration = z
@@ -36,6 +37,45 @@ const int = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`))
 
+const RATE_HELP = 'a rate such as 100/min, 1000/hour or 10/15m, or off'
+
+/** A DRF-style rate; `off` → null (no throttle). */
+const rate = z
+  .string()
+  .trim()
+  .transform((value, ctx): Rate | null => {
+    if (value.toLowerCase() === 'off') return null
+    const parsed = parseRate(value)
+    if (!parsed) {
+      ctx.addIssue({ code: 'custom', message: `expected ${RATE_HELP}, got "${value}"` })
+      return z.NEVER
+    }
+    return parsed
+  })
+
+/** DRF's `DEFAULT_THROTTLE_RATES` for scopes: `register=20/h,refresh=600/min`; `off` drops a scope. */
+const scopedRates = z
+  .string()
+  .trim()
+  .transform((value, ctx): ReadonlyMap<string, Rate> => {
+    const rates = new Map<string, Rate>()
+    for (const entry of value.split(',')) {
+      if (!entry.trim()) continue
+      const match = /^\s*([a-z][\w.-]*)\s*=(.+)$/i.exec(entry)
+      const scope = match?.[1]
+      const text = match?.[2]?.trim() ?? ''
+      const off = text.toLowerCase() === 'off'
+      const parsed = off ? null : parseRate(text)
+      if (!scope || (!off && !parsed)) {
+        const message = `expected comma-separated scope=rate pairs such as register=20/h,refresh=off; got "${entry.trim()}"`
+        ctx.addIssue({ code: 'custom', message })
+        return z.NEVER
+      }
+      if (parsed) rates.set(scope, parsed)
+    }
+    return rates
+  })
+
 export const PERMISSION_NAMES = ['AllowAny', 'IsAuthenticated', 'IsAdminUser', 'IsAuthenticatedOrReadOnly'] as const
 export type PermissionName = (typeof PERMISSION_NAMES)[number]
 
@@ -66,6 +106,11 @@ const Env = z
     /** Largest request body accepted, in bytes. */
     MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
     DB_POOL_SIZE: int(1, 1000).default(10),
+    // Generous on purpose: they stop floods, not busy clients behind one address.
+    THROTTLE_ANON: rate.default({ limit: 1000, windowSeconds: 60 }),
+    THROTTLE_USER: rate.default({ limit: 10_000, windowSeconds: 60 }),
+    THROTTLE_RATES: scopedRates.default(new Map<string, Rate>()),
+    THROTTLE_LOGIN_FAILURES: rate.default({ limit: 10, windowSeconds: 900 }),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_ALGORITHM === 'HS256' && (!env.JWT_SECRET || env.JWT_SECRET.length < 32)) {
@@ -97,6 +142,14 @@ function toConfig(env: z.output<typeof Env>) {
     defaultPermission: env.DEFAULT_PERMISSION,
     maxBodyBytes: env.MAX_BODY_BYTES,
     dbPoolSize: env.DB_POOL_SIZE,
+    /** Anonymous callers, per client address (DRF's AnonRateThrottle); null when off. */
+    throttleAnon: env.THROTTLE_ANON,
+    /** Authenticated callers, per user (DRF's UserRateThrottle); null when off. */
+    throttleUser: env.THROTTLE_USER,
+    /** Per-scope rates for `throttled(scope)` (DRF's ScopedRateThrottle); a scope not here is free. */
+    throttleRates: env.THROTTLE_RATES,
+    /** Failed logins per username and per address; null when off. */
+    throttleLoginFailures: env.THROTTLE_LOGIN_FAILURES,
   }
 }
 

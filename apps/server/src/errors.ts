@@ -21,6 +21,7 @@ const STATUS = {
   USERNAME_TAKEN: 'CONFLICT',
   NOT_PERMITTED: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
+  THROTTLED: 'TOO_MANY_REQUESTS',
 } as const satisfies Record<AuthErrorCode, TRPC_ERROR_CODE_KEY>
 
 /** Reasons that are not about the caller's own credential get no WWW-Authenticate challenge. */

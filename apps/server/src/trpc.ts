@@ -5,6 +5,7 @@ import * as z from 'zod'
 
 import type { Context } from './context.js'
 import { toTRPCError } from './errors.js'
+import { throttle } from './middleware/throttle.js'
 
 /** Every `data.reason` on the wire: a domain code, or one of the transport-level ones. */
 export type WireReason =
@@ -82,5 +83,8 @@ const translateErrors = t.middleware(async function translateErrors({ next }) {
 export const router = t.router
 export const middleware = t.middleware
 export const createCallerFactory = t.createCallerFactory
-/** The root builder; public and every other builder derive from it. Not exported as `procedure`. */
-export const baseProcedure = t.procedure.use(translateErrors)
+/**
+ * The root builder; public and every other builder derive from it. Not exported as `procedure`.
+ * Throttling comes right after error translation, so a refused caller costs nothing further.
+ */
+export const baseProcedure = t.procedure.use(translateErrors).use(throttle)

@@ -61,4 +61,49 @@ describe('configuration', () => {
   it('treats empty values as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 3000, databaseUrl: undefined })
   })
+
+  it('has generous throttle defaults and no scoped rates', () => {
+    expect(loadConfig({})).toMatchObject({
+      throttleAnon: { limit: 1000, windowSeconds: 60 },
+      throttleUser: { limit: 10_000, windowSeconds: 60 },
+      throttleLoginFailures: { limit: 10, windowSeconds: 900 },
+    })
+    expect(loadConfig({}).throttleRates).toEqual(new Map())
+  })
+
+  it('parses throttle rates, scoped rates and off', () => {
+    const c = loadConfig({
+      THROTTLE_ANON: '100/min',
+      THROTTLE_USER: 'off',
+      THROTTLE_RATES: 'register=20/h, refresh = 600/minute,burst=3/2s,quiet=off',
+      THROTTLE_LOGIN_FAILURES: '5/15m',
+    })
+    expect(c).toMatchObject({
+      throttleAnon: { limit: 100, windowSeconds: 60 },
+      throttleUser: null,
+      throttleLoginFailures: { limit: 5, windowSeconds: 900 },
+    })
+    expect(c.throttleRates).toEqual(
+      new Map([
+        ['register', { limit: 20, windowSeconds: 3600 }],
+        ['refresh', { limit: 600, windowSeconds: 60 }],
+        ['burst', { limit: 3, windowSeconds: 2 }],
+      ]),
+    )
+  })
+
+  it('names each bad throttle variable on one line', () => {
+    const lines = errorLines({
+      THROTTLE_ANON: '100 per minute',
+      THROTTLE_USER: '0/min',
+      THROTTLE_RATES: 'register=20/h,refresh',
+      THROTTLE_LOGIN_FAILURES: '10/fortnight',
+    })
+    expect(lines).toEqual([
+      'THROTTLE_ANON: expected a rate such as 100/min, 1000/hour or 10/15m, or off, got "100 per minute"',
+      'THROTTLE_USER: expected a rate such as 100/min, 1000/hour or 10/15m, or off, got "0/min"',
+      'THROTTLE_RATES: expected comma-separated scope=rate pairs such as register=20/h,refresh=off; got "refresh"',
+      'THROTTLE_LOGIN_FAILURES: expected a rate such as 100/min, 1000/hour or 10/15m, or off, got "10/fortnight"',
+    ])
+  })
 })

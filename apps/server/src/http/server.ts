@@ -32,6 +32,12 @@ function trpcError(status: number, code: string, message: string) {
   return { error: { message, code: -32_600, data: { code, httpStatus: status, reason } } }
 }
 
+/** The peer's address; an IPv4 client of a dual-stack socket counts as its IPv4 address. */
+function clientAddress(req: IncomingMessage): string | undefined {
+  const address = req.socket.remoteAddress
+  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address
+}
+
 export function createRequestListener(opts: HttpOptions) {
   const { auth, config } = opts
   const db = auth.db
@@ -73,14 +79,19 @@ export function createRequestListener(opts: HttpOptions) {
       maxBodySize: config.maxBodyBytes,
       allowMethodOverride: false,
       createContext: () =>
-        createContextInner({ auth, config }, { authorization: req.headers.authorization }),
+        createContextInner({ auth, config }, { authorization: req.headers.authorization, address: clientAddress(req) }),
       responseMeta({ errors }) {
         const challenge = errors.some((e) => {
           if (e.code !== 'UNAUTHORIZED') return false
           const reason = (e.cause as { code?: string } | undefined)?.code
           return !reason || !CHALLENGE_FREE_REASONS.has(reason)
         })
-        return challenge ? { headers: { 'www-authenticate': 'Bearer realm="api"' } } : {}
+        const headers: Record<string, string> = challenge ? { 'www-authenticate': 'Bearer realm="api"' } : {}
+        // A batch can hold several refusals; the longest wait is the one that holds.
+        const waits = errors.map((e) => (e.cause as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds)
+        const retryAfter = Math.max(0, ...waits.filter((w): w is number => typeof w === 'number'))
+        if (retryAfter > 0) headers['retry-after'] = String(retryAfter)
+        return { headers }
       },
       onError({ error, path }) {
         if (error.code === 'INTERNAL_SERVER_ERROR') opts.onError?.(error.cause ?? error, path)

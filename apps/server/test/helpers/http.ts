@@ -56,6 +56,7 @@ export function errorBody(opts: {
     CONFLICT: -32009,
     PAYLOAD_TOO_LARGE: -32013,
     METHOD_NOT_SUPPORTED: -32005,
+    TOO_MANY_REQUESTS: -32029,
   }
   return {
     error: {

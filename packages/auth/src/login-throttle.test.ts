@@ -1,0 +1,112 @@
+import type { TestDatabase } from '@gatehouse/db/testing'
+import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import type { AuthService } from './service.js'
+import { createAuthService } from './service.js'
+import { throttledError } from './throttle/index.js'
+
+// Window-aligned, so waits are exact: 900 s windows start at 00:00, 00:15, …
+const T0 = Date.parse('2026-01-01T00:00:00Z')
+let now = new Date(T0)
+const clock = () => now
+const PASSWORD = 'Tr1cky-passphrase'
+
+describe(`${TEST_BACKEND}: login brute-force protection`, () => {
+  let t: TestDatabase
+  let auth: AuthService
+  let n = 0
+  async function newUser() {
+    n += 1
+    const username = `victim${n}`
+    await auth.register({ username, password: PASSWORD })
+    return username
+  }
+  const fail = (username: string, address?: string) =>
+    auth.login({ username, password: 'wrong-passphrase' }, { address }).catch((e: unknown) => e)
+
+  beforeAll(async () => {
+    t = await createTestDb()
+    auth = await createAuthService({
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+      loginFailureRate: { limit: 3, windowSeconds: 900 },
+    })
+  })
+  afterAll(() => t[Symbol.asyncDispose]())
+
+  it('refuses even the right password once a username has used up its failures, with the wait', async () => {
+    now = new Date(T0 + 100_000)
+    const username = await newUser()
+    for (let i = 0; i < 3; i += 1) await expect(fail(username)).resolves.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    const refused = auth.login({ username, password: PASSWORD })
+    await expect(refused).rejects.toMatchObject({
+      code: 'THROTTLED',
+      message: 'Request was throttled. Expected available in 800 seconds.',
+      retryAfterSeconds: 800,
+    })
+    // the window passes: the right password works again
+    now = new Date(T0 + 900_000)
+    await expect(auth.login({ username, password: PASSWORD })).resolves.toMatchObject({ user: { username } })
+  })
+
+  it('never counts a success, and a success does not reset the failures', async () => {
+    now = new Date(T0 + 2 * 900_000)
+    const username = await newUser()
+    for (let i = 0; i < 20; i += 1) await auth.login({ username, password: PASSWORD }, { address: '198.51.100.1' })
+    await fail(username)
+    await fail(username)
+    await auth.login({ username, password: PASSWORD })
+    await expect(fail(username)).resolves.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    await expect(auth.login({ username, password: PASSWORD })).rejects.toMatchObject({ code: 'THROTTLED' })
+  })
+
+  it('counts failures per address across usernames, unknown ones included', async () => {
+    now = new Date(T0 + 3 * 900_000)
+    const address = '203.0.113.9'
+    await fail(await newUser(), address)
+    await fail('no-such-user', address)
+    await fail(await newUser(), address)
+    const fresh = await newUser()
+    await expect(auth.login({ username: fresh, password: PASSWORD }, { address })).rejects.toMatchObject({
+      code: 'THROTTLED',
+    })
+    // the same user from another address is fine: only the address is used up
+    await expect(auth.login({ username: fresh, password: PASSWORD }, { address: '203.0.113.10' })).resolves.toBeTruthy()
+  })
+
+  it('counts an unknown username like a known one', async () => {
+    now = new Date(T0 + 4 * 900_000)
+    for (let i = 0; i < 3; i += 1) await fail('ghost')
+    await expect(fail('ghost')).resolves.toMatchObject({ code: 'THROTTLED' })
+  })
+
+  it('can be turned off', async () => {
+    const open = await createAuthService({
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+      loginFailureRate: null,
+    })
+    now = new Date(T0 + 5 * 900_000)
+    const username = await newUser()
+    for (let i = 0; i < 5; i += 1) {
+      await expect(open.login({ username, password: 'wrong-passphrase' })).rejects.toMatchObject({
+        code: 'INVALID_CREDENTIALS',
+      })
+    }
+    await expect(open.login({ username, password: PASSWORD })).resolves.toBeTruthy()
+  })
+
+  it("words the refusal like DRF's Throttled", () => {
+    expect(throttledError(1).message).toBe('Request was throttled. Expected available in 1 second.')
+    expect(throttledError(42)).toMatchObject({
+      code: 'THROTTLED',
+      message: 'Request was throttled. Expected available in 42 seconds.',
+      retryAfterSeconds: 42,
+    })
+  })
+})
