@@ -1,5 +1,5 @@
-import type { AuthService, AuthUser } from '@gatehouse/auth'
-import { AuthError } from '@gatehouse/auth'
+import type { AccessLookup, AuthService, AuthUser } from '@gatehouse/auth'
+import { AuthError, createAccessLookup } from '@gatehouse/auth'
 
 import type { Config } from './config.js'
 
@@ -11,9 +11,25 @@ export interface ContextDeps {
 /** What a request carries that can identify its caller. */
 export interface Credentials {
   authorization?: string | undefined
+  /** The client's address (the socket's remote address); throttles count anonymous callers by it. */
+  address?: string | undefined
 }
 
 export const NO_CREDENTIALS: Credentials = {}
+
+/**
+ * Where a request came from, for throttling. Optional, because in-process callers (createCaller,
+ * the CLI) have no address and are not throttled as anonymous.
+ */
+export interface RequestOrigin {
+  address?: string | undefined
+  /** Whether the request carries a credential: only then may throttling pay for authentication. */
+  hasCredentials?: boolean
+}
+
+function originOf(credentials: Credentials): RequestOrigin {
+  return { address: credentials.address, hasCredentials: Boolean(credentials.authorization?.trim()) }
+}
 
 // RFC 7235: the scheme is case-insensitive.
 const BEARER = /^bearer$/i
@@ -37,10 +53,15 @@ async function authenticate(auth: AuthService, credentials: Credentials): Promis
  */
 export function createContextInner(deps: ContextDeps, credentials: Credentials = NO_CREDENTIALS) {
   let cached: Promise<AuthUser | null> | undefined
+  let access: Promise<AccessLookup> | undefined
+  const authenticateOnce = () => (cached ??= authenticate(deps.auth, credentials))
   return {
     auth: deps.auth,
     config: deps.config,
-    authenticate: () => (cached ??= authenticate(deps.auth, credentials)),
+    ...originOf(credentials),
+    authenticate: authenticateOnce,
+    /** The caller's grants, looked up on first use and kept for this request. */
+    access: () => (access ??= authenticateOnce().then((user) => createAccessLookup(deps.auth.db, user))),
   }
 }
 

@@ -7,6 +7,8 @@ import { defaultPermission, hasGroup, isStaff, permitted } from './middleware/pe
 import { baseProcedure } from './trpc.js'
 
 export { permitted }
+/** ScopedRateThrottle: `publicProcedure.use(throttled('register'))`, rate from THROTTLE_RATES. */
+export { throttled } from './middleware/throttle.js'
 
 /** AllowAny: an explicit opt-out of the default (register, login, refresh…). */
 export const publicProcedure = baseProcedure

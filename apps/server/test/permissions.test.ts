@@ -23,7 +23,7 @@ const testRouter = router({
     .use(
       permitted(
         and(IsAuthenticatedOrReadOnly),
-        definePermission('AlwaysNo', () => false, 'Custom refusal message.'),
+        definePermission({ name: 'AlwaysNo', hasPermission: () => false, message: 'Custom refusal message.' }),
       ),
     )
     .query(() => 'never'),
@@ -54,6 +54,7 @@ function caller(who: AuthUser | null, defaultPermission: PermissionName = 'IsAut
       authenticated += 1
       return Promise.resolve(who)
     },
+    access: () => Promise.resolve({ permissions: () => Promise.resolve(new Set<string>()), objectActions: () => Promise.resolve([]) }),
   } satisfies Context
   return { call: createCaller(ctx), authenticated: () => authenticated }
 }

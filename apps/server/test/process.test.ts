@@ -100,6 +100,28 @@ describe(`${TEST_BACKEND}: server and CLI processes`, () => {
     expect(await server.stop()).toBe(0)
   })
 
+  it('grant, revoke, activate, deactivate and listusers take effect on the next request', async () => {
+    await using server = await startServerProcess(env)
+    const u = `twin${Date.now()}`
+    await mutation(server.url, 'auth.register', { username: u, password: 'Tr1cky-passphrase' })
+    const { access } = (await mutation(server.url, 'auth.login', { username: u, password: 'Tr1cky-passphrase' })).body.result.data
+    expect((await query(server.url, 'admin.users.list', { token: access })).status).toBe(403)
+    expect(await runCli(['grant', u, 'view_user'], env)).toMatchObject({ code: 0, stdout: `Granted view_user to ${u}.\n` })
+    expect((await query(server.url, 'admin.users.list', { token: access })).status).toBe(200)
+    expect((await runCli(['revoke', u, 'view_user'], env)).stdout).toBe(`Revoked view_user from ${u}.\n`)
+    expect((await query(server.url, 'admin.users.list', { token: access })).status).toBe(403)
+    expect((await runCli(['grant', '--group', 'HR', 'view_group'], env)).stdout).toMatch(/^(Granted view_group to group HR|group HR already has view_group)\.\n$/)
+    expect((await runCli(['revoke', '--group', 'HR', 'view_group'], env)).code).toBe(0)
+    expect((await runCli(['deactivate', u], env)).stdout).toBe(`User ${u} deactivated.\n`)
+    expect((await query(server.url, 'auth.me', { token: access })).status).toBe(401)
+    expect((await runCli(['activate', u], env)).stdout).toBe(`User ${u} activated.\n`)
+    expect((await query(server.url, 'auth.me', { token: access })).status).toBe(200)
+    const listed = await runCli(['listusers', '--search', u], env)
+    expect(listed.stdout.split('\n')[0]).toBe('id\tusername\temail\tflags\tgroups')
+    expect(listed.stdout).toMatch(new RegExp(`^\\d+\\t${u}\\t\\tactive\\t$`, 'm'))
+    expect(await server.stop()).toBe(0)
+  })
+
   it('CLI bad input: one clear line and a non-zero exit', async () => {
     const cases: [string[], RegExp][] = [
       [['nosuchcommand'], /^gatehouse: unknown command "nosuchcommand"/],
@@ -110,6 +132,10 @@ describe(`${TEST_BACKEND}: server and CLI processes`, () => {
       [['createsuperuser', '--username', 'weakling', '--password', '123'], /password: This password is too short/],
       [['changepassword', 'ghost-user', '--password', 'An0ther-passphrase'], /No user named "ghost-user"/],
       [['rotatekeys', '--bogus'], /^gatehouse rotatekeys: Unknown option '--bogus'/],
+      [['grant', 'ghost-user', 'view_user'], /^gatehouse grant: No user named "ghost-user"\.$/],
+      [['grant', '--group', 'HR', 'fly_plane'], /^gatehouse grant: No permission "fly_plane"\.$/],
+      [['revoke', 'only-one'], /^gatehouse revoke: expected USERNAME CODENAME/],
+      [['deactivate'], /^gatehouse deactivate: expected USERNAME, got none/],
     ]
     for (const [args, pattern] of cases) {
       const result = await runCli(args, env)

@@ -19,6 +19,7 @@ export const AUTH_ERROR_MESSAGES = {
   NOT_PERMITTED: 'You do not have permission to perform this action.',
   NOT_FOUND: 'Not found.',
   INVALID_INPUT: 'Invalid input.',
+  THROTTLED: 'Request was throttled.',
 } as const satisfies Record<string, string>
 
 export type AuthErrorCode = keyof typeof AUTH_ERROR_MESSAGES
@@ -28,17 +29,21 @@ export interface AuthErrorOptions {
   cause?: unknown
   /** Per-field messages, Django-style: `{ password: ['This password is too short. …'] }`. */
   fieldErrors?: Record<string, string[]>
+  /** THROTTLED: whole seconds until the caller may try again (the `Retry-After` header). */
+  retryAfterSeconds?: number
 }
 
 export class AuthError extends Error {
   override readonly name = 'AuthError'
   readonly code: AuthErrorCode
   readonly fieldErrors: Record<string, string[]> | undefined
+  readonly retryAfterSeconds: number | undefined
 
   constructor(code: AuthErrorCode, opts: AuthErrorOptions = {}) {
     super(opts.message ?? AUTH_ERROR_MESSAGES[code], { cause: opts.cause })
     this.code = code
     this.fieldErrors = opts.fieldErrors
+    this.retryAfterSeconds = opts.retryAfterSeconds
   }
 }
 

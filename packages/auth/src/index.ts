@@ -15,19 +15,59 @@ export {
 } from './password/index.js'
 export { toPublicUser, type AuthUser, type PublicUser } from './users/user.js'
 export { checkUsername, USERNAME_MAX_LENGTH } from './users/username.js'
-export { createAuthService, type AuthService, type AuthServiceOptions, type RegisterInput } from './service.js'
 export {
+  createAuthService,
+  type AuthService,
+  type AuthServiceOptions,
+  type LoginOptions,
+  type RegisterInput,
+} from './service.js'
+export {
+  actionOf,
   AllowAny,
   and,
   definePermission,
+  firstObjectRefusal,
   firstRefusal,
   HasGroup,
   IsAdminUser,
   IsAuthenticated,
   IsAuthenticatedOrReadOnly,
+  IsOwner,
+  IsOwnerOrReadOnly,
+  ModelPermissions,
+  ModelPermissionsOrAnonReadOnly,
   not,
+  ObjectPermissions,
   or,
+  type AccessLookup,
   type HasGroupOptions,
   type Permission,
   type PermissionContext,
 } from './permissions/permission.js'
+export {
+  ACTIONS,
+  CATALOGUE,
+  RESOURCES,
+  can,
+  codename,
+  type AccessObject,
+  type Action,
+  type Resource,
+  type ResourceRules,
+  type Subject,
+} from './permissions/decide.js'
+export { ANONYMOUS_SUBJECT, createAccessLookup, loadSubject } from './permissions/access.js'
+export * as admin from './admin.js'
+export type { AdminUser, GrantTarget } from './admin.js'
+export {
+  hitCounter,
+  parseRate,
+  peekCounter,
+  ThrottleState,
+  throttledError,
+  type CounterOptions,
+  type Rate,
+  type ThrottleResult,
+  type ThrottleStateOptions,
+} from './throttle/index.js'

@@ -8,6 +8,7 @@ import type { Clock } from './clock.js'
 import type { JwtAlgorithm } from './jwt/keys.js'
 import type { VerifiedToken } from './jwt/claims.js'
 import type { PasswordValidator } from './password/index.js'
+import type { Rate, ThrottleResult } from './throttle/index.js'
 import type { TokenPair, TokenSettings } from './tokens/refresh.js'
 import type { AuthUser, PublicUser } from './users/user.js'
 import { systemClock } from './clock.js'
@@ -22,6 +23,7 @@ import {
 } from './password/index.js'
 import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from './store/group.repository.js'
 import { blacklistUserTokens, deleteExpiredTokens } from './store/token.repository.js'
+import { hitCounter, peekCounter, ThrottleState, throttledError } from './throttle/index.js'
 import { findUserByUsername, findUserWithGroups, insertUser, updateUser } from './store/user.repository.js'
 import {
   checkToken,
@@ -56,6 +58,17 @@ export interface AuthServiceOptions {
     /** @default true */
     blacklistAfterRotation?: boolean
   }
+  /**
+   * Failed logins allowed per username and per client address in a window; past it, login is
+   * refused with THROTTLED even for the right password. `null` turns the protection off.
+   * @default { limit: 10, windowSeconds: 900 }
+   */
+  loginFailureRate?: Rate | null
+}
+
+export interface LoginOptions {
+  /** The client's address, counted alongside the username when a login fails. */
+  address?: string | undefined
 }
 
 export interface RegisterInput {
@@ -95,10 +108,33 @@ export async function createAuthService(opts: AuthServiceOptions) {
     issuer: opts.jwt.issuer,
     audience: opts.jwt.audience,
   }
+  const loginFailureRate =
+    opts.loginFailureRate === undefined ? { limit: 10, windowSeconds: 900 } : opts.loginFailureRate
+  // This process's fast path for refused keys; the counts themselves live in the database.
+  const throttleState = new ThrottleState()
 
   async function loadUser(id: number): Promise<AuthUser | undefined> {
     const row = await findUserWithGroups(db, id)
     return row && toAuthUser(row, row.groups)
+  }
+
+  function loginFailureKeys(username: string, opts: LoginOptions): string[] {
+    return opts.address ? [`login-user:${username}`, `login-addr:${opts.address}`] : [`login-user:${username}`]
+  }
+
+  /** Refuses a login attempt once its username or address has used up its failures. */
+  async function checkLoginFailures(keys: string[]) {
+    if (!loginFailureRate) return
+    const checks = await Promise.all(
+      keys.map((key) => peekCounter(db, { key, ...loginFailureRate, clock, state: throttleState })),
+    )
+    const wait = Math.max(0, ...checks.filter((c) => !c.allowed).map((c) => c.retryAfterSeconds))
+    if (wait > 0) throw throttledError(wait)
+  }
+
+  async function countLoginFailure(keys: string[]) {
+    if (!loginFailureRate) return
+    await Promise.all(keys.map((key) => hitCounter(db, { key, ...loginFailureRate, clock, state: throttleState })))
   }
 
   async function requireUser(username: string) {
@@ -144,15 +180,27 @@ export async function createAuthService(opts: AuthServiceOptions) {
     /**
      * auth.login. Unknown user, wrong password and inactive user give the same error after the
      * same work (one bcrypt comparison), so the answer reveals nothing about which it was.
+     * Failures are counted per username and per address; once either has used up
+     * `loginFailureRate`, every attempt is THROTTLED before any password is checked. Successes
+     * are never counted and reset nothing.
      */
-    async login(input: { username: string; password: string }): Promise<TokenPair & { user: PublicUser }> {
+    async login(
+      input: { username: string; password: string },
+      opts: LoginOptions = {},
+    ): Promise<TokenPair & { user: PublicUser }> {
+      const failureKeys = loginFailureKeys(input.username, opts)
+      await checkLoginFailures(failureKeys)
       const row = await findUserByUsername(db, input.username)
       if (!row) {
         await verifyDummyPassword(input.password, { cost })
+        await countLoginFailure(failureKeys)
         throw new AuthError('INVALID_CREDENTIALS')
       }
       const { valid, needsRehash } = await verifyPassword(input.password, row.password, { cost })
-      if (!valid || !row.is_active) throw new AuthError('INVALID_CREDENTIALS')
+      if (!valid || !row.is_active) {
+        await countLoginFailure(failureKeys)
+        throw new AuthError('INVALID_CREDENTIALS')
+      }
       const update: { last_login: Date; password?: string } = { last_login: clock() }
       if (needsRehash) update.password = await hashPassword(input.password, { cost })
       await updateUser(db, row.id, update)
@@ -212,6 +260,13 @@ export async function createAuthService(opts: AuthServiceOptions) {
     flushExpiredTokens: () => deleteExpiredTokens(db, clock()),
 
     rotateKeys: () => keys.rotate(),
+
+    /**
+     * Counts one request against `key` at `rate` (the server's throttle middleware), in the
+     * database shared by every process, with this process's fast path for refused keys.
+     */
+    throttle: (key: string, rate: Rate): Promise<ThrottleResult> =>
+      hitCounter(db, { key, ...rate, clock, state: throttleState }),
   }
 }
 

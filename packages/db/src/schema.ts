@@ -77,6 +77,34 @@ export interface SigningKeyTable {
   retired_at: Timestamp | null
 }
 
+export interface ObjectPermissionTable {
+  id: Generated<number>
+  permission_id: number
+  /** Exactly one of user_id and group_id is set. */
+  user_id: number | null
+  group_id: number | null
+  object_id: string
+}
+
+export interface ArticleTable {
+  id: Generated<number>
+  title: string
+  body: string
+  published: Generated<boolean>
+  author_id: number
+  created_at: CreatedAt & Generated<Date>
+}
+
+export interface ThrottleCounterTable {
+  /** What is counted, e.g. `anon:203.0.113.7` or `login-user:alice`. */
+  key: string
+  /** Start of the fixed window this row counts; windows are aligned to the epoch. */
+  window_start: Timestamp
+  hits: number
+  /** End of the window; rows past it are pruned. */
+  expires_at: Timestamp
+}
+
 export interface Database {
   users: UserTable
   groups: GroupTable
@@ -87,6 +115,9 @@ export interface Database {
   outstanding_tokens: OutstandingTokenTable
   blacklisted_tokens: BlacklistedTokenTable
   signing_keys: SigningKeyTable
+  object_permissions: ObjectPermissionTable
+  articles: ArticleTable
+  throttle_counters: ThrottleCounterTable
 }
 
 export type User = Selectable<UserTable>
@@ -97,4 +128,8 @@ export type Permission = Selectable<PermissionTable>
 export type OutstandingToken = Selectable<OutstandingTokenTable>
 export type NewOutstandingToken = Insertable<OutstandingTokenTable>
 export type SigningKey = Selectable<SigningKeyTable>
+export type Article = Selectable<ArticleTable>
+export type NewArticle = Insertable<ArticleTable>
+export type ArticleUpdate = Updateable<ArticleTable>
 export type NewSigningKey = Insertable<SigningKeyTable>
+export type ThrottleCounter = Selectable<ThrottleCounterTable>

@@ -5,6 +5,7 @@
 import type { AppRouter } from '@gatehouse/server'
 import type { HTTPBatchLinkOptions, Operation, TRPCClient } from '@trpc/client'
 import type { AnyTRPCProcedure, inferProcedureInput, inferTransformedProcedureOutput } from '@trpc/server'
+import type { AccessObject, Action, Resource, Subject } from './permissions.js'
 import type { GatehouseInputs, GatehouseOutputs, GatehouseRouter, ProcedureKinds } from './router.js'
 import type { TokenStorage } from './storage/token-storage.js'
 import { createTRPCClient, getUntypedClient, httpBatchLink, httpLink } from '@trpc/client'
@@ -12,6 +13,7 @@ import { createTRPCClient, getUntypedClient, httpBatchLink, httpLink } from '@tr
 import { isGatehouseError } from './errors.js'
 import { createSession } from './internal/session.js'
 import { refreshLink } from './links/refresh.js'
+import { ANONYMOUS_SUBJECT, can, toSubject } from './permissions.js'
 import { memoryStorage } from './storage/memory.js'
 import { toTokens } from './storage/token-storage.js'
 
@@ -27,10 +29,29 @@ const PROCEDURE_KINDS: ProcedureKinds<AppRouter> = {
   'auth.logout': 'mutation',
   'auth.verify': 'mutation',
   'auth.me': 'query',
+  'auth.catalogue': 'query',
   'content.protected': 'query',
   'content.admin': 'query',
   'content.manager': 'query',
   'content.hr': 'query',
+  'articles.create': 'mutation',
+  'articles.list': 'query',
+  'articles.get': 'query',
+  'articles.update': 'mutation',
+  'articles.delete': 'mutation',
+  'articles.share': 'mutation',
+  'admin.users.list': 'query',
+  'admin.users.get': 'query',
+  'admin.users.update': 'mutation',
+  'admin.users.activate': 'mutation',
+  'admin.users.deactivate': 'mutation',
+  'admin.users.setGroups': 'mutation',
+  'admin.groups.list': 'query',
+  'admin.groups.create': 'mutation',
+  'admin.groups.delete': 'mutation',
+  'admin.permissions.list': 'query',
+  'admin.permissions.grant': 'mutation',
+  'admin.permissions.revoke': 'mutation',
 }
 
 type ProcedurePath = keyof typeof PROCEDURE_KINDS
@@ -103,7 +124,7 @@ type ProcedureCalls = Calls<GatehouseRouter['_def']['record']>
  * `client.auth`: the auth procedures, with the token-handling ones keeping storage up to date.
  * Function-valued properties, not methods: none uses `this`, so `const { login } = client.auth` works.
  */
-export interface GatehouseAuth extends Omit<ProcedureCalls['auth'], 'login' | 'refresh' | 'logout'> {
+export interface GatehouseAuth extends Omit<ProcedureCalls['auth'], 'login' | 'refresh' | 'logout' | 'me'> {
   /**
    * Logs in and stores the returned access/refresh pair.
    * @example
@@ -112,6 +133,15 @@ export interface GatehouseAuth extends Omit<ProcedureCalls['auth'], 'login' | 'r
    * ```
    */
   login: (input: GatehouseInputs['auth']['login']) => Promise<GatehouseOutputs['auth']['login']>
+  /**
+   * The caller and their grants. The answer also becomes the subject `client.can()` decides for;
+   * a 401 makes that subject anonymous.
+   * @example
+   * ```ts
+   * const { user, permissions } = await client.auth.me()
+   * ```
+   */
+  me: () => Promise<GatehouseOutputs['auth']['me']>
   /**
    * Trades a refresh token for a new pair and stores it. Without an argument it spends the stored
    * refresh token, sharing one request with any refresh already in flight; with none stored it
@@ -136,9 +166,36 @@ export interface GatehouseAuth extends Omit<ProcedureCalls['auth'], 'login' | 'r
   logout: (input?: GatehouseInputs['auth']['logout']) => Promise<GatehouseOutputs['auth']['logout']>
 }
 
-/** What `createGatehouseClient` returns: every procedure by its server name, plus `trpc`. */
-export interface GatehouseClient extends Omit<ProcedureCalls, 'auth'> {
+/**
+ * What `createGatehouseClient` returns: every procedure by its server name, plus `trpc`, `can`
+ * and `loadPermissions`.
+ */
+export interface GatehouseClient extends Omit<ProcedureCalls, 'auth' | 'trpc' | 'can' | 'loadPermissions'> {
   readonly auth: GatehouseAuth
+  /**
+   * May the logged-in user take `action` on `resource` (or on one object of it)? Decided here,
+   * without a request, by the server's own rules (see `can`) for the subject the last
+   * `auth.me()` or `loadPermissions()` returned. Until then, and after logout or a new login,
+   * it answers for an anonymous caller.
+   * @example
+   * ```ts
+   * await client.loadPermissions()
+   * const { article } = await client.articles.get({ id })
+   * const showEdit = client.can('change', 'article', article)
+   * ```
+   */
+  can: (action: Action, resource: Resource, object?: AccessObject) => boolean
+  /**
+   * Calls `auth.me` and keeps the subject for `client.can()`; resolves with it. Logged out (or a
+   * session the server no longer accepts), it resolves with the anonymous subject instead of
+   * rejecting. Call it after login, and again after grants may have changed.
+   * @example
+   * ```ts
+   * await client.auth.login({ username, password })
+   * await client.loadPermissions()
+   * ```
+   */
+  loadPermissions: () => Promise<Subject>
   /**
    * The raw tRPC client over the same links (access token, auto-refresh), for per-call options
    * such as an `AbortSignal`. Calls made through it do not store or clear tokens.
@@ -168,9 +225,19 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
   const storage = opts.storage ?? memoryStorage()
   const url = `${String(opts.url).replace(/\/+$/, '')}/trpc`
 
+  // Whose grants `can()` uses. `identity` moves on whenever the user may have changed (login,
+  // logout, a refused refresh), so an auth.me answer that was already in flight then is dropped.
+  let subject: Subject = ANONYMOUS_SUBJECT
+  let identity = 0
+  function forgetSubject() {
+    identity += 1
+    subject = ANONYMOUS_SUBJECT
+  }
+
   const session = createSession({
     storage,
     exchange: (refresh) => untyped.mutation('auth.refresh', { refresh }),
+    onClear: forgetSubject,
   })
 
   async function headersFor(ops: readonly Operation[]): Promise<Record<string, string>> {
@@ -218,12 +285,26 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
     if (tokens) await session.set(tokens)
   }
 
+  async function me() {
+    const asked = identity
+    try {
+      const answer = (await call('auth.me')) as GatehouseOutputs['auth']['me']
+      if (asked === identity) subject = toSubject(answer)
+      return answer
+    } catch (error) {
+      if (asked === identity && isUnauthorized(error)) forgetSubject()
+      throw error
+    }
+  }
+
   const auth: Record<string, unknown> = {
     async login(input: unknown) {
       const answer = await call('auth.login', input)
       await storeFrom(answer)
+      forgetSubject()
       return answer
     },
+    me,
     async refresh(input?: { refresh: string }) {
       if (input === undefined) return session.refresh()
       const answer = await call('auth.refresh', input)
@@ -241,7 +322,7 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
         return await call('auth.logout', { refresh })
       } catch (error) {
         // Already refused (expired, blacklisted, rotated): that session is over, which was the point.
-        if (isGatehouseError(error) && error.data.code === 'UNAUTHORIZED') return { ...LOGGED_OUT }
+        if (isUnauthorized(error)) return { ...LOGGED_OUT }
         throw error
       } finally {
         if (isStored) await session.clear()
@@ -249,7 +330,18 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
     },
   }
 
-  const client: Record<string, unknown> = { trpc }
+  const client: Record<string, unknown> = {
+    trpc,
+    can: (action: Action, resource: Resource, object?: AccessObject) => can(subject, action, resource, object),
+    async loadPermissions() {
+      try {
+        await me()
+      } catch (error) {
+        if (!isUnauthorized(error)) throw error
+      }
+      return subject
+    },
+  }
   for (const path of Object.keys(PROCEDURE_KINDS) as ProcedurePath[]) {
     const segments = path.split('.')
     const name = segments.pop() ?? path
@@ -260,4 +352,8 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
     node[name] ??= (input?: unknown) => call(path, input)
   }
   return client as unknown as GatehouseClient
+}
+
+function isUnauthorized(error: unknown): boolean {
+  return isGatehouseError(error) && error.data.code === 'UNAUTHORIZED'
 }

@@ -27,15 +27,11 @@ export type AuthErrorCode =
   | 'NOT_PERMITTED'
   | 'NOT_FOUND'
   | 'INVALID_INPUT'
+  | 'THROTTLED'
 
 /** Every `data.reason` the server sends: a domain code, or one of the transport-level ones. */
 export type GatehouseErrorReason =
-  | AuthErrorCode
-  | 'INTERNAL'
-  | 'UNAVAILABLE'
-  | 'PARSE_ERROR'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'METHOD_NOT_SUPPORTED'
+  AuthErrorCode | 'INTERNAL' | 'UNAVAILABLE' | 'PARSE_ERROR' | 'PAYLOAD_TOO_LARGE' | 'METHOD_NOT_SUPPORTED'
 
 /** The `data` of a Gatehouse error response. */
 export interface GatehouseErrorData {
@@ -91,4 +87,41 @@ export function isGatehouseError(error: unknown): error is GatehouseError {
 /** Whether the call failed only because its access token expired: the one case worth a refresh. */
 export function isTokenExpired(error: unknown): boolean {
   return isGatehouseError(error) && error.data.code === 'UNAUTHORIZED' && error.data.reason === 'TOKEN_EXPIRED'
+}
+
+/**
+ * Why a caller was turned away: not logged in (401), not allowed (403), or too many requests
+ * (429, try again later).
+ */
+export type DenialReason = Extract<AuthErrorCode, 'NOT_AUTHENTICATED' | 'NOT_PERMITTED' | 'THROTTLED'>
+
+/** A `GatehouseError` whose `reason` is a `DenialReason`. */
+export type DeniedError = GatehouseError & { readonly data: GatehouseErrorData & { reason: DenialReason } }
+
+const DENIAL_REASONS: ReadonlySet<string> = new Set<DenialReason>(['NOT_AUTHENTICATED', 'NOT_PERMITTED', 'THROTTLED'])
+
+/**
+ * Whether the server refused the caller (rather than the input, or failing itself). A read of one
+ * object the caller may not see is not a denial: the server answers `NOT_FOUND`, as for an object
+ * that does not exist, so that the answer does not confirm it exists.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.articles.update({ id, title })
+ * } catch (error) {
+ *   if (!isDenied(error)) throw error
+ *   switch (error.data.reason) {
+ *     case 'NOT_AUTHENTICATED':
+ *       return askToLogIn()
+ *     case 'NOT_PERMITTED':
+ *       return showForbidden()
+ *     case 'THROTTLED':
+ *       return showTryLater(error.message)
+ *   }
+ * }
+ * ```
+ */
+export function isDenied(error: unknown): error is DeniedError {
+  return isGatehouseError(error) && error.data.reason !== undefined && DENIAL_REASONS.has(error.data.reason)
 }

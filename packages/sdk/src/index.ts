@@ -6,14 +6,18 @@ export type {
   GatehouseFetch,
   GatehouseHeaders,
 } from './client.js'
-export { isGatehouseError } from './errors.js'
+export { isDenied, isGatehouseError } from './errors.js'
 export type {
   AuthErrorCode,
+  DeniedError,
+  DenialReason,
   GatehouseError,
   GatehouseErrorData,
   GatehouseErrorReason,
   GatehouseErrorShape,
 } from './errors.js'
+export { ACTIONS, ANONYMOUS_SUBJECT, CATALOGUE, can, toSubject } from './permissions.js'
+export type { AccessObject, Action, Resource, Subject } from './permissions.js'
 export type { GatehouseInputs, GatehouseOutputs, GatehouseRouter } from './router.js'
 export { memoryStorage } from './storage/memory.js'
 export { webStorage } from './storage/web-storage.js'

@@ -50,7 +50,7 @@ describe('createGatehouseClient', () => {
 
     const login = await client.auth.login({ username, password: 'correct horse battery staple' })
     expect(await storage.get()).toEqual({ access: login.access, refresh: login.refresh })
-    expect(await client.auth.me()).toEqual({ user: login.user })
+    expect(await client.auth.me()).toEqual({ user: login.user, permissions: [], objectPermissions: {} })
     expect(await client.content.protected()).toEqual({ message: 'This is a protected view' })
   })
 

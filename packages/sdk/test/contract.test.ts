@@ -8,7 +8,7 @@ import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { GatehouseClient } from '../src/index.js'
-import { createGatehouseClient, isGatehouseError } from '../src/index.js'
+import { ACTIONS, CATALOGUE, createGatehouseClient, isGatehouseError } from '../src/index.js'
 
 let server: TestServer
 beforeAll(async () => {
@@ -104,10 +104,21 @@ describe(`${TEST_BACKEND}: the DESIGN table through the SDK`, () => {
     expect(await failure(client().auth.verify({ token: 'a.b.c' }))).toMatchObject({ status: 401, reason: 'TOKEN_INVALID' })
   })
 
-  it('auth.me → {user}; 401 when anonymous', async () => {
+  it('auth.me → {user, permissions, objectPermissions}; 401 when anonymous', async () => {
     const c = await loggedIn()
-    expect(await c.auth.me()).toEqual({ user: USER_SHAPE })
+    expect(await c.auth.me()).toEqual({ user: USER_SHAPE, permissions: [], objectPermissions: {} })
+    const editor = await loggedIn({ groups: ['Editors'] })
+    expect(await editor.auth.me()).toMatchObject({
+      user: { groups: ['Editors'] },
+      permissions: ['change_article', 'delete_article', 'view_article'],
+      objectPermissions: {},
+    })
     expect(await failure(client().auth.me())).toMatchObject({ code: 'UNAUTHORIZED', status: 401, reason: 'NOT_AUTHENTICATED' })
+  })
+
+  it('auth.catalogue → {actions, resources}: the rules the SDK copied, for anyone', async () => {
+    const wire: unknown = JSON.parse(JSON.stringify({ actions: ACTIONS, resources: CATALOGUE }))
+    expect(await client().auth.catalogue()).toEqual(wire)
   })
 
   const content = {

@@ -1,7 +1,7 @@
 import { TRPCClientError } from '@trpc/client'
 import { describe, expect, it } from 'vitest'
 
-import { isGatehouseError } from '../src/index.js'
+import { isDenied, isGatehouseError } from '../src/index.js'
 
 const SHAPE = {
   code: -32_001,
@@ -36,4 +36,36 @@ describe('isGatehouseError', () => {
       expect(isGatehouseError(value)).toBe(false)
     })
   }
+})
+
+describe('isDenied', () => {
+  const withReason = (code: string, httpStatus: number, reason: string) =>
+    TRPCClientError.from({ error: { ...SHAPE, data: { code, httpStatus, path: 'articles.update', reason } } })
+
+  for (const [code, status, reason] of [
+    ['UNAUTHORIZED', 401, 'NOT_AUTHENTICATED'],
+    ['FORBIDDEN', 403, 'NOT_PERMITTED'],
+    ['TOO_MANY_REQUESTS', 429, 'THROTTLED'],
+  ] as const) {
+    it(`accepts ${reason}, with the reason narrowed`, () => {
+      const error = withReason(code, status, reason)
+      expect(isDenied(error)).toBe(true)
+      if (isDenied(error)) expect(error.data.reason).toBe(reason)
+    })
+  }
+
+  for (const [code, status, reason] of [
+    ['NOT_FOUND', 404, 'NOT_FOUND'],
+    ['UNAUTHORIZED', 401, 'TOKEN_EXPIRED'],
+    ['UNAUTHORIZED', 401, 'INVALID_CREDENTIALS'],
+    ['BAD_REQUEST', 400, 'INVALID_INPUT'],
+  ] as const) {
+    it(`rejects ${reason}`, () => {
+      expect(isDenied(withReason(code, status, reason))).toBe(false)
+    })
+  }
+
+  it('rejects a network failure', () => {
+    expect(isDenied(new TRPCClientError('fetch failed'))).toBe(false)
+  })
 })

@@ -143,8 +143,8 @@ describe('outside the workspace', () => {
     mkdirSync(join(dir, 'src'))
     writeFileSync(
       join(dir, 'src', 'app.ts'),
-      `import type { GatehouseError, GatehouseOutputs, GatehouseRouter, TokenStorage } from '@gatehouse/sdk'
-import { createGatehouseClient, isGatehouseError, memoryStorage, webStorage } from '@gatehouse/sdk'
+      `import type { Action, GatehouseError, GatehouseOutputs, GatehouseRouter, Resource, Subject, TokenStorage } from '@gatehouse/sdk'
+import { ACTIONS, CATALOGUE, can, createGatehouseClient, isDenied, isGatehouseError, memoryStorage, webStorage } from '@gatehouse/sdk'
 import { createTRPCClient, httpLink } from '@trpc/client'
 
 const storage: TokenStorage = typeof localStorage === 'undefined' ? memoryStorage() : webStorage(localStorage)
@@ -175,6 +175,34 @@ export async function main(): Promise<string> {
   const raw = createTRPCClient<GatehouseRouter>({ links: [httpLink({ url: 'http://localhost:3000/trpc' })] })
   await raw.auth.verify.mutate({ token: access })
   return [exact, me.user.username, ...groups].join()
+}
+
+export async function permissions(): Promise<boolean[]> {
+  const subject: Subject = await client.loadPermissions()
+  const { article } = await client.articles.create({ title: 'Title', body: 'Body', published: true })
+  const { items } = await client.admin.users.list({ search: 'al' })
+  // @ts-expect-error not a catalogued resource
+  client.can('view', 'comment')
+  const actions: readonly Action[] = ACTIONS
+  const resources = Object.keys(CATALOGUE) as Resource[]
+  return [
+    client.can('change', 'article', article),
+    can(subject, 'delete', 'article', article),
+    actions.length === resources.length,
+    items.length > 0,
+  ]
+}
+
+export function describeDenial(error: unknown): string {
+  if (!isDenied(error)) return 'other'
+  switch (error.data.reason) {
+    case 'NOT_AUTHENTICATED':
+      return 'log in'
+    case 'NOT_PERMITTED':
+      return 'forbidden'
+    case 'THROTTLED':
+      return 'later'
+  }
 }
 
 export function describeError(error: unknown): string {

@@ -1,12 +1,20 @@
 /**
  * Type tests: checked by `tsc --noEmit -p packages/sdk` and by vitest's typecheck mode, never run.
  */
-import type { AuthErrorCode as ServerAuthErrorCode } from '@gatehouse/auth'
+import type {
+  Action as ServerAction,
+  Resource as ServerResource,
+  AuthErrorCode as ServerAuthErrorCode,
+  Subject as ServerSubject,
+} from '@gatehouse/auth'
 import type { WireReason } from '@gatehouse/server'
 import type { AppRouter } from '@gatehouse/server'
 import type { inferRouterError, inferRouterInputs, inferRouterOutputs } from '@trpc/server'
 import type {
+  AccessObject,
+  Action,
   AuthErrorCode,
+  DenialReason,
   GatehouseClient,
   GatehouseErrorData,
   GatehouseErrorReason,
@@ -14,12 +22,14 @@ import type {
   GatehouseInputs,
   GatehouseOutputs,
   GatehouseRouter,
+  Resource,
+  Subject,
   Tokens,
 } from '../src/index.js'
 import type { ProcedureKinds } from '../src/router.js'
 import { describe, expectTypeOf, it } from 'vitest'
 
-import { isGatehouseError } from '../src/index.js'
+import { can, isDenied, isGatehouseError } from '../src/index.js'
 
 declare const client: GatehouseClient
 
@@ -48,10 +58,29 @@ describe('GatehouseRouter', () => {
       'auth.logout': 'mutation'
       'auth.verify': 'mutation'
       'auth.me': 'query'
+      'auth.catalogue': 'query'
       'content.protected': 'query'
       'content.admin': 'query'
       'content.manager': 'query'
       'content.hr': 'query'
+      'articles.create': 'mutation'
+      'articles.list': 'query'
+      'articles.get': 'query'
+      'articles.update': 'mutation'
+      'articles.delete': 'mutation'
+      'articles.share': 'mutation'
+      'admin.users.list': 'query'
+      'admin.users.get': 'query'
+      'admin.users.update': 'mutation'
+      'admin.users.activate': 'mutation'
+      'admin.users.deactivate': 'mutation'
+      'admin.users.setGroups': 'mutation'
+      'admin.groups.list': 'query'
+      'admin.groups.create': 'mutation'
+      'admin.groups.delete': 'mutation'
+      'admin.permissions.list': 'query'
+      'admin.permissions.grant': 'mutation'
+      'admin.permissions.revoke': 'mutation'
     }>()
   })
 
@@ -77,6 +106,9 @@ describe('client procedures', () => {
     expectTypeOf<SecretKeys<Output<typeof client.auth.login>>>().toBeNever()
     expectTypeOf<SecretKeys<Output<typeof client.auth.register>>>().toBeNever()
     expectTypeOf<SecretKeys<Output<typeof client.auth.me>>>().toBeNever()
+    expectTypeOf<SecretKeys<Output<typeof client.admin.users.list>>>().toBeNever()
+    expectTypeOf<SecretKeys<Output<typeof client.admin.users.get>>>().toBeNever()
+    expectTypeOf<SecretKeys<Output<typeof client.admin.users.update>>>().toBeNever()
     expectTypeOf<Output<typeof client.auth.me>['user']>().toEqualTypeOf<{
       id: number
       username: string
@@ -86,6 +118,25 @@ describe('client procedures', () => {
       groups: string[]
       dateJoined: string
     }>()
+  })
+
+  it('answer auth.me with the grants can() decides on', () => {
+    expectTypeOf<Output<typeof client.auth.me>['permissions']>().toEqualTypeOf<readonly string[]>()
+    expectTypeOf<Output<typeof client.auth.me>['objectPermissions']>().toEqualTypeOf<
+      Readonly<Record<string, readonly Action[]>>
+    >()
+  })
+
+  it('reach nested routers as plain functions', () => {
+    expectTypeOf(client.articles.create).parameters.toEqualTypeOf<
+      [{ title: string; body: string; published?: boolean | undefined }]
+    >()
+    expectTypeOf(client.articles.create).returns.resolves.toEqualTypeOf<{
+      article: { id: number; title: string; body: string; published: boolean; authorId: number; createdAt: string }
+    }>()
+    expectTypeOf(client.articles.share).parameters.toEqualTypeOf<[{ id: number; username: string }]>()
+    expectTypeOf(client.admin.groups.list).parameters.toEqualTypeOf<[]>()
+    expectTypeOf(client.admin.users.list).parameter(0).toEqualTypeOf<GatehouseInputs['admin']['users']['list']>()
   })
 
   it('take no argument when the procedure has no input', () => {
@@ -140,6 +191,49 @@ describe('client procedures', () => {
   })
 })
 
+describe('can', () => {
+  it('copies the server rule types exactly', () => {
+    expectTypeOf<Action>().toEqualTypeOf<ServerAction>()
+    expectTypeOf<Resource>().toEqualTypeOf<ServerResource>()
+    expectTypeOf<Subject>().toEqualTypeOf<ServerSubject>()
+    expectTypeOf<Action>().toEqualTypeOf<'view' | 'add' | 'change' | 'delete'>()
+    expectTypeOf<Resource>().toEqualTypeOf<'user' | 'group' | 'permission' | 'article'>()
+  })
+
+  it('takes an action, a catalogued resource and an object the server returned', () => {
+    expectTypeOf(client.can).parameters.toEqualTypeOf<[action: Action, resource: Resource, object?: AccessObject]>()
+    expectTypeOf(client.can).returns.toEqualTypeOf<boolean>()
+    expectTypeOf<GatehouseOutputs['articles']['get']['article']>().toExtend<AccessObject>()
+    expectTypeOf(client.loadPermissions).returns.resolves.toEqualTypeOf<Subject>()
+    expectTypeOf(can).parameters.toEqualTypeOf<
+      [subject: Subject, action: Action, resource: Resource, object?: AccessObject]
+    >()
+  })
+
+  it('refuses actions and resources outside the catalogue', () => {
+    function wrongCalls() {
+      // @ts-expect-error no such action
+      client.can('publish', 'article')
+      // @ts-expect-error no such resource
+      client.can('view', 'comment')
+      // @ts-expect-error an object needs an id
+      client.can('view', 'article', { published: true })
+    }
+    expectTypeOf(wrongCalls).toBeFunction()
+  })
+})
+
+describe('isDenied', () => {
+  it('narrows the reason to the three denials', () => {
+    const error: unknown = new Error('x')
+    if (isDenied(error)) {
+      expectTypeOf(error.data.reason).toEqualTypeOf<DenialReason>()
+      expectTypeOf(error.data.httpStatus).toEqualTypeOf<number>()
+    }
+    expectTypeOf<DenialReason>().toEqualTypeOf<'NOT_AUTHENTICATED' | 'NOT_PERMITTED' | 'THROTTLED'>()
+  })
+})
+
 describe('isGatehouseError', () => {
   it('narrows to an error whose data carries the reason codes', () => {
     const error: unknown = new Error('x')
@@ -152,6 +246,7 @@ describe('isGatehouseError', () => {
     }
     expectTypeOf<'TOKEN_EXPIRED'>().toExtend<GatehouseErrorReason>()
     expectTypeOf<'PAYLOAD_TOO_LARGE'>().toExtend<GatehouseErrorReason>()
+    expectTypeOf<'THROTTLED'>().toExtend<GatehouseErrorReason>()
     expectTypeOf<'SOMETHING_ELSE'>().not.toExtend<GatehouseErrorReason>()
   })
 })

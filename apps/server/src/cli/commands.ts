@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util'
 
 import type { AuthError, AuthService } from '@gatehouse/auth'
+import { admin } from '@gatehouse/auth'
 
 export class UsageError extends Error {
   override readonly name = 'UsageError'
@@ -149,6 +150,68 @@ export const COMMANDS: Record<string, Command> = {
       const kid = await (await ctx.auth()).rotateKeys()
       return `New signing key ${kid} is now used to sign; older keys still verify.`
     },
+  },
+}
+
+function grantCommand(verb: 'grant' | 'revoke'): Command {
+  const run = verb === 'grant' ? admin.grantPermission : admin.revokePermission
+  return {
+    usage: `${verb} USERNAME CODENAME | ${verb} --group GROUP CODENAME`,
+    summary: verb === 'grant' ? 'give a user or a group a permission' : "take a permission from a user or a group",
+    async run(args, ctx) {
+      const { positionals, values } = parse(args, {
+        positionals: args.some((a) => a === '--group' || a.startsWith('--group=')) ? ['CODENAME'] : ['USERNAME', 'CODENAME'],
+        options: { group: { type: 'string' } },
+      })
+      const group = typeof values['group'] === 'string' ? values['group'] : undefined
+      const codename = positionals.at(-1) ?? ''
+      const target = group ? { group } : { username: positionals[0] ?? '' }
+      const who = group ? `group ${group}` : (positionals[0] ?? '')
+      const changed = await run((await ctx.auth()).db, target, codename)
+      if (verb === 'grant') return changed ? `Granted ${codename} to ${who}.` : `${who} already has ${codename}.`
+      return changed ? `Revoked ${codename} from ${who}.` : `${who} did not have ${codename}.`
+    },
+  }
+}
+
+function activationCommand(active: boolean): Command {
+  const verb = active ? 'activate' : 'deactivate'
+  return {
+    usage: `${verb} USERNAME`,
+    summary: active ? 'let a user log in again' : 'stop a user at their next request and end their refresh tokens',
+    async run(args, ctx) {
+      const [username = ''] = parse(args, { positionals: ['USERNAME'] }).positionals
+      await admin.setUserActiveByName((await ctx.auth()).db, username, active)
+      return `User ${username} ${active ? 'activated' : 'deactivated'}.`
+    },
+  }
+}
+
+COMMANDS['grant'] = grantCommand('grant')
+COMMANDS['revoke'] = grantCommand('revoke')
+COMMANDS['activate'] = activationCommand(true)
+COMMANDS['deactivate'] = activationCommand(false)
+COMMANDS['listusers'] = {
+  usage: 'listusers [--search TEXT]',
+  summary: 'list users with their flags and groups',
+  async run(args, ctx) {
+    const { values } = parse(args, { positionals: [], options: { search: { type: 'string' } } })
+    const db = (await ctx.auth()).db
+    const lines: string[] = []
+    let cursor: number | undefined
+    for (;;) {
+      const search = typeof values['search'] === 'string' ? values['search'] : undefined
+      const page = await admin.listUsers(db, { search, cursor, limit: 100 })
+      for (const u of page.items) {
+        const flags = [u.isActive ? 'active' : 'inactive', u.isStaff && 'staff', u.isSuperuser && 'superuser']
+          .filter(Boolean)
+          .join(',')
+        lines.push(`${u.id}\t${u.username}\t${u.email}\t${flags}\t${u.groups.join(',')}`)
+      }
+      if (page.nextCursor === null) break
+      cursor = page.nextCursor
+    }
+    return lines.length > 0 ? ['id\tusername\temail\tflags\tgroups', ...lines].join('\n') : 'No users.'
   },
 }
 

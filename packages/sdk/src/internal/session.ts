@@ -37,6 +37,8 @@ export interface SessionOptions {
   storage: TokenStorage
   /** Calls `auth.refresh` on the server. */
   exchange(refresh: string): Promise<unknown>
+  /** Called whenever the tokens are cleared: logout, or a refresh token the server refused. */
+  onClear?(): void
 }
 
 export function createSession(opts: SessionOptions): Session {
@@ -46,8 +48,12 @@ export function createSession(opts: SessionOptions): Session {
 
   async function write(tokens: Tokens | null) {
     generation += 1
-    if (tokens) await storage.set(tokens)
-    else await storage.clear()
+    if (tokens) {
+      await storage.set(tokens)
+    } else {
+      opts.onClear?.()
+      await storage.clear()
+    }
   }
 
   async function runRefresh(): Promise<unknown> {

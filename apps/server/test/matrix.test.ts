@@ -1,0 +1,208 @@
+/**
+ * The access matrix: every procedure × every kind of caller → the exact HTTP status. The same
+ * table generates docs/access-matrix.md; this test fails when the document is stale
+ * (`UPDATE_ACCESS_MATRIX=1 pnpm test` rewrites it).
+ */
+import { readFile, writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+
+import { TEST_BACKEND } from '@gatehouse/db/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { appRouter } from '../src/routers/_app.js'
+import type { TestServer } from '../src/testing.js'
+import { startTestServer } from '../src/testing.js'
+import { mutation, query } from './helpers/http.js'
+
+const KINDS = ['anonymous', 'user', 'staff', 'superuser', 'Admin', 'Manager', 'HR', 'Editors', 'owner', 'granted'] as const
+type Kind = (typeof KINDS)[number]
+
+interface Caller {
+  kind: Kind
+  token?: string
+  username: string
+  password: string
+  id: number
+}
+
+interface World {
+  server: TestServer
+  callers: Record<Kind, Caller>
+  owner: Caller
+  /** A fresh unpublished article of the owner's, shared with the 'granted' caller. */
+  article(): Promise<number>
+  unique(): string
+}
+
+type Row = {
+  path: string
+  call(w: World, c: Caller): Promise<{ status: number }>
+  expected: Partial<Record<Kind, number>> & { default: number }
+  note?: string
+}
+
+let counter = 0
+const q = (path: string, input?: (w: World, c: Caller) => unknown) =>
+  async (w: World, c: Caller) => query(w.server.url, path, { input: input ? await input(w, c) : undefined, token: c.token })
+const m = (path: string, input: (w: World, c: Caller) => unknown) =>
+  async (w: World, c: Caller) => mutation(w.server.url, path, await input(w, c), c.token)
+
+async function freshLogin(w: World, c: Caller) {
+  const who = c.kind === 'anonymous' ? w.owner : c
+  return (await mutation(w.server.url, 'auth.login', { username: who.username, password: who.password })).body.result.data
+}
+
+const ALL_OK = { default: 200 }
+const AUTHENTICATED = { default: 200, anonymous: 401 }
+const SUPERUSER_ONLY = { default: 403, anonymous: 401, superuser: 200 }
+
+const ROWS: Row[] = [
+  { path: 'auth.register', call: m('auth.register', (w) => ({ username: w.unique(), password: 'Tr1cky-passphrase' })), expected: ALL_OK },
+  { path: 'auth.login', call: async (w, c) => ({ status: (await freshLogin(w, c)) ? 200 : 401 }), expected: ALL_OK, note: 'with valid credentials' },
+  { path: 'auth.refresh', call: m('auth.refresh', async (w, c) => ({ refresh: (await freshLogin(w, c)).refresh })), expected: ALL_OK },
+  { path: 'auth.logout', call: m('auth.logout', async (w, c) => ({ refresh: (await freshLogin(w, c)).refresh })), expected: ALL_OK },
+  { path: 'auth.verify', call: m('auth.verify', async (w, c) => ({ token: (await freshLogin(w, c)).access })), expected: ALL_OK },
+  { path: 'auth.me', call: q('auth.me'), expected: AUTHENTICATED },
+  { path: 'auth.catalogue', call: q('auth.catalogue'), expected: ALL_OK },
+  { path: 'content.protected', call: q('content.protected'), expected: AUTHENTICATED },
+  { path: 'content.admin', call: q('content.admin'), expected: { default: 403, anonymous: 401, superuser: 200, Admin: 200 } },
+  { path: 'content.manager', call: q('content.manager'), expected: { default: 403, anonymous: 401, Manager: 200 } },
+  { path: 'content.hr', call: q('content.hr'), expected: { default: 403, anonymous: 401, HR: 200 } },
+  { path: 'articles.create', call: m('articles.create', () => ({ title: 't', body: 'b' })), expected: AUTHENTICATED },
+  { path: 'articles.list', call: q('articles.list'), expected: ALL_OK },
+  {
+    path: 'articles.get',
+    call: q('articles.get', async (w) => ({ id: await w.article() })),
+    expected: { default: 404, superuser: 200, Editors: 200, owner: 200, granted: 200 },
+    note: 'an unpublished article; published ones are 200 for everyone',
+  },
+  {
+    path: 'articles.update',
+    call: m('articles.update', async (w) => ({ id: await w.article(), title: 'changed' })),
+    expected: { default: 403, anonymous: 401, superuser: 200, Editors: 200, owner: 200, granted: 200 },
+  },
+  {
+    path: 'articles.delete',
+    call: m('articles.delete', async (w) => ({ id: await w.article() })),
+    expected: { default: 403, anonymous: 401, superuser: 200, Editors: 200, owner: 200 },
+  },
+  {
+    path: 'articles.share',
+    call: m('articles.share', async (w) => ({ id: await w.article(), username: w.callers.user.username })),
+    expected: { default: 403, anonymous: 401, superuser: 200, Editors: 200, owner: 200 },
+  },
+  { path: 'admin.users.list', call: q('admin.users.list'), expected: SUPERUSER_ONLY },
+  { path: 'admin.users.get', call: q('admin.users.get', (w) => ({ id: w.owner.id })), expected: SUPERUSER_ONLY },
+  { path: 'admin.users.update', call: m('admin.users.update', (w) => ({ id: w.callers.user.id, email: 'u@example.com' })), expected: SUPERUSER_ONLY },
+  { path: 'admin.users.activate', call: m('admin.users.activate', (w) => ({ id: w.callers.user.id })), expected: SUPERUSER_ONLY },
+  {
+    path: 'admin.users.deactivate',
+    call: async (w, c) => {
+      const victim = await w.server.createUser()
+      return mutation(w.server.url, 'admin.users.deactivate', { id: victim.id }, c.token)
+    },
+    expected: SUPERUSER_ONLY,
+  },
+  { path: 'admin.users.setGroups', call: m('admin.users.setGroups', (w) => ({ id: w.callers.user.id, groups: [] })), expected: SUPERUSER_ONLY },
+  { path: 'admin.groups.list', call: q('admin.groups.list'), expected: SUPERUSER_ONLY },
+  { path: 'admin.groups.create', call: m('admin.groups.create', (w) => ({ name: w.unique() })), expected: SUPERUSER_ONLY },
+  {
+    path: 'admin.groups.delete',
+    call: async (w, c) => {
+      const name = w.unique()
+      await w.server.auth.createGroup(name)
+      return mutation(w.server.url, 'admin.groups.delete', { name }, c.token)
+    },
+    expected: SUPERUSER_ONLY,
+  },
+  { path: 'admin.permissions.list', call: q('admin.permissions.list'), expected: SUPERUSER_ONLY },
+  { path: 'admin.permissions.grant', call: m('admin.permissions.grant', (w) => ({ username: w.callers.user.username, codename: 'view_group' })), expected: SUPERUSER_ONLY },
+  { path: 'admin.permissions.revoke', call: m('admin.permissions.revoke', (w) => ({ username: w.callers.user.username, codename: 'view_group' })), expected: SUPERUSER_ONLY },
+]
+
+function expectedStatus(row: Row, kind: Kind): number {
+  return row.expected[kind] ?? row.expected.default
+}
+
+function renderMatrix(): string {
+  const header = `| procedure | ${KINDS.join(' | ')} |`
+  const rule = `| --- | ${KINDS.map(() => '---').join(' | ')} |`
+  const rows = ROWS.map((r) => `| \`${r.path}\`${r.note ? ` (${r.note})` : ''} | ${KINDS.map((k) => expectedStatus(r, k)).join(' | ')} |`)
+  return [
+    '# Access matrix',
+    '',
+    '<!-- Generated by apps/server/test/matrix.test.ts; `UPDATE_ACCESS_MATRIX=1 pnpm test` rewrites it. -->',
+    '',
+    'The HTTP status each kind of caller gets from each procedure, as the test suite checks it on',
+    'every run against both databases. Kinds: `anonymous` (no credential), `user` (no groups, no',
+    'permissions), `staff` (`is_staff`), `superuser`, a member of each seeded group (`Admin`,',
+    '`Manager`, `HR`, `Editors` — Editors hold `view_`, `change_` and `delete_article`), `owner`',
+    "(the article's author) and `granted` (a user the article was shared with through `articles.share`).",
+    'Article rows act on an unpublished article of `owner`\'s.',
+    '',
+    header,
+    rule,
+    ...rows,
+    '',
+  ].join('\n')
+}
+
+const DOC = fileURLToPath(new URL('../../../docs/access-matrix.md', import.meta.url))
+
+describe(`${TEST_BACKEND}: the access matrix`, () => {
+  let world: World
+  beforeAll(async () => {
+    const server = await startTestServer()
+    const callers = {} as Record<Kind, Caller>
+    const groupKinds: Kind[] = ['Admin', 'Manager', 'HR', 'Editors']
+    for (const kind of KINDS) {
+      const u = await server.createUser({
+        groups: groupKinds.includes(kind) ? [kind] : [],
+        isStaff: kind === 'staff' || kind === 'superuser',
+        isSuperuser: kind === 'superuser',
+      })
+      const token =
+        kind === 'anonymous'
+          ? undefined
+          : (await mutation(server.url, 'auth.login', { username: u.username, password: u.password })).body.result.data.access
+      callers[kind] = { kind, token, ...u }
+    }
+    const owner = callers.owner
+    world = {
+      server,
+      callers,
+      owner,
+      unique: () => `m${process.pid}x${++counter}`,
+      async article() {
+        const created = await mutation(server.url, 'articles.create', { title: 't', body: 'b' }, owner.token)
+        const id = created.body.result.data.article.id as number
+        await mutation(server.url, 'articles.share', { id, username: callers.granted.username }, owner.token)
+        return id
+      },
+    }
+  })
+  afterAll(() => world.server.close())
+
+  it('covers every procedure of the router', () => {
+    const procedures = Object.keys(appRouter._def.procedures).sort()
+    expect(ROWS.map((r) => r.path).sort()).toEqual(procedures)
+  })
+
+  for (const row of ROWS) {
+    it(`${row.path}`, async () => {
+      const actual: Record<string, number> = {}
+      const expected: Record<string, number> = {}
+      for (const kind of KINDS) {
+        actual[kind] = (await row.call(world, world.callers[kind])).status
+        expected[kind] = expectedStatus(row, kind)
+      }
+      expect(actual).toEqual(expected)
+    })
+  }
+
+  it('docs/access-matrix.md is generated from this table', async () => {
+    const rendered = renderMatrix()
+    if (process.env['UPDATE_ACCESS_MATRIX']) await writeFile(DOC, rendered)
+    expect(await readFile(DOC, 'utf8').catch(() => '')).toBe(rendered)
+  })
+})

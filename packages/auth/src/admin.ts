@@ -1,0 +1,183 @@
+/**
+ * Users, groups and grants: what admin.* procedures and the CLI's twins do. Functions take `db`
+ * first and return plain data; every change is read by the affected user's next request.
+ */
+import type { Db } from '@gatehouse/db'
+import { sql } from 'kysely'
+
+import { AuthError } from './errors.js'
+import { findGroupByName } from './store/group.repository.js'
+import {
+  deleteGrant,
+  findPermissionByCodename,
+  insertGrant,
+  insertObjectGrant,
+  listPermissions,
+} from './store/permission.repository.js'
+import { blacklistUserTokens } from './store/token.repository.js'
+import { findUserByUsername, findUserWithGroups } from './store/user.repository.js'
+
+export interface AdminUser {
+  id: number
+  username: string
+  email: string
+  isActive: boolean
+  isStaff: boolean
+  isSuperuser: boolean
+  groups: string[]
+  permissions: string[]
+  dateJoined: string
+  lastLogin: string | null
+}
+
+async function toAdminUser(db: Db, id: number): Promise<AdminUser> {
+  const row = await findUserWithGroups(db, id)
+  if (!row) throw new AuthError('NOT_FOUND', { message: `No user with id ${id}.` })
+  const perms = await db
+    .selectFrom('user_permissions')
+    .innerJoin('permissions', 'permissions.id', 'user_permissions.permission_id')
+    .select('permissions.codename')
+    .where('user_permissions.user_id', '=', id)
+    .orderBy('permissions.codename')
+    .execute()
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    isActive: row.is_active,
+    isStaff: row.is_staff,
+    isSuperuser: row.is_superuser,
+    groups: row.groups,
+    permissions: perms.map((p) => p.codename),
+    dateJoined: row.date_joined.toISOString(),
+    lastLogin: row.last_login ? row.last_login.toISOString() : null,
+  }
+}
+
+export const getAdminUser = toAdminUser
+
+/** Keyset pagination by id; `search` matches username or email, case-insensitively. */
+export async function listUsers(db: Db, opts: { search?: string; cursor?: number; limit: number }) {
+  let query = db.selectFrom('users').select('id').orderBy('id').limit(opts.limit + 1)
+  if (opts.cursor !== undefined) query = query.where('id', '>', opts.cursor)
+  if (opts.search) {
+    const pattern = `%${opts.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    query = query.where((eb) => eb.or([eb('username', 'ilike', pattern), eb('email', 'ilike', pattern)]))
+  }
+  const ids = (await query.execute()).map((r) => r.id)
+  const page = ids.slice(0, opts.limit)
+  const items = await Promise.all(page.map((id) => toAdminUser(db, id)))
+  return { items, nextCursor: ids.length > opts.limit ? (page.at(-1) ?? null) : null }
+}
+
+async function requireUserId(db: Db, username: string): Promise<number> {
+  const row = await findUserByUsername(db, username)
+  if (!row) throw new AuthError('NOT_FOUND', { message: `No user named "${username}".` })
+  return row.id
+}
+
+async function requireGroupId(db: Db, name: string): Promise<number> {
+  const group = await findGroupByName(db, name)
+  if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${name}".` })
+  return group.id
+}
+
+async function requirePermissionId(db: Db, codename: string): Promise<number> {
+  const permission = await findPermissionByCodename(db, codename)
+  if (!permission) throw new AuthError('NOT_FOUND', { message: `No permission "${codename}".` })
+  return permission.id
+}
+
+export async function updateUserFlags(
+  db: Db,
+  id: number,
+  changes: { email?: string; isStaff?: boolean; isSuperuser?: boolean },
+): Promise<AdminUser> {
+  const set: { email?: string; is_staff?: boolean; is_superuser?: boolean } = {}
+  if (changes.email !== undefined) set.email = changes.email
+  if (changes.isStaff !== undefined) set.is_staff = changes.isStaff
+  if (changes.isSuperuser !== undefined) set.is_superuser = changes.isSuperuser
+  if (Object.keys(set).length > 0) await db.updateTable('users').set(set).where('id', '=', id).execute()
+  return toAdminUser(db, id)
+}
+
+/**
+ * Deactivation also blacklists the user's refresh tokens; their access tokens stop working at once
+ * because every request re-reads is_active.
+ */
+export async function setUserActive(db: Db, id: number, active: boolean): Promise<AdminUser> {
+  const result = await db.updateTable('users').set({ is_active: active }).where('id', '=', id).executeTakeFirst()
+  if (result.numUpdatedRows === 0n) throw new AuthError('NOT_FOUND', { message: `No user with id ${id}.` })
+  if (!active) await blacklistUserTokens(db, id)
+  return toAdminUser(db, id)
+}
+
+export async function setUserActiveByName(db: Db, username: string, active: boolean): Promise<AdminUser> {
+  return setUserActive(db, await requireUserId(db, username), active)
+}
+
+/** Replaces the user's groups with exactly these (all must exist). */
+export async function setUserGroups(db: Db, id: number, groups: readonly string[]): Promise<AdminUser> {
+  await db.transaction().execute(async (trx) => {
+    const found = groups.length
+      ? await trx.selectFrom('groups').select(['id', 'name']).where('name', 'in', [...groups]).execute()
+      : []
+    const missing = groups.filter((g) => !found.some((f) => f.name === g))
+    if (missing.length > 0) {
+      throw new AuthError('INVALID_INPUT', { fieldErrors: { groups: missing.map((g) => `No group named "${g}".`) } })
+    }
+    await trx.deleteFrom('user_groups').where('user_id', '=', id).execute()
+    if (found.length > 0) {
+      await trx.insertInto('user_groups').values(found.map((g) => ({ user_id: id, group_id: g.id }))).execute()
+    }
+  })
+  return toAdminUser(db, id)
+}
+
+export async function listGroups(db: Db) {
+  const rows = await sql<{ id: number; name: string; members: number; permissions: string[] }>`
+    select g.id, g.name,
+      (select count(*)::int from user_groups ug where ug.group_id = g.id) as members,
+      coalesce((select array_agg(p.codename order by p.codename) from group_permissions gp
+        join permissions p on p.id = gp.permission_id where gp.group_id = g.id), '{}') as permissions
+    from groups g order by g.name`.execute(db)
+  return rows.rows
+}
+
+export async function deleteGroup(db: Db, name: string): Promise<void> {
+  const result = await db.deleteFrom('groups').where('name', '=', name).executeTakeFirst()
+  if (result.numDeletedRows === 0n) throw new AuthError('NOT_FOUND', { message: `No group named "${name}".` })
+}
+
+export { listPermissions }
+
+export type GrantTarget = { username: string } | { group: string }
+
+async function holderOf(db: Db, target: GrantTarget) {
+  return 'username' in target
+    ? { userId: await requireUserId(db, target.username) }
+    : { groupId: await requireGroupId(db, target.group) }
+}
+
+/** Grants a model permission to a user or a group; false when it was already held. */
+export async function grantPermission(db: Db, target: GrantTarget, codename: string): Promise<boolean> {
+  const permissionId = await requirePermissionId(db, codename)
+  return insertGrant(db, await holderOf(db, target), permissionId)
+}
+
+export async function revokePermission(db: Db, target: GrantTarget, codename: string): Promise<boolean> {
+  const permissionId = await requirePermissionId(db, codename)
+  return deleteGrant(db, await holderOf(db, target), permissionId)
+}
+
+/** A per-object grant (django-guardian's assign_perm) to one user. */
+export async function grantObjectPermission(
+  db: Db,
+  grant: { username: string; codename: string; objectId: string },
+): Promise<boolean> {
+  const [userId, permissionId] = await Promise.all([
+    requireUserId(db, grant.username),
+    requirePermissionId(db, grant.codename),
+  ])
+  return insertObjectGrant(db, { userId, permissionId, objectId: grant.objectId })
+}
