@@ -37,6 +37,26 @@ describe(`${TEST_BACKEND}: login brute-force protection`, () => {
   })
   afterAll(() => t[Symbol.asyncDispose]())
 
+  /** @see the throttling note in docs/design.md: check-then-count let parallel guesses through */
+  it('should not let concurrent wrong guesses overrun the limit', async () => {
+    now = new Date(T0 + 50_000)
+    const username = await newUser()
+    const outcomes = await Promise.all(Array.from({ length: 12 }, () => fail(username)))
+    const codes = outcomes.map((e) => (e as { code: string }).code)
+    expect(codes.filter((c) => c === 'INVALID_CREDENTIALS')).toHaveLength(3)
+    expect(codes.filter((c) => c === 'THROTTLED')).toHaveLength(9)
+  })
+
+  it('should not count concurrent successful logins', async () => {
+    now = new Date(T0 + 60_000)
+    const username = await newUser()
+    const ok = await Promise.all(Array.from({ length: 3 }, () => auth.login({ username, password: PASSWORD })))
+    expect(ok).toHaveLength(3)
+    // all three failure slots are still free
+    for (let i = 0; i < 3; i += 1) await expect(fail(username)).resolves.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    await expect(fail(username)).resolves.toMatchObject({ code: 'THROTTLED' })
+  })
+
   it('refuses even the right password once a username has used up its failures, with the wait', async () => {
     now = new Date(T0 + 100_000)
     const username = await newUser()

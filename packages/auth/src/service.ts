@@ -23,7 +23,7 @@ import {
 } from './password/index.js'
 import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from './store/group.repository.js'
 import { blacklistUserTokens, deleteExpiredTokens } from './store/token.repository.js'
-import { hitCounter, peekCounter, ThrottleState, throttledError } from './throttle/index.js'
+import { hitCounter, reserveCounter, ThrottleState, throttledError } from './throttle/index.js'
 import { findUserByUsername, findUserWithGroups, insertUser, updateUser } from './store/user.repository.js'
 import {
   checkToken,
@@ -122,19 +122,23 @@ export async function createAuthService(opts: AuthServiceOptions) {
     return opts.address ? [`login-user:${username}`, `login-addr:${opts.address}`] : [`login-user:${username}`]
   }
 
-  /** Refuses a login attempt once its username or address has used up its failures. */
-  async function checkLoginFailures(keys: string[]) {
-    if (!loginFailureRate) return
-    const checks = await Promise.all(
-      keys.map((key) => peekCounter(db, { key, ...loginFailureRate, clock, state: throttleState })),
+  /**
+   * Takes one failure slot per key before the password is checked, so concurrent guesses cannot
+   * overrun the limit; refuses (giving the slots back) once a key has used up its failures.
+   * The caller releases the slots when the login succeeds: successes are never counted.
+   */
+  async function reserveLoginAttempt(keys: string[]): Promise<{ release(): Promise<void> }> {
+    if (!loginFailureRate) return { release: () => Promise.resolve() }
+    const slots = await Promise.all(
+      keys.map((key) => reserveCounter(db, { key, ...loginFailureRate, clock, state: throttleState })),
     )
-    const wait = Math.max(0, ...checks.filter((c) => !c.allowed).map((c) => c.retryAfterSeconds))
-    if (wait > 0) throw throttledError(wait)
-  }
-
-  async function countLoginFailure(keys: string[]) {
-    if (!loginFailureRate) return
-    await Promise.all(keys.map((key) => hitCounter(db, { key, ...loginFailureRate, clock, state: throttleState })))
+    const release = async () => void (await Promise.all(slots.map((s) => s.release())))
+    const refused = slots.filter((s) => !s.allowed)
+    if (refused.length > 0) {
+      await release()
+      throw throttledError(Math.max(...refused.map((s) => s.retryAfterSeconds)))
+    }
+    return { release }
   }
 
   async function requireUser(username: string) {
@@ -188,19 +192,15 @@ export async function createAuthService(opts: AuthServiceOptions) {
       input: { username: string; password: string },
       opts: LoginOptions = {},
     ): Promise<TokenPair & { user: PublicUser }> {
-      const failureKeys = loginFailureKeys(input.username, opts)
-      await checkLoginFailures(failureKeys)
+      const attempt = await reserveLoginAttempt(loginFailureKeys(input.username, opts))
       const row = await findUserByUsername(db, input.username)
       if (!row) {
         await verifyDummyPassword(input.password, { cost })
-        await countLoginFailure(failureKeys)
-        throw new AuthError('INVALID_CREDENTIALS')
+        throw new AuthError('INVALID_CREDENTIALS') // the reserved slots stay counted as failures
       }
       const { valid, needsRehash } = await verifyPassword(input.password, row.password, { cost })
-      if (!valid || !row.is_active) {
-        await countLoginFailure(failureKeys)
-        throw new AuthError('INVALID_CREDENTIALS')
-      }
+      if (!valid || !row.is_active) throw new AuthError('INVALID_CREDENTIALS')
+      await attempt.release()
       const update: { last_login: Date; password?: string } = { last_login: clock() }
       if (needsRehash) update.password = await hashPassword(input.password, { cost })
       await updateUser(db, row.id, update)

@@ -35,3 +35,14 @@ export async function deleteExpiredCounters(db: Db, now: Date): Promise<number> 
   const result = await db.deleteFrom('throttle_counters').where('expires_at', '<', now).executeTakeFirst()
   return Number(result.numDeletedRows)
 }
+
+/** Gives back one hit counted by incrementCounter in the same window (a reservation not used). */
+export async function decrementCounter(db: Db, counter: { key: string; windowStart: Date }): Promise<void> {
+  await db
+    .updateTable('throttle_counters')
+    .set((eb) => ({ hits: eb('hits', '-', 1) }))
+    .where('key', '=', counter.key)
+    .where('window_start', '=', counter.windowStart)
+    .where('hits', '>', 0)
+    .execute()
+}

@@ -1,5 +1,6 @@
 export { hitCounter } from './hit-counter.js'
 export { peekCounter } from './peek-counter.js'
+export { reserveCounter, type Reservation } from './reserve-counter.js'
 export type { CounterOptions, ThrottleResult } from './counter-window.js'
 export { parseRate, type Rate } from './rate.js'
 export { ThrottleState, type ThrottleStateOptions } from './state.js'
