@@ -65,6 +65,25 @@ describe(`${TEST_BACKEND}: server and CLI processes`, () => {
     }
   })
 
+  it('two server processes on one database share their throttle counters', async () => {
+    // a day-long window: a fixed window's edge cannot fall between these requests in practice
+    const limited = { ...env, THROTTLE_ANON: '5/1d' }
+    const [a, b] = await Promise.all([startServerProcess(limited), startServerProcess(limited)])
+    try {
+      const statuses: number[] = []
+      for (let i = 0; i < 3; i++) statuses.push((await query(a.url, 'auth.catalogue')).status)
+      for (let i = 0; i < 3; i++) statuses.push((await query(b.url, 'auth.catalogue')).status)
+      // five in the window across both processes, then the sixth is refused by the other one
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429])
+      const refused = await query(a.url, 'auth.catalogue')
+      expect(refused.status).toBe(429)
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+    } finally {
+      expect(await b.stop()).toBe(0)
+      expect(await a.stop()).toBe(0)
+    }
+  })
+
   it('bad configuration stops the server with one line per bad variable', async () => {
     const result = await startServerProcess({ ...env, PORT: 'x', JWT_ALGORITHM: 'none' }).then(
       () => null,
