@@ -9,7 +9,9 @@ import { createAuthService } from '@gatehouse/auth'
 import type { Db } from '@gatehouse/db'
 import { createDb, migrate } from '@gatehouse/db'
 
+import type { AuthenticatorFactory } from './authenticators.js'
 import type { Config } from './config.js'
+import { resolveAuthenticators } from './authenticators.js'
 import { createHttpServer } from './http/server.js'
 
 export function authOptions(config: Config) {
@@ -45,6 +47,12 @@ export interface StartOptions {
   /** Use this database instead of opening one from the config (tests). */
   db?: Db
   onError?: (error: unknown, path: string | undefined) => void
+  /**
+   * Custom authentication schemes, beside the built-in `bearer` and `token`. Each is named in
+   * AUTH_SCHEMES by its `scheme`; with AUTH_SCHEMES unset they are tried after the built-ins.
+   * @default []
+   */
+  authenticators?: readonly AuthenticatorFactory[]
 }
 
 export async function startApp(opts: StartOptions): Promise<App> {
@@ -56,7 +64,8 @@ export async function startApp(opts: StartOptions): Promise<App> {
   try {
     await migrate(db)
     const auth = await createAuthService({ db, ...authOptions(config) })
-    const server = createHttpServer({ auth, config, onError: opts.onError })
+    const authenticators = resolveAuthenticators({ auth, config }, opts.authenticators)
+    const server = createHttpServer({ auth, config, authenticators, onError: opts.onError })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(config.port, config.host, () => {

@@ -76,6 +76,28 @@ const scopedRates = z
     return rates
   })
 
+/** The built-in authentication schemes, in their default order (DRF's DEFAULT_AUTHENTICATION_CLASSES). */
+export const BUILTIN_AUTH_SCHEMES = ['bearer', 'token'] as const
+
+/**
+ * AUTH_SCHEMES: scheme names in the order they are tried. Only the syntax is checked here; names
+ * are matched against the built-in and registered authenticators when the app starts.
+ */
+const schemeList = z
+  .string()
+  .trim()
+  .transform((value, ctx): readonly string[] => {
+    const names = value.split(',').map((name) => name.trim().toLowerCase())
+    const bad = names.find((name) => !/^[a-z][a-z0-9_-]*$/.test(name))
+    const duplicate = names.find((name, i) => names.indexOf(name) !== i)
+    if (bad !== undefined || duplicate !== undefined) {
+      const why = bad !== undefined ? `"${bad}" is not a scheme name` : `"${duplicate}" is listed twice`
+      ctx.addIssue({ code: 'custom', message: `expected comma-separated scheme names such as bearer,token; ${why}` })
+      return z.NEVER
+    }
+    return Object.freeze(names)
+  })
+
 export const PERMISSION_NAMES = ['AllowAny', 'IsAuthenticated', 'IsAdminUser', 'IsAuthenticatedOrReadOnly'] as const
 export type PermissionName = (typeof PERMISSION_NAMES)[number]
 
@@ -111,6 +133,7 @@ const Env = z
     THROTTLE_USER: rate.default({ limit: 10_000, windowSeconds: 60 }),
     THROTTLE_RATES: scopedRates.default(new Map<string, Rate>()),
     THROTTLE_LOGIN_FAILURES: rate.default({ limit: 10, windowSeconds: 900 }),
+    AUTH_SCHEMES: schemeList.optional(),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_ALGORITHM === 'HS256' && (!env.JWT_SECRET || env.JWT_SECRET.length < 32)) {
@@ -150,6 +173,11 @@ function toConfig(env: z.output<typeof Env>) {
     throttleRates: env.THROTTLE_RATES,
     /** Failed logins per username and per address; null when off. */
     throttleLoginFailures: env.THROTTLE_LOGIN_FAILURES,
+    /**
+     * Authentication schemes in the order they are tried; unset means `bearer,token` followed by
+     * any custom schemes the app registers, in registration order.
+     */
+    authSchemes: env.AUTH_SCHEMES,
   }
 }
 

@@ -1,16 +1,31 @@
-import type { AccessLookup, AuthService, AuthUser } from '@gatehouse/auth'
-import { AuthError, createAccessLookup } from '@gatehouse/auth'
+import type { AccessLookup, Authenticator, AuthRequest, AuthService, AuthUser } from '@gatehouse/auth'
+import {
+  authenticateRequest,
+  AuthenticatorFailure,
+  AuthError,
+  challengeOf,
+  createAccessLookup,
+  hasAnyCredential,
+} from '@gatehouse/auth'
 
 import type { Config } from './config.js'
+import { resolveAuthenticators } from './authenticators.js'
 
 export interface ContextDeps {
   auth: AuthService
   config: Config
+  /**
+   * The authenticators in the order they are tried (see authenticators.ts).
+   * @default the built-ins in AUTH_SCHEMES order
+   */
+  authenticators?: readonly Authenticator[] | undefined
 }
 
 /** What a request carries that can identify its caller. */
 export interface Credentials {
   authorization?: string | undefined
+  /** Every request header, names in lower case, for authenticators that read others (`X-API-Key`). */
+  headers?: Readonly<Record<string, string | undefined>> | undefined
   /** The client's address (the socket's remote address); throttles count anonymous callers by it. */
   address?: string | undefined
 }
@@ -27,24 +42,23 @@ export interface RequestOrigin {
   hasCredentials?: boolean
 }
 
-function originOf(credentials: Credentials): RequestOrigin {
-  return { address: credentials.address, hasCredentials: Boolean(credentials.authorization?.trim()) }
-}
+// The JWT endpoints' own 401s (auth.refresh, auth.verify) are about a Bearer-style token.
+const JWT_CHALLENGE = 'Bearer realm="api"'
 
-// RFC 7235: the scheme is case-insensitive.
-const BEARER = /^bearer$/i
+// Which authenticator threw each credential error, so the edge can name its scheme.
+const failedBy = new WeakMap<object, Authenticator>()
 
 /**
- * Bearer authentication, simplejwt-style: no header, or a scheme we do not handle, is anonymous;
- * a Bearer header that is malformed or carries a bad token is a 401, never anonymous.
+ * The WWW-Authenticate value for a 401 caused by `cause`: the scheme whose credential failed;
+ * for no credential at all, the first scheme tried (DRF's rule); otherwise (the JWT endpoints'
+ * own refusals), the Bearer one.
  */
-async function authenticate(auth: AuthService, credentials: Credentials): Promise<AuthUser | null> {
-  const header = credentials.authorization?.trim()
-  if (!header) return null
-  const parts = header.split(/\s+/)
-  if (!BEARER.test(parts[0] ?? '')) return null
-  if (parts.length !== 2 || !parts[1]) throw new AuthError('AUTH_HEADER_INVALID')
-  return auth.authenticateAccessToken(parts[1])
+export function challengeFor(cause: unknown, authenticators: readonly Authenticator[]): string {
+  const failed = typeof cause === 'object' && cause !== null ? failedBy.get(cause) : undefined
+  if (failed) return challengeOf(failed)
+  const first = authenticators[0]
+  if (first && cause instanceof AuthError && cause.code === 'NOT_AUTHENTICATED') return challengeOf(first)
+  return JWT_CHALLENGE
 }
 
 /**
@@ -52,13 +66,31 @@ async function authenticate(auth: AuthService, credentials: Credentials): Promis
  * lazy and memoised: a public procedure never pays for it, a protected one pays once.
  */
 export function createContextInner(deps: ContextDeps, credentials: Credentials = NO_CREDENTIALS) {
+  const authenticators = deps.authenticators ?? resolveAuthenticators(deps)
+  const request: AuthRequest = {
+    authorization: credentials.authorization,
+    headers: credentials.headers ?? (credentials.authorization ? { authorization: credentials.authorization } : {}),
+    address: credentials.address,
+  }
   let cached: Promise<AuthUser | null> | undefined
   let access: Promise<AccessLookup> | undefined
-  const authenticateOnce = () => (cached ??= authenticate(deps.auth, credentials))
+  const authenticateOnce = () =>
+    (cached ??= authenticateRequest(authenticators, request).then(
+      (result) => result.user,
+      (error: unknown) => {
+        if (!(error instanceof AuthenticatorFailure)) throw error
+        if (typeof error.error === 'object' && error.error !== null) failedBy.set(error.error, error.authenticator)
+        throw error.error // the authenticator's own AuthError reaches the edge unwrapped
+      },
+    ))
+  const origin: RequestOrigin = {
+    address: credentials.address,
+    hasCredentials: hasAnyCredential(authenticators, request),
+  }
   return {
     auth: deps.auth,
     config: deps.config,
-    ...originOf(credentials),
+    ...origin,
     authenticate: authenticateOnce,
     /** The caller's grants, looked up on first use and kept for this request. */
     access: () => (access ??= authenticateOnce().then((user) => createAccessLookup(deps.auth.db, user))),

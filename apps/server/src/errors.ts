@@ -22,6 +22,10 @@ const STATUS = {
   NOT_PERMITTED: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
   THROTTLED: 'TOO_MANY_REQUESTS',
+  API_TOKEN_INVALID: 'UNAUTHORIZED',
+  API_TOKEN_HEADER_EMPTY: 'UNAUTHORIZED',
+  API_TOKEN_HEADER_SPACES: 'UNAUTHORIZED',
+  API_TOKEN_USER_INACTIVE: 'UNAUTHORIZED',
 } as const satisfies Record<AuthErrorCode, TRPC_ERROR_CODE_KEY>
 
 /** Reasons that are not about the caller's own credential get no WWW-Authenticate challenge. */

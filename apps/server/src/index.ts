@@ -1,6 +1,7 @@
 export type { AppRouter } from './routers/_app.js'
 export { appRouter, createCaller } from './routers/_app.js'
 export { startApp, type App, type StartOptions } from './app.js'
+export { resolveAuthenticators, type AuthenticatorDeps, type AuthenticatorFactory } from './authenticators.js'
 export { loadConfig, ConfigError, type Config } from './config.js'
 export { createContextInner, type Context } from './context.js'
 export type { WireReason } from './trpc.js'

@@ -64,6 +64,28 @@ const ROWS: Row[] = [
   { path: 'auth.verify', call: m('auth.verify', async (w, c) => ({ token: (await freshLogin(w, c)).access })), expected: ALL_OK },
   { path: 'auth.me', call: q('auth.me'), expected: AUTHENTICATED },
   { path: 'auth.catalogue', call: q('auth.catalogue'), expected: ALL_OK },
+  {
+    path: 'auth.tokens.obtain',
+    call: m('auth.tokens.obtain', (w, c) => {
+      const who = c.kind === 'anonymous' ? w.owner : c
+      return { username: who.username, password: who.password }
+    }),
+    expected: ALL_OK,
+    note: 'with valid credentials',
+  },
+  { path: 'auth.tokens.create', call: m('auth.tokens.create', () => ({ name: 'matrix' })), expected: AUTHENTICATED },
+  { path: 'auth.tokens.list', call: q('auth.tokens.list'), expected: AUTHENTICATED },
+  {
+    path: 'auth.tokens.revoke',
+    call: async (w, c) => {
+      const made = c.token ? await mutation(w.server.url, 'auth.tokens.create', { name: 'matrix' }, c.token) : undefined
+      const id = made ? (made.body.result.data.token.id as string) : 'none'
+      return mutation(w.server.url, 'auth.tokens.revoke', { id }, c.token)
+    },
+    expected: AUTHENTICATED,
+    note: "the caller's own key",
+  },
+  { path: 'auth.tokens.revokeAll', call: m('auth.tokens.revokeAll', () => undefined), expected: AUTHENTICATED },
   { path: 'content.protected', call: q('content.protected'), expected: AUTHENTICATED },
   { path: 'content.admin', call: q('content.admin'), expected: { default: 403, anonymous: 401, superuser: 200, Admin: 200 } },
   { path: 'content.manager', call: q('content.manager'), expected: { default: 403, anonymous: 401, Manager: 200 } },

@@ -20,6 +20,11 @@ export const AUTH_ERROR_MESSAGES = {
   NOT_FOUND: 'Not found.',
   INVALID_INPUT: 'Invalid input.',
   THROTTLED: 'Request was throttled.',
+  // DRF TokenAuthentication's messages, for `Authorization: Token <key>`.
+  API_TOKEN_INVALID: 'Invalid token.',
+  API_TOKEN_HEADER_EMPTY: 'Invalid token header. No credentials provided.',
+  API_TOKEN_HEADER_SPACES: 'Invalid token header. Token string should not contain spaces.',
+  API_TOKEN_USER_INACTIVE: 'User inactive or deleted.',
 } as const satisfies Record<string, string>
 
 export type AuthErrorCode = keyof typeof AUTH_ERROR_MESSAGES

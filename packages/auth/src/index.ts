@@ -14,11 +14,27 @@ export {
   type PasswordValidator,
 } from './password/index.js'
 export { toPublicUser, type AuthUser, type PublicUser } from './users/user.js'
+export {
+  authenticateRequest,
+  AuthenticatorFailure,
+  bearerAuthenticator,
+  challengeOf,
+  hasAnyCredential,
+  tokenAuthenticator,
+  type AuthenticationResult,
+  type Authenticator,
+  type AuthRequest,
+  type BearerAuthenticatorOptions,
+  type TokenAuthenticatorOptions,
+} from './authenticators/index.js'
+export { generateApiToken, hashApiTokenSecret, parseApiToken } from './tokens/api-token.js'
 export { checkUsername, USERNAME_MAX_LENGTH } from './users/username.js'
 export {
   createAuthService,
   type AuthService,
+  type ApiTokenInfo,
   type AuthServiceOptions,
+  type CreateApiTokenInput,
   type LoginOptions,
   type RegisterInput,
 } from './service.js'

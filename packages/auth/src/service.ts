@@ -2,7 +2,7 @@
  * The auth service: every operation the server and the CLI need, over one database and one key
  * ring, with no HTTP in sight. The server adapts it to tRPC; the CLI calls it directly.
  */
-import type { Db } from '@gatehouse/db'
+import type { ApiToken, Db } from '@gatehouse/db'
 
 import type { Clock } from './clock.js'
 import type { JwtAlgorithm } from './jwt/keys.js'
@@ -21,6 +21,15 @@ import {
   verifyDummyPassword,
   verifyPassword,
 } from './password/index.js'
+import {
+  deleteApiToken,
+  deleteUserApiTokens,
+  findApiToken,
+  findUserApiTokens,
+  insertApiToken,
+  touchApiToken,
+  upsertDefaultApiToken,
+} from './store/api-token.repository.js'
 import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from './store/group.repository.js'
 import { blacklistUserTokens, deleteExpiredTokens } from './store/token.repository.js'
 import { hitCounter, reserveCounter, ThrottleState, throttledError } from './throttle/index.js'
@@ -32,6 +41,7 @@ import {
   rotateRefreshToken,
   verifyWith,
 } from './tokens/refresh.js'
+import { generateApiToken, parseApiToken, verifyApiTokenSecret } from './tokens/api-token.js'
 import { toAuthUser, toPublicUser } from './users/user.js'
 import { checkUsername } from './users/username.js'
 
@@ -64,6 +74,38 @@ export interface AuthServiceOptions {
    * @default { limit: 10, windowSeconds: 900 }
    */
   loginFailureRate?: Rate | null
+  /**
+   * An API token's `lastUsedAt` is written at most once per this many seconds, so a busy token
+   * costs no write per request (lucia's throttled session writes).
+   * @default 60
+   */
+  apiTokenLastUsedIntervalSeconds?: number
+}
+
+/** An API token as its owner sees it: never the key, never the hash. */
+export interface ApiTokenInfo {
+  id: string
+  name: string
+  createdAt: string
+  expiresAt: string | null
+  lastUsedAt: string | null
+}
+
+export interface CreateApiTokenInput {
+  /** 1 to 64 characters, shown in lists; not unique. */
+  name: string
+  /** When the key stops working; never when unset. */
+  expiresAt?: Date | undefined
+}
+
+function toApiTokenInfo(row: ApiToken): ApiTokenInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at.toISOString(),
+    expiresAt: row.expires_at?.toISOString() ?? null,
+    lastUsedAt: row.last_used_at?.toISOString() ?? null,
+  }
 }
 
 export interface LoginOptions {
@@ -112,6 +154,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
     opts.loginFailureRate === undefined ? { limit: 10, windowSeconds: 900 } : opts.loginFailureRate
   // This process's fast path for refused keys; the counts themselves live in the database.
   const throttleState = new ThrottleState()
+  const lastUsedIntervalMs = (opts.apiTokenLastUsedIntervalSeconds ?? 60) * 1000
 
   async function loadUser(id: number): Promise<AuthUser | undefined> {
     const row = await findUserWithGroups(db, id)
@@ -152,6 +195,31 @@ export async function createAuthService(opts: AuthServiceOptions) {
     if (messages.length > 0) throw new AuthError('PASSWORD_INVALID', { fieldErrors: { password: messages } })
   }
 
+  /**
+   * The one password check behind every credential exchange (auth.login, auth.tokens.obtain).
+   * Unknown user, wrong password and inactive user give the same error after the same work (one
+   * bcrypt comparison), so the answer reveals nothing about which it was. Failures are counted
+   * per username and per address; once either has used up `loginFailureRate`, every attempt is
+   * THROTTLED before any password is checked. Successes are never counted and reset nothing.
+   */
+  async function checkLogin(input: { username: string; password: string }, opts: LoginOptions): Promise<AuthUser> {
+    const attempt = await reserveLoginAttempt(loginFailureKeys(input.username, opts))
+    const row = await findUserByUsername(db, input.username)
+    if (!row) {
+      await verifyDummyPassword(input.password, { cost })
+      throw new AuthError('INVALID_CREDENTIALS') // the reserved slots stay counted as failures
+    }
+    const { valid, needsRehash } = await verifyPassword(input.password, row.password, { cost })
+    if (!valid || !row.is_active) throw new AuthError('INVALID_CREDENTIALS')
+    await attempt.release()
+    const update: { last_login: Date; password?: string } = { last_login: clock() }
+    if (needsRehash) update.password = await hashPassword(input.password, { cost })
+    await updateUser(db, row.id, update)
+    const user = await loadUser(row.id)
+    if (!user) throw new AuthError('INVALID_CREDENTIALS') // deleted between the two reads
+    return user
+  }
+
   async function createUser(input: CreateUserInput): Promise<PublicUser> {
     const usernameError = checkUsername(input.username)
     if (usernameError) throw new AuthError('INVALID_INPUT', { fieldErrors: { username: [usernameError] } })
@@ -182,32 +250,86 @@ export async function createAuthService(opts: AuthServiceOptions) {
     createUser,
 
     /**
-     * auth.login. Unknown user, wrong password and inactive user give the same error after the
-     * same work (one bcrypt comparison), so the answer reveals nothing about which it was.
-     * Failures are counted per username and per address; once either has used up
-     * `loginFailureRate`, every attempt is THROTTLED before any password is checked. Successes
-     * are never counted and reset nothing.
+     * auth.login: a JWT pair for a username and password. The check is `checkLogin`'s: the same
+     * answer and work for every kind of failure, with brute-force protection.
      */
     async login(
       input: { username: string; password: string },
       opts: LoginOptions = {},
     ): Promise<TokenPair & { user: PublicUser }> {
-      const attempt = await reserveLoginAttempt(loginFailureKeys(input.username, opts))
-      const row = await findUserByUsername(db, input.username)
-      if (!row) {
-        await verifyDummyPassword(input.password, { cost })
-        throw new AuthError('INVALID_CREDENTIALS') // the reserved slots stay counted as failures
-      }
-      const { valid, needsRehash } = await verifyPassword(input.password, row.password, { cost })
-      if (!valid || !row.is_active) throw new AuthError('INVALID_CREDENTIALS')
-      await attempt.release()
-      const update: { last_login: Date; password?: string } = { last_login: clock() }
-      if (needsRehash) update.password = await hashPassword(input.password, { cost })
-      await updateUser(db, row.id, update)
-      const user = await loadUser(row.id)
-      if (!user) throw new AuthError('INVALID_CREDENTIALS') // deleted between the two reads
+      const user = await checkLogin(input, opts)
       const pair = await issueTokenPair(db, tokens, user.id)
       return { ...pair, user: toPublicUser(user) }
+    },
+
+    /**
+     * auth.tokens.obtain, DRF's obtain_auth_token: the user's default API key for a username and
+     * password, checked exactly as `login` checks them (same brute-force protection). Only the
+     * hash of a key is stored, so the old default key cannot be shown again: each call returns
+     * a new one and the previous default stops working.
+     */
+    async obtainApiToken(input: { username: string; password: string }, opts: LoginOptions = {}) {
+      const user = await checkLogin(input, opts)
+      const generated = generateApiToken()
+      await upsertDefaultApiToken(db, {
+        id: generated.id,
+        user_id: user.id,
+        name: 'default',
+        secret_hash: generated.secretHash,
+        created_at: clock(),
+        expires_at: null,
+      })
+      return { token: generated.key }
+    },
+
+    /** auth.tokens.create: a new named key, returned this once. */
+    async createApiToken(userId: number, input: CreateApiTokenInput): Promise<{ key: string; token: ApiTokenInfo }> {
+      if (input.expiresAt && input.expiresAt.getTime() <= clock().getTime()) {
+        throw new AuthError('INVALID_INPUT', { fieldErrors: { expiresAt: ['Ensure this date is in the future.'] } })
+      }
+      const generated = generateApiToken()
+      const row = await insertApiToken(db, {
+        id: generated.id,
+        user_id: userId,
+        name: input.name,
+        secret_hash: generated.secretHash,
+        created_at: clock(),
+        expires_at: input.expiresAt ?? null,
+      })
+      return { key: generated.key, token: toApiTokenInfo(row) }
+    },
+
+    listApiTokens: async (userId: number): Promise<ApiTokenInfo[]> =>
+      (await findUserApiTokens(db, userId)).map(toApiTokenInfo),
+
+    /** Revokes one of the user's keys; another user's key is NOT_FOUND, as a missing one is. */
+    async revokeApiToken(userId: number, id: string): Promise<void> {
+      if (!(await deleteApiToken(db, userId, id))) throw new AuthError('NOT_FOUND')
+    },
+
+    /** Revokes every key of the user (knox's logoutall); returns how many there were. */
+    revokeAllApiTokens: (userId: number): Promise<number> => deleteUserApiTokens(db, userId),
+
+    /**
+     * Token authentication: a key names an active user, or this throws with DRF's messages. An
+     * unknown, wrong, malformed or expired key is the same `Invalid token.`; the user is read
+     * again on every request, so deactivation takes effect at once.
+     */
+    async authenticateApiToken(key: string): Promise<AuthUser> {
+      const parsed = parseApiToken(key)
+      if (!parsed) throw new AuthError('API_TOKEN_INVALID')
+      const row = await findApiToken(db, parsed.id)
+      if (!row || !verifyApiTokenSecret(parsed.secret, row.secret_hash)) throw new AuthError('API_TOKEN_INVALID')
+      const now = clock()
+      if (row.expires_at && row.expires_at.getTime() <= now.getTime()) throw new AuthError('API_TOKEN_INVALID')
+      const user = await loadUser(row.user_id)
+      if (!user?.isActive) throw new AuthError('API_TOKEN_USER_INACTIVE')
+      // Throttled write: skipped entirely while the recorded use is recent.
+      const staleBefore = new Date(now.getTime() - lastUsedIntervalMs)
+      if (!row.last_used_at || row.last_used_at.getTime() <= staleBefore.getTime()) {
+        await touchApiToken(db, row.id, { now, staleBefore })
+      }
+      return user
     },
 
     refresh: (refresh: string) => rotateRefreshToken(db, tokens, refresh),

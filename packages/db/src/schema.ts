@@ -105,6 +105,21 @@ export interface ThrottleCounterTable {
   expires_at: Timestamp
 }
 
+export interface ApiTokenTable {
+  /** The public half of the key (`<id>.<secret>`); safe to show in lists and logs. */
+  id: string
+  user_id: number
+  name: string
+  /** Hex SHA-256 of the secret half; the secret itself is never stored. */
+  secret_hash: string
+  /** The one token `auth.tokens.obtain` replaces (DRF's one-token-per-user key). */
+  is_default: Generated<boolean>
+  created_at: Timestamp
+  expires_at: Timestamp | null
+  /** Written at most once a minute per token, never on every request. */
+  last_used_at: Timestamp | null
+}
+
 export interface Database {
   users: UserTable
   groups: GroupTable
@@ -118,6 +133,7 @@ export interface Database {
   object_permissions: ObjectPermissionTable
   articles: ArticleTable
   throttle_counters: ThrottleCounterTable
+  api_tokens: ApiTokenTable
 }
 
 export type User = Selectable<UserTable>
@@ -133,3 +149,5 @@ export type NewArticle = Insertable<ArticleTable>
 export type ArticleUpdate = Updateable<ArticleTable>
 export type NewSigningKey = Insertable<SigningKeyTable>
 export type ThrottleCounter = Selectable<ThrottleCounterTable>
+export type ApiToken = Selectable<ApiTokenTable>
+export type NewApiToken = Insertable<ApiTokenTable>

@@ -30,6 +30,11 @@ const PROCEDURE_KINDS: ProcedureKinds<AppRouter> = {
   'auth.verify': 'mutation',
   'auth.me': 'query',
   'auth.catalogue': 'query',
+  'auth.tokens.obtain': 'mutation',
+  'auth.tokens.create': 'mutation',
+  'auth.tokens.list': 'query',
+  'auth.tokens.revoke': 'mutation',
+  'auth.tokens.revokeAll': 'mutation',
   'content.protected': 'query',
   'content.admin': 'query',
   'content.manager': 'query',
@@ -66,6 +71,7 @@ const TOKEN_PATHS: ReadonlySet<string> = new Set<ProcedurePath>([
   'auth.refresh',
   'auth.logout',
   'auth.verify',
+  'auth.tokens.obtain',
 ])
 
 // Longer batched GET URLs are split: some proxies and browsers refuse more than about 8 KB.
@@ -90,6 +96,15 @@ export interface GatehouseClientOptions {
    * @default memoryStorage()
    */
   storage?: TokenStorage
+  /**
+   * An API key (from `auth.tokens.obtain` or `auth.tokens.create`) for server-to-server use:
+   * every call sends `Authorization: Token <key>`, nothing is stored, and a 401 is never
+   * answered by a JWT refresh (a key does not expire the way an access token does). Not
+   * combinable with `storage`.
+   * @default undefined (JWT mode: the stored access token, refreshed when it expires)
+   * @example process.env.GATEHOUSE_API_KEY
+   */
+  apiToken?: string
   /**
    * The `fetch` to send requests with (a wrapper that logs or counts them, a polyfill).
    * @default globalThis.fetch
@@ -218,10 +233,22 @@ export interface GatehouseClient extends Omit<ProcedureCalls, 'auth' | 'trpc' | 
  * const client = createGatehouseClient({ url: 'https://auth.example.com', storage: webStorage() })
  * await client.auth.login({ username: 'alice', password: 'correct horse battery staple' })
  * const { message } = await client.content.protected() // refreshed behind the scenes when needed
+ *
+ * // Server to server, with an API key (Authorization: Token <key>):
+ * const service = createGatehouseClient({ url: 'https://auth.example.com', apiToken: process.env.GATEHOUSE_API_KEY })
  * ```
  */
 export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseClient {
   if (!opts?.url) throw new TypeError('createGatehouseClient(): `url` is required, such as https://auth.example.com')
+  const { apiToken } = opts
+  if (apiToken !== undefined) {
+    if (typeof apiToken !== 'string' || !/^\S+$/.test(apiToken)) {
+      throw new TypeError(
+        'createGatehouseClient(): `apiToken` must be a key without spaces, as auth.tokens.create returns it',
+      )
+    }
+    if (opts.storage) throw new TypeError('createGatehouseClient(): give either `apiToken` or `storage`, not both')
+  }
   const storage = opts.storage ?? memoryStorage()
   const url = `${String(opts.url).replace(/\/+$/, '')}/trpc`
 
@@ -243,8 +270,11 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
   async function headersFor(ops: readonly Operation[]): Promise<Record<string, string>> {
     const out: Record<string, string> = {}
     if (ops.some((op) => !TOKEN_PATHS.has(op.path))) {
-      const tokens = await session.tokens()
-      if (tokens) out.authorization = `Bearer ${tokens.access}`
+      if (apiToken !== undefined) out.authorization = `Token ${apiToken}`
+      else {
+        const tokens = await session.tokens()
+        if (tokens) out.authorization = `Bearer ${tokens.access}`
+      }
     }
     const extra = typeof opts.headers === 'function' ? await opts.headers() : opts.headers
     for (const [name, value] of Object.entries(extra ?? {})) {
@@ -264,15 +294,14 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
           headers: ({ opList }) => headersFor(opList),
         })
 
+  // An API key is not refreshed: its 401 is the answer, so no refresh link in that mode.
+  const refresh = refreshLink<GatehouseRouter>({
+    generation: () => session.generation,
+    refreshSince: (generation) => session.refreshSince(generation),
+    skip: (path) => TOKEN_PATHS.has(path),
+  })
   const trpc = createTRPCClient<GatehouseRouter>({
-    links: [
-      refreshLink({
-        generation: () => session.generation,
-        refreshSince: (generation) => session.refreshSince(generation),
-        skip: (path) => TOKEN_PATHS.has(path),
-      }),
-      transport,
-    ],
+    links: apiToken === undefined ? [refresh, transport] : [transport],
   })
   const untyped = getUntypedClient(trpc)
 

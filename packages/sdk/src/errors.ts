@@ -28,6 +28,10 @@ export type AuthErrorCode =
   | 'NOT_FOUND'
   | 'INVALID_INPUT'
   | 'THROTTLED'
+  | 'API_TOKEN_INVALID'
+  | 'API_TOKEN_HEADER_EMPTY'
+  | 'API_TOKEN_HEADER_SPACES'
+  | 'API_TOKEN_USER_INACTIVE'
 
 /** Every `data.reason` the server sends: a domain code, or one of the transport-level ones. */
 export type GatehouseErrorReason =

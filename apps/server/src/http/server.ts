@@ -8,7 +8,8 @@ import { sql } from 'kysely'
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http'
 
 import type { ContextDeps } from '../context.js'
-import { createContextInner } from '../context.js'
+import { resolveAuthenticators } from '../authenticators.js'
+import { challengeFor, createContextInner } from '../context.js'
 import { CHALLENGE_FREE_REASONS } from '../errors.js'
 import { appRouter } from '../routers/_app.js'
 
@@ -38,8 +39,17 @@ function clientAddress(req: IncomingMessage): string | undefined {
   return address?.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address
 }
 
+/** The headers as authenticators see them: one string per name (node keeps only set-cookie as a list). */
+function headersOf(req: IncomingMessage): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {}
+  for (const [name, value] of Object.entries(req.headers)) out[name] = Array.isArray(value) ? value.join(', ') : value
+  return out
+}
+
 export function createRequestListener(opts: HttpOptions) {
   const { auth, config } = opts
+  // Resolved once: a request only runs them, lazily.
+  const authenticators = opts.authenticators ?? resolveAuthenticators({ auth, config })
   const db = auth.db
 
   async function health(res: ServerResponse) {
@@ -79,14 +89,19 @@ export function createRequestListener(opts: HttpOptions) {
       maxBodySize: config.maxBodyBytes,
       allowMethodOverride: false,
       createContext: () =>
-        createContextInner({ auth, config }, { authorization: req.headers.authorization, address: clientAddress(req) }),
+        createContextInner(
+          { auth, config, authenticators },
+          { authorization: req.headers.authorization, headers: headersOf(req), address: clientAddress(req) },
+        ),
       responseMeta({ errors }) {
-        const challenge = errors.some((e) => {
+        const challenged = errors.find((e) => {
           if (e.code !== 'UNAUTHORIZED') return false
           const reason = (e.cause as { code?: string } | undefined)?.code
           return !reason || !CHALLENGE_FREE_REASONS.has(reason)
         })
-        const headers: Record<string, string> = challenge ? { 'www-authenticate': 'Bearer realm="api"' } : {}
+        // The scheme whose credential failed names itself (`Token`, `Bearer realm="api"`).
+        const challenge = challenged && challengeFor(challenged.cause, authenticators)
+        const headers: Record<string, string> = challenge ? { 'www-authenticate': challenge } : {}
         // A batch can hold several refusals; the longest wait is the one that holds.
         const waits = errors.map((e) => (e.cause as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds)
         const retryAfter = Math.max(0, ...waits.filter((w): w is number => typeof w === 'number'))

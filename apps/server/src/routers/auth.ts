@@ -4,6 +4,7 @@ import * as z from 'zod'
 import { protectedProcedure, publicProcedure, throttled } from '../procedures.js'
 import { router } from '../trpc.js'
 import { email, password, token, username } from './schemas.js'
+import { tokensRouter } from './tokens.js'
 
 export const authRouter = router({
   register: publicProcedure
@@ -42,4 +43,7 @@ export const authRouter = router({
 
   /** The resources, actions and rules that `can()` applies, shared with every client. */
   catalogue: publicProcedure.query(() => ({ actions: ACTIONS, resources: CATALOGUE })),
+
+  /** Opaque API keys for `Authorization: Token <key>`. */
+  tokens: tokensRouter,
 })

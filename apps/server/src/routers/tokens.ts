@@ -1,0 +1,41 @@
+/**
+ * auth.tokens.*: opaque API keys for `Authorization: Token <key>` (DRF authtoken, with knox's
+ * many named, expiring keys). A key is returned once, by `obtain` or `create`; the server keeps
+ * only its hash, so lists show ids and names, never keys.
+ */
+import * as z from 'zod'
+
+import { protectedProcedure, publicProcedure } from '../procedures.js'
+import { router } from '../trpc.js'
+import { field, password, username } from './schemas.js'
+
+const expiresAt = z.iso
+  .datetime({ offset: true, error: 'Enter a date and time in ISO 8601 format, such as 2027-01-31T12:00:00Z.' })
+  .transform((value) => new Date(value))
+
+export const tokensRouter = router({
+  /**
+   * DRF's obtain_auth_token, for username and password, checked like auth.login (same
+   * brute-force protection). Unlike DRF, the old key cannot be shown again (only its hash is
+   * kept), so each call returns a new default key and the previous default stops working.
+   */
+  obtain: publicProcedure
+    .input(z.strictObject({ username, password }))
+    .mutation(({ ctx, input }) => ctx.auth.obtainApiToken(input, { address: ctx.address })),
+
+  create: protectedProcedure
+    .input(z.strictObject({ name: field({ max: 64, trim: true }), expiresAt: expiresAt.optional() }))
+    .mutation(({ ctx, input }) => ctx.auth.createApiToken(ctx.user.id, input)),
+
+  list: protectedProcedure.query(async ({ ctx }) => ({ items: await ctx.auth.listApiTokens(ctx.user.id) })),
+
+  revoke: protectedProcedure.input(z.strictObject({ id: field({ max: 64 }) })).mutation(async ({ ctx, input }) => {
+    await ctx.auth.revokeApiToken(ctx.user.id, input.id)
+    return { detail: 'Token revoked.' as const }
+  }),
+
+  revokeAll: protectedProcedure.mutation(async ({ ctx }) => ({
+    detail: 'Tokens revoked.' as const,
+    revoked: await ctx.auth.revokeAllApiTokens(ctx.user.id),
+  })),
+})

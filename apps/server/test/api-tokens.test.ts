@@ -1,0 +1,249 @@
+/**
+ * Opaque API tokens over raw HTTP: DRF TokenAuthentication's exact failures, the key shown once,
+ * and the auth.tokens.* procedures.
+ */
+import { TEST_BACKEND } from '@gatehouse/db/testing'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+
+import type { TestServer } from '../src/testing.js'
+import { startTestServer } from '../src/testing.js'
+import { errorBody, mutation, query, wire } from './helpers/http.js'
+
+const withKey = (key: string) => ({ authorization: `Token ${key}` })
+
+function tokenMutation(base: string, path: string, opts: { input?: unknown; authorization: string }) {
+  return wire(`${base}/trpc/${path}`, {
+    method: 'POST',
+    body: opts.input === undefined ? undefined : JSON.stringify(opts.input),
+    headers: { 'content-type': 'application/json', authorization: opts.authorization },
+  })
+}
+
+describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
+  let server: TestServer
+  let base: string
+  beforeAll(async () => {
+    server = await startTestServer()
+    base = server.url
+  })
+  afterAll(() => server.close())
+
+  async function obtain(username: string, password: string): Promise<string> {
+    const res = await mutation(base, 'auth.tokens.obtain', { username, password })
+    expect(res.status).toBe(200)
+    return (res.body.result.data as { token: string }).token
+  }
+
+  function refusal(message: string, reason: string, path = 'content.protected') {
+    return errorBody({ message, code: 'UNAUTHORIZED', httpStatus: 401, path, reason })
+  }
+
+  describe('auth.tokens.obtain', () => {
+    it('returns a key that authenticates as Authorization: Token <key>', async () => {
+      const { username, password } = await server.createUser()
+      const key = await obtain(username, password)
+      expect(key).toMatch(/^[0-9a-f]{24}\.[0-9a-f]{64}$/)
+      const res = await query(base, 'content.protected', { headers: withKey(key) })
+      expect(res.status).toBe(200)
+      expect(res.body).toEqual({ result: { data: { message: 'This is a protected view' } } })
+      // DRF matches its keyword case-insensitively.
+      expect(
+        (await query(base, 'auth.me', { headers: { authorization: `token ${key}` } })).body.result.data.user.username,
+      ).toBe(username)
+    })
+
+    it('returns a new default key each time; the previous default stops working', async () => {
+      const { username, password } = await server.createUser()
+      const first = await obtain(username, password)
+      const second = await obtain(username, password)
+      expect(second).not.toBe(first)
+      expect((await query(base, 'content.protected', { headers: withKey(first) })).status).toBe(401)
+      expect((await query(base, 'content.protected', { headers: withKey(second) })).status).toBe(200)
+    })
+
+    it("answers a wrong password with login's 401 and no challenge", async () => {
+      const { username } = await server.createUser()
+      const res = await mutation(base, 'auth.tokens.obtain', { username, password: 'wrong-passphrase' })
+      expect(res.status).toBe(401)
+      expect(res.body).toEqual(refusal('Invalid credentials', 'INVALID_CREDENTIALS', 'auth.tokens.obtain'))
+      expect(res.headers.get('www-authenticate')).toBeNull()
+    })
+  })
+
+  describe('DRF TokenAuthentication failures', () => {
+    it('unknown key → 401 "Invalid token." with WWW-Authenticate: Token', async () => {
+      for (const key of [`${'a'.repeat(24)}.${'b'.repeat(64)}`, 'nope', '0123456789abcdef0123456789abcdef01234567']) {
+        const res = await query(base, 'content.protected', { headers: withKey(key) })
+        expect(res.status).toBe(401)
+        expect(res.body).toEqual(refusal('Invalid token.', 'API_TOKEN_INVALID'))
+        expect(res.headers.get('www-authenticate')).toBe('Token')
+      }
+    })
+
+    it('"Token" without a key → 401 "Invalid token header. No credentials provided."', async () => {
+      for (const authorization of ['Token', 'Token   ', 'token']) {
+        const res = await query(base, 'content.protected', { headers: { authorization } })
+        expect(res.status).toBe(401)
+        expect(res.body).toEqual(refusal('Invalid token header. No credentials provided.', 'API_TOKEN_HEADER_EMPTY'))
+        expect(res.headers.get('www-authenticate')).toBe('Token')
+      }
+    })
+
+    it('"Token a b" → 401 "Invalid token header. Token string should not contain spaces."', async () => {
+      const res = await query(base, 'content.protected', { headers: { authorization: 'Token a b' } })
+      expect(res.status).toBe(401)
+      expect(res.body).toEqual(
+        refusal('Invalid token header. Token string should not contain spaces.', 'API_TOKEN_HEADER_SPACES'),
+      )
+      expect(res.headers.get('www-authenticate')).toBe('Token')
+    })
+
+    it('a deactivated user\'s key → 401 "User inactive or deleted." at the next request', async () => {
+      const { id, username, password } = await server.createUser()
+      const key = await obtain(username, password)
+      expect((await query(base, 'content.protected', { headers: withKey(key) })).status).toBe(200)
+      await server.db.updateTable('users').set({ is_active: false }).where('id', '=', id).execute()
+      const res = await query(base, 'content.protected', { headers: withKey(key) })
+      expect(res.status).toBe(401)
+      expect(res.body).toEqual(refusal('User inactive or deleted.', 'API_TOKEN_USER_INACTIVE'))
+      expect(res.headers.get('www-authenticate')).toBe('Token')
+    })
+
+    it('an expired key → 401 "Invalid token."', async () => {
+      const { username, password } = await server.createUser()
+      const key = await obtain(username, password)
+      const id = key.split('.')[0] ?? ''
+      await server.db
+        .updateTable('api_tokens')
+        .set({ expires_at: new Date(Date.now() - 1000) })
+        .where('id', '=', id)
+        .execute()
+      const res = await query(base, 'content.protected', { headers: withKey(key) })
+      expect(res.status).toBe(401)
+      expect(res.body).toEqual(refusal('Invalid token.', 'API_TOKEN_INVALID'))
+      expect(res.headers.get('www-authenticate')).toBe('Token')
+    })
+
+    it('a Bearer failure keeps its own challenge', async () => {
+      const res = await query(base, 'content.protected', { headers: { authorization: 'Bearer not.a.jwt' } })
+      expect(res.status).toBe(401)
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="api"')
+    })
+
+    it('never lets a bad key through as anonymous, even where anonymous callers are welcome', async () => {
+      const res = await query(base, 'articles.list', { headers: withKey('nope') })
+      expect(res.status).toBe(401)
+      expect(res.body).toEqual(refusal('Invalid token.', 'API_TOKEN_INVALID', 'articles.list'))
+      expect((await query(base, 'articles.list')).status).toBe(200)
+    })
+  })
+
+  describe('auth.tokens.create / list / revoke / revokeAll', () => {
+    it('creates named keys, shows each key once, and stores only a hash', async () => {
+      const { username, password } = await server.createUser()
+      const login = await mutation(base, 'auth.login', { username, password })
+      const access = login.body.result.data.access as string
+      const expiresAt = new Date(Date.now() + 86_400_000).toISOString()
+      const created = await mutation(base, 'auth.tokens.create', { name: ' deploy ', expiresAt }, access)
+      expect(created.status).toBe(200)
+      const { key, token } = created.body.result.data as { key: string; token: Record<string, unknown> }
+      const [id, secret] = key.split('.') as [string, string]
+      expect(token).toEqual({ id, name: 'deploy', createdAt: expect.any(String), expiresAt, lastUsedAt: null })
+
+      const rows = await server.db.selectFrom('api_tokens').selectAll().where('id', '=', id).execute()
+      expect(rows).toHaveLength(1)
+      expect(JSON.stringify(rows)).not.toContain(secret)
+      expect(rows[0]?.secret_hash).toMatch(/^[0-9a-f]{64}$/)
+
+      // The new key works, and the list never shows a key again.
+      const listed = await query(base, 'auth.tokens.list', { headers: withKey(key) })
+      expect(listed.status).toBe(200)
+      expect(listed.body.result.data.items).toEqual([{ ...token, lastUsedAt: expect.any(String) }])
+      expect(JSON.stringify(listed.body)).not.toContain(secret)
+    })
+
+    it('refuses a blank name, an unknown field and a bad or past expiry', async () => {
+      const { username, password } = await server.createUser()
+      const key = await obtain(username, password)
+      const create = (input: unknown) =>
+        tokenMutation(base, 'auth.tokens.create', { input, authorization: `Token ${key}` })
+      const blank = await create({ name: '  ' })
+      expect(blank.status).toBe(400)
+      expect(blank.body.error.data.fieldErrors).toEqual({ name: ['This field may not be blank.'] })
+      expect((await create({ name: 'x', key: 'mine' })).body.error.data.fieldErrors).toEqual({
+        key: ['Unrecognized field.'],
+      })
+      const badDate = await create({ name: 'x', expiresAt: 'tomorrow' })
+      expect(badDate.status).toBe(400)
+      expect(Object.keys(badDate.body.error.data.fieldErrors)).toEqual(['expiresAt'])
+      const past = await create({ name: 'x', expiresAt: '2000-01-01T00:00:00Z' })
+      expect(past.status).toBe(400)
+      expect(past.body.error.data.fieldErrors).toEqual({ expiresAt: ['Ensure this date is in the future.'] })
+    })
+
+    it('needs an authenticated caller', async () => {
+      const res = await mutation(base, 'auth.tokens.create', { name: 'x' })
+      expect(res.status).toBe(401)
+      expect(res.body.error.message).toBe('Authentication credentials were not provided.')
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="api"')
+    })
+
+    it("revokes one key (only the owner's), then all of them", async () => {
+      const alice = await server.createUser()
+      const bob = await server.createUser()
+      const aliceKey = await obtain(alice.username, alice.password)
+      const bobKey = await obtain(bob.username, bob.password)
+      const auth = `Token ${aliceKey}`
+      const extra = (await tokenMutation(base, 'auth.tokens.create', { input: { name: 'extra' }, authorization: auth }))
+        .body.result.data as { key: string; token: { id: string } }
+
+      // Bob cannot revoke Alice's key: it is not found, as a missing one is.
+      const foreign = await tokenMutation(base, 'auth.tokens.revoke', {
+        input: { id: extra.token.id },
+        authorization: `Token ${bobKey}`,
+      })
+      expect(foreign.status).toBe(404)
+      expect(foreign.body.error.data.reason).toBe('NOT_FOUND')
+
+      const revoked = await tokenMutation(base, 'auth.tokens.revoke', {
+        input: { id: extra.token.id },
+        authorization: auth,
+      })
+      expect(revoked.body).toEqual({ result: { data: { detail: 'Token revoked.' } } })
+      expect((await query(base, 'content.protected', { headers: withKey(extra.key) })).status).toBe(401)
+      expect((await query(base, 'content.protected', { headers: withKey(aliceKey) })).status).toBe(200)
+
+      const all = await tokenMutation(base, 'auth.tokens.revokeAll', { authorization: auth })
+      expect(all.body).toEqual({ result: { data: { detail: 'Tokens revoked.', revoked: 1 } } })
+      const after = await query(base, 'content.protected', { headers: withKey(aliceKey) })
+      expect(after.status).toBe(401)
+      expect(after.body.error.message).toBe('Invalid token.')
+      expect((await query(base, 'content.protected', { headers: withKey(bobKey) })).status).toBe(200)
+    })
+  })
+
+  describe('lazy authentication', () => {
+    it('a request without a credential of a configured scheme does no token work', async () => {
+      const apiToken = vi.spyOn(server.auth, 'authenticateApiToken')
+      const accessToken = vi.spyOn(server.auth, 'authenticateAccessToken')
+      for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }] as Record<string, string>[]) {
+        expect((await query(base, 'content.protected', { headers })).status).toBe(401)
+        expect((await query(base, 'auth.catalogue', { headers })).status).toBe(200)
+      }
+      expect(apiToken).not.toHaveBeenCalled()
+      expect(accessToken).not.toHaveBeenCalled()
+    })
+
+    it('a Token credential counts the caller as its user for throttling', async () => {
+      const { id, username, password } = await server.createUser()
+      const key = await obtain(username, password)
+      await query(base, 'auth.catalogue', { headers: withKey(key) })
+      const counters = await server.db
+        .selectFrom('throttle_counters')
+        .select('key')
+        .where('key', '=', `user:${id}`)
+        .execute()
+      expect(counters).toHaveLength(1)
+    })
+  })
+})
