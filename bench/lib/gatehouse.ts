@@ -1,0 +1,166 @@
+/**
+ * The Gatehouse server as a user runs it (its real entry point, in a process of its own), and the
+ * HTTP calls the bench makes to seed it.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { request } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+import { collect, hasExited, OutputTail, spawnTs, stop, waitForLine } from './children.js'
+
+export interface GatehouseOptions {
+  cost: number
+  /** The embedded database folder; ignored when DATABASE_URL is set. */
+  dataDir: string
+}
+
+/** The server's environment: the caller's, plus what makes a load test measure the work itself. */
+export function gatehouseEnv(opts: GatehouseOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PASSWORD_HASH_COST: String(opts.cost),
+    // One client address sending thousands of requests a second is exactly what the throttles
+    // refuse; the bench measures the work behind them, so it turns them off (each accepts `off`).
+    THROTTLE_ANON: 'off',
+    THROTTLE_USER: 'off',
+    THROTTLE_LOGIN_FAILURES: 'off',
+    THROTTLE_RATES: '',
+  }
+  if (!env.DATABASE_URL) env.DATA_DIR = opts.dataDir
+  return env
+}
+
+export interface Gatehouse {
+  child: ChildProcess
+  pid: number
+  origin: string
+  /** Spawn to the "listening on" line, and spawn to the first 200 from /healthz. */
+  listeningMs: number
+  readyMs: number
+  output: OutputTail
+  alive(): boolean
+  stop(): Promise<void>
+}
+
+export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse> {
+  const started = performance.now()
+  const child = spawnTs('apps/server/src/main.ts', { env: gatehouseEnv(opts) })
+  const output = new OutputTail()
+  child.stdout?.on('data', (chunk: string) => output.push(chunk))
+  child.stderr?.on('data', (chunk: string) => output.push(chunk))
+  try {
+    // A fresh embedded database runs initdb first, which takes several seconds on this machine.
+    const origin = await waitForLine(child, /listening on (http:\/\/[^\s]+)/, 120_000)
+    const listeningMs = performance.now() - started
+    if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(origin)) throw new Error(`server listens on ${origin}, not on loopback`)
+    await waitForHealthy(origin, child, 60_000)
+    const readyMs = performance.now() - started
+    return {
+      child,
+      pid: child.pid ?? 0,
+      origin,
+      listeningMs,
+      readyMs,
+      output,
+      alive: () => !hasExited(child),
+      stop: () => stop(child),
+    }
+  } catch (err) {
+    await stop(child)
+    throw new Error(`the server did not start: ${(err as Error).message}\n${output.toString()}`)
+  }
+}
+
+async function waitForHealthy(origin: string, child: ChildProcess, timeoutMs: number) {
+  const deadline = performance.now() + timeoutMs
+  while (performance.now() < deadline) {
+    if (hasExited(child)) throw new Error('exited before /healthz answered 200')
+    const reply = await call(origin, { method: 'GET', path: '/healthz' }).catch(() => null)
+    if (reply?.status === 200) return
+    await sleep(5)
+  }
+  throw new Error(`/healthz did not answer 200 within ${timeoutMs} ms`)
+}
+
+export interface Reply {
+  status: number
+  json: unknown
+}
+
+/** One HTTP call over loopback; the body is parsed as JSON when it is JSON. */
+export function call(
+  origin: string,
+  req: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: unknown },
+): Promise<Reply> {
+  const payload = req.body === undefined ? undefined : JSON.stringify(req.body)
+  const headers: Record<string, string | number> = { ...req.headers }
+  if (payload !== undefined) {
+    headers['content-type'] = 'application/json'
+    headers['content-length'] = Buffer.byteLength(payload)
+  }
+  return new Promise((resolve, reject) => {
+    const r = request(`${origin}${req.path}`, { method: req.method, headers, timeout: 60_000 })
+    r.on('timeout', () => r.destroy(new Error(`${req.method} ${req.path} timed out`)))
+    r.on('error', reject)
+    r.on('response', (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      res.on('error', reject)
+      res.on('end', () => {
+        let json: unknown = text
+        try {
+          json = JSON.parse(text)
+        } catch {
+          // Not JSON: keep the text, it explains the failure better than a parse error.
+        }
+        resolve({ status: res.statusCode ?? 0, json })
+      })
+    })
+    r.end(payload)
+  })
+}
+
+/** A tRPC mutation that must succeed; returns `result.data`. */
+export async function mutate<T>(origin: string, path: string, input: unknown): Promise<T> {
+  const reply = await call(origin, { method: 'POST', path: `/trpc/${path}`, body: input })
+  if (reply.status !== 200) throw new Error(`${path} answered ${reply.status}: ${JSON.stringify(reply.json)}`)
+  return (reply.json as { result: { data: T } }).result.data
+}
+
+export interface Tokens {
+  access: string
+  refresh: string
+}
+
+export function login(origin: string, user: { username: string; password: string }) {
+  return mutate<Tokens>(origin, 'auth.login', user)
+}
+
+/** Runs `tasks` with at most `limit` in flight, in order. */
+export async function pool<T>(count: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array<T>(count)
+  let next = 0
+  async function worker() {
+    while (next < count) {
+      const i = next++
+      results[i] = await task(i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, () => worker()))
+  return results
+}
+
+/** `pnpm gatehouse <args>` (its entry point, with the server's environment). */
+export async function cli(args: string[], opts: GatehouseOptions): Promise<string> {
+  const child = spawnTs('apps/server/src/cli/main.ts', { args, env: gatehouseEnv(opts) })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: string) => (stderr += chunk))
+  const { code, stdout } = await collect(child)
+  if (code !== 0) throw new Error(`gatehouse ${args.join(' ')} exited with ${String(code)}: ${stderr.trim()}`)
+  return stdout.trim()
+}
