@@ -2,8 +2,10 @@
  * The procedure builders routers may use. Each is a middleware chain on the base procedure,
  * whose first link translates domain errors into wire errors.
  */
+import { HasGroup, IsAdminUser } from '@gatehouse/auth'
+
 import { isAuthenticated } from './middleware/authenticate.js'
-import { defaultPermission, hasGroup, isStaff, permitted } from './middleware/permissions.js'
+import { defaultPermission, permitted } from './middleware/permissions.js'
 import { baseProcedure } from './trpc.js'
 
 export { permitted }
@@ -20,14 +22,14 @@ export const procedure = baseProcedure.use(defaultPermission)
 export const protectedProcedure = baseProcedure.use(isAuthenticated)
 
 /** IsAdminUser (`is_staff`). */
-export const adminProcedure = protectedProcedure.use(isStaff)
+export const adminProcedure = protectedProcedure.use(permitted(IsAdminUser))
 
 /** A superuser, or a member of any of the named groups (the tutorial's IsAdmin). */
 export function roleProcedure(...groups: readonly [string, ...string[]]) {
-  return protectedProcedure.use(hasGroup(groups))
+  return protectedProcedure.use(permitted(HasGroup(groups)))
 }
 
 /** Members of the named groups only; superusers are not let in (the tutorial's IsManager, IsHR). */
 export function memberProcedure(...groups: readonly [string, ...string[]]) {
-  return protectedProcedure.use(hasGroup(groups, { superuserBypass: false }))
+  return protectedProcedure.use(permitted(HasGroup(groups, { superuserBypass: false })))
 }

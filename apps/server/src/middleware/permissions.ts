@@ -5,7 +5,6 @@ import {
   AuthError,
   firstObjectRefusal,
   firstRefusal,
-  HasGroup,
   IsAdminUser,
   IsAuthenticated,
   IsAuthenticatedOrReadOnly,
@@ -70,27 +69,15 @@ export function permitted(...permissions: readonly Permission[]) {
   })
 }
 
-/** The global default (DEFAULT_PERMISSION), read per request from the validated config. */
+/**
+ * The global default (DEFAULT_PERMISSION), read per request from the validated config: the same
+ * check as `permitted`, with the permission chosen at request time.
+ */
 export const defaultPermission = middleware(async function defaultPermission(opts) {
   const permission = NAMED[opts.ctx.config.defaultPermission]
-  if (permission === AllowAny) return opts.next()
-  const pctx = await permissionContext(opts.ctx, opts)
-  if (!(await permission.hasPermission(pctx))) refuse(pctx.user, permission)
-  return opts.next()
-})
-
-/** IsAdminUser, after isAuthenticated has narrowed ctx.user. */
-export const isStaff = middleware(async function isStaff(opts) {
-  const user = await opts.ctx.authenticate()
-  if (!user?.isStaff) refuse(user, IsAdminUser)
-  return opts.next()
-})
-
-export function hasGroup(groups: readonly string[], opts: { superuserBypass?: boolean } = {}) {
-  const permission = HasGroup(groups, opts)
-  return middleware(async function hasGroup(o) {
-    const pctx = await permissionContext(o.ctx, o)
+  if (permission !== AllowAny) {
+    const pctx = await permissionContext(opts.ctx, opts)
     if (!(await permission.hasPermission(pctx))) refuse(pctx.user, permission)
-    return o.next()
-  })
-}
+  }
+  return opts.next()
+})
