@@ -8,7 +8,7 @@
  * the holder included, talks to the database through node-postgres, so there is one code path.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -180,10 +180,3 @@ export async function openEmbedded(opts: { dataDir: string | null }): Promise<Em
   }
 }
 
-/** True when the folder holds an initialised PGlite database. */
-export async function embeddedExists(dataDir: string): Promise<boolean> {
-  return stat(join(resolve(dataDir), 'pgdata', 'PG_VERSION')).then(
-    () => true,
-    () => false,
-  )
-}

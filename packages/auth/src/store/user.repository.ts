@@ -5,10 +5,6 @@ export async function findUserByUsername(db: Db, username: string): Promise<User
   return db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst()
 }
 
-export async function findUserById(db: Db, id: number): Promise<User | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
-}
-
 /** One round trip: the user and the names of their groups. */
 export async function findUserWithGroups(db: Db, id: number): Promise<(User & { groups: string[] }) | undefined> {
   const row = await db
@@ -22,17 +18,6 @@ export async function findUserWithGroups(db: Db, id: number): Promise<(User & { 
     .where('users.id', '=', id)
     .executeTakeFirst()
   return row
-}
-
-export async function findGroupNames(db: Db, userId: number): Promise<string[]> {
-  const rows = await db
-    .selectFrom('user_groups')
-    .innerJoin('groups', 'groups.id', 'user_groups.group_id')
-    .select('groups.name')
-    .where('user_groups.user_id', '=', userId)
-    .orderBy('groups.name')
-    .execute()
-  return rows.map((r) => r.name)
 }
 
 /** Inserts unless the username exists (atomically); undefined means it was taken. */
