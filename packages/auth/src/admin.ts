@@ -2,7 +2,7 @@
  * Users, groups and grants: what admin.* procedures and the CLI's twins do. Functions take `db`
  * first and return plain data; every change is read by the affected user's next request.
  */
-import type { Db } from '@gatehouse/db'
+import type { Db, User } from '@gatehouse/db'
 import { sql } from 'kysely'
 
 import { AuthError } from './errors.js'
@@ -15,59 +15,59 @@ import {
   listPermissions,
 } from './store/permission.repository.js'
 import { blacklistUserTokens } from './store/token.repository.js'
-import { findUserByUsername, findUserWithGroups } from './store/user.repository.js'
+import { findUserByUsername } from './store/user.repository.js'
+import type { PublicUser } from './users/user.js'
+import { toAuthUser, toPublicUser } from './users/user.js'
 
-export interface AdminUser {
-  id: number
-  username: string
-  email: string
+/** A user as an administrator sees them: the public shape plus account state and direct grants. */
+export interface AdminUser extends PublicUser {
   isActive: boolean
-  isStaff: boolean
-  isSuperuser: boolean
-  groups: string[]
+  /** Permissions granted to the user directly (not through groups). */
   permissions: string[]
-  dateJoined: string
   lastLogin: string | null
 }
 
-async function toAdminUser(db: Db, id: number): Promise<AdminUser> {
-  const row = await findUserWithGroups(db, id)
-  if (!row) throw new AuthError('NOT_FOUND', { message: `No user with id ${id}.` })
-  const perms = await db
-    .selectFrom('user_permissions')
-    .innerJoin('permissions', 'permissions.id', 'user_permissions.permission_id')
-    .select('permissions.codename')
-    .where('user_permissions.user_id', '=', id)
-    .orderBy('permissions.codename')
-    .execute()
+/** One query for any number of users: groups and direct permissions come as aggregated arrays. */
+function selectAdminUsers(db: Db) {
+  return db
+    .selectFrom('users')
+    .selectAll('users')
+    .select([
+      sql<string[]>`coalesce((select array_agg(g.name order by g.name) from user_groups ug join groups g on g.id = ug.group_id where ug.user_id = users.id), '{}')`.as(
+        'groups',
+      ),
+      sql<string[]>`coalesce((select array_agg(p.codename order by p.codename) from user_permissions up join permissions p on p.id = up.permission_id where up.user_id = users.id), '{}')`.as(
+        'permissions',
+      ),
+    ])
+}
+
+function toAdminUser(row: User & { groups: string[]; permissions: string[] }): AdminUser {
   return {
-    id: row.id,
-    username: row.username,
-    email: row.email,
+    ...toPublicUser(toAuthUser(row, row.groups)),
     isActive: row.is_active,
-    isStaff: row.is_staff,
-    isSuperuser: row.is_superuser,
-    groups: row.groups,
-    permissions: perms.map((p) => p.codename),
-    dateJoined: row.date_joined.toISOString(),
+    permissions: row.permissions,
     lastLogin: row.last_login ? row.last_login.toISOString() : null,
   }
 }
 
-export const getAdminUser = toAdminUser
+export async function getAdminUser(db: Db, id: number): Promise<AdminUser> {
+  const row = await selectAdminUsers(db).where('users.id', '=', id).executeTakeFirst()
+  if (!row) throw new AuthError('NOT_FOUND', { message: `No user with id ${id}.` })
+  return toAdminUser(row)
+}
 
 /** Keyset pagination by id; `search` matches username or email, case-insensitively. */
 export async function listUsers(db: Db, opts: { search?: string; cursor?: number; limit: number }) {
-  let query = db.selectFrom('users').select('id').orderBy('id').limit(opts.limit + 1)
-  if (opts.cursor !== undefined) query = query.where('id', '>', opts.cursor)
+  let query = selectAdminUsers(db).orderBy('users.id').limit(opts.limit + 1)
+  if (opts.cursor !== undefined) query = query.where('users.id', '>', opts.cursor)
   if (opts.search) {
     const pattern = `%${opts.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-    query = query.where((eb) => eb.or([eb('username', 'ilike', pattern), eb('email', 'ilike', pattern)]))
+    query = query.where((eb) => eb.or([eb('users.username', 'ilike', pattern), eb('users.email', 'ilike', pattern)]))
   }
-  const ids = (await query.execute()).map((r) => r.id)
-  const page = ids.slice(0, opts.limit)
-  const items = await Promise.all(page.map((id) => toAdminUser(db, id)))
-  return { items, nextCursor: ids.length > opts.limit ? (page.at(-1) ?? null) : null }
+  const rows = await query.execute()
+  const items = rows.slice(0, opts.limit).map(toAdminUser)
+  return { items, nextCursor: rows.length > opts.limit ? (items.at(-1)?.id ?? null) : null }
 }
 
 async function requireUserId(db: Db, username: string): Promise<number> {
@@ -98,7 +98,7 @@ export async function updateUserFlags(
   if (changes.isStaff !== undefined) set.is_staff = changes.isStaff
   if (changes.isSuperuser !== undefined) set.is_superuser = changes.isSuperuser
   if (Object.keys(set).length > 0) await db.updateTable('users').set(set).where('id', '=', id).execute()
-  return toAdminUser(db, id)
+  return getAdminUser(db, id)
 }
 
 /**
@@ -109,7 +109,7 @@ export async function setUserActive(db: Db, id: number, active: boolean): Promis
   const result = await db.updateTable('users').set({ is_active: active }).where('id', '=', id).executeTakeFirst()
   if (result.numUpdatedRows === 0n) throw new AuthError('NOT_FOUND', { message: `No user with id ${id}.` })
   if (!active) await blacklistUserTokens(db, id)
-  return toAdminUser(db, id)
+  return getAdminUser(db, id)
 }
 
 export async function setUserActiveByName(db: Db, username: string, active: boolean): Promise<AdminUser> {
@@ -131,7 +131,7 @@ export async function setUserGroups(db: Db, id: number, groups: readonly string[
       await trx.insertInto('user_groups').values(found.map((g) => ({ user_id: id, group_id: g.id }))).execute()
     }
   })
-  return toAdminUser(db, id)
+  return getAdminUser(db, id)
 }
 
 export async function listGroups(db: Db) {
