@@ -1,7 +1,8 @@
 import { sql } from 'kysely'
+import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 
-import { createDb } from '../src/index.js'
+import { createDb, openEmbedded } from '../src/index.js'
 
 // The embedded server is ours (see src/internal/pglite-server.ts), so it gets its own tests.
 describe('embedded PGlite server', () => {
@@ -16,6 +17,33 @@ describe('embedded PGlite server', () => {
       results.forEach((r, i) => expect(r.rows[0]).toEqual({ a: i, b: `x${i}` }))
     } finally {
       await db.destroy()
+    }
+  })
+
+  it('should roll back a transaction whose connection went away, and not block the others', async () => {
+    const endpoint = await openEmbedded({ dataDir: null })
+    const connect = async () => {
+      const client = new pg.Client({ host: endpoint.socketDir, port: endpoint.port, user: 'postgres', database: 'postgres' })
+      client.on('error', () => undefined)
+      await client.connect()
+      return client
+    }
+    try {
+      const setup = await connect()
+      await setup.query('create table t (id int primary key)')
+      await setup.end()
+      const crashing = await connect()
+      await crashing.query('begin')
+      await crashing.query('insert into t values (1)')
+      // the client dies mid-transaction: no COMMIT, no ROLLBACK, just a closed socket
+      ;(crashing as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy()
+      const other = await connect()
+      const { rows } = await other.query<{ n: number }>('select count(*)::int as n from t')
+      expect(rows[0]?.n).toBe(0)
+      await other.query('insert into t values (2)') // and the database is not stuck in that transaction
+      await other.end()
+    } finally {
+      await endpoint.close()
     }
   })
 
