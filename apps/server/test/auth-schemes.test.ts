@@ -11,17 +11,8 @@ import type { App, AuthenticatorFactory } from '../src/index.js'
 import type { TestServer } from '../src/testing.js'
 import { ConfigError, loadConfig, startApp } from '../src/index.js'
 import { startTestServer } from '../src/testing.js'
+import { configErrorLines } from './helpers/config.js'
 import { mutation, query } from './helpers/http.js'
-
-function configLines(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) return err.lines
-    throw err
-  }
-  throw new Error('expected a ConfigError')
-}
 
 describe('AUTH_SCHEMES', () => {
   it('defaults to bearer then token, plus any registered schemes', () => {
@@ -31,7 +22,7 @@ describe('AUTH_SCHEMES', () => {
 
   it('gives one line naming the variable for a bad list', () => {
     for (const value of ['bearer,,token', 'bearer,bearer', 'bearer token', '1x']) {
-      const lines = configLines({ AUTH_SCHEMES: value })
+      const lines = configErrorLines({ AUTH_SCHEMES: value })
       expect(lines).toHaveLength(1)
       expect(lines[0]).toMatch(/^AUTH_SCHEMES: expected comma-separated scheme names/)
     }

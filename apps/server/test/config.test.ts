@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
-import { ConfigError, loadConfig } from '../src/config.js'
-
-function errorLines(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) return err.lines
-    throw err
-  }
-  throw new Error('expected a ConfigError')
-}
+import { loadConfig } from '../src/config.js'
+import { configErrorLines } from './helpers/config.js'
 
 describe('configuration', () => {
   it('has the defaults of DESIGN.md', () => {
@@ -37,7 +28,7 @@ describe('configuration', () => {
   })
 
   it('gives one line per bad variable, each naming it', () => {
-    const lines = errorLines({
+    const lines = configErrorLines({
       PORT: 'eighty',
       ACCESS_TOKEN_LIFETIME: '5 minutes',
       JWT_ALGORITHM: 'none',
@@ -54,7 +45,7 @@ describe('configuration', () => {
   })
 
   it('requires a long JWT_SECRET with HS256', () => {
-    expect(errorLines({ JWT_ALGORITHM: 'HS256' })).toEqual(['JWT_SECRET: required with JWT_ALGORITHM=HS256, at least 32 characters'])
+    expect(configErrorLines({ JWT_ALGORITHM: 'HS256' })).toEqual(['JWT_SECRET: required with JWT_ALGORITHM=HS256, at least 32 characters'])
     expect(loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'k'.repeat(32) }).jwtAlgorithm).toBe('HS256')
   })
 
@@ -93,7 +84,7 @@ describe('configuration', () => {
   })
 
   it('names each bad throttle variable on one line', () => {
-    const lines = errorLines({
+    const lines = configErrorLines({
       THROTTLE_ANON: '100 per minute',
       THROTTLE_USER: '0/min',
       THROTTLE_RATES: 'register=20/h,refresh',
