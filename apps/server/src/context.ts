@@ -1,4 +1,4 @@
-import type { AccessLookup, Authenticator, AuthRequest, AuthService, AuthUser } from '@gatehouse/auth'
+import type { AccessLookup, Authenticator, AuthRequest, AuthService, AuthUser, RequestMeta } from '@gatehouse/auth'
 import {
   authenticateRequest,
   AuthenticatorFailure,
@@ -91,6 +91,8 @@ export function createContextInner(deps: ContextDeps, credentials: Credentials =
     auth: deps.auth,
     config: deps.config,
     ...origin,
+    /** Who is calling from where, for the audit log and login's failure counters. */
+    meta: { address: credentials.address, userAgent: request.headers['user-agent'] } as RequestMeta,
     authenticate: authenticateOnce,
     /** The caller's grants, looked up on first use and kept for this request. */
     access: () => (access ??= authenticateOnce().then((user) => createAccessLookup(deps.auth.db, user))),

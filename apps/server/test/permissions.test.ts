@@ -50,6 +50,7 @@ function caller(who: AuthUser | null, defaultPermission: PermissionName = 'IsAut
   const ctx = {
     auth: {} as Context['auth'],
     config,
+    meta: {},
     authenticate: () => {
       authenticated += 1
       return Promise.resolve(who)

@@ -290,6 +290,7 @@ describe('the throttle middleware', () => {
       config,
       address: over.address,
       hasCredentials: over.hasCredentials,
+      meta: { address: over.address },
       authenticate: () => {
         authenticated += 1
         return Promise.resolve((over.user ?? null) as Awaited<ReturnType<Context['authenticate']>>)

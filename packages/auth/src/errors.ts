@@ -12,6 +12,13 @@ export const AUTH_ERROR_MESSAGES = {
   TOKEN_EXPIRED: 'Token is invalid or expired',
   TOKEN_WRONG_TYPE: 'Token has wrong type',
   TOKEN_BLACKLISTED: 'Token is blacklisted',
+  // The user's token epoch moved on (password change, deactivation, role change, log out everywhere).
+  TOKEN_REVOKED: 'Token has been revoked',
+  // simplejwt's sliding refresh past SLIDING_TOKEN_REFRESH_LIFETIME.
+  TOKEN_REFRESH_EXPIRED: "Token 'refresh_exp' claim has expired",
+  SESSION_INVALID: 'Session is invalid or expired',
+  // Django's CSRF failures as DRF's SessionAuthentication reports them (the reason varies).
+  CSRF_FAILED: 'CSRF Failed: CSRF token missing.',
   USER_NOT_FOUND: 'User not found',
   USER_INACTIVE: 'User is inactive',
   PASSWORD_INVALID: 'The password does not meet the requirements.',

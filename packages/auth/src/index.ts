@@ -1,5 +1,13 @@
 export { AuthError, AUTH_ERROR_MESSAGES, isAuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.js'
 export { systemClock, type Clock } from './clock.js'
+export {
+  AUDIT_EVENTS,
+  createAuditRecorder,
+  type AuditEventName,
+  type AuditInput,
+  type AuditRecorder,
+  type RequestMeta,
+} from './audit/audit.js'
 export { parseDurationSeconds } from './duration.js'
 export { KeyRing, JWT_ALGORITHMS, type JwtAlgorithm } from './jwt/keys.js'
 export { signToken } from './jwt/sign.js'
@@ -37,6 +45,7 @@ export {
   type CreateApiTokenInput,
   type LoginOptions,
   type RegisterInput,
+  type ServiceCore,
 } from './service.js'
 export {
   actionOf,

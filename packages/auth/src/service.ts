@@ -4,6 +4,7 @@
  */
 import type { ApiToken, Db } from '@gatehouse/db'
 
+import type { AuditRecorder, RequestMeta } from './audit/audit.js'
 import type { Clock } from './clock.js'
 import type { JwtAlgorithm } from './jwt/keys.js'
 import type { VerifiedToken } from './jwt/claims.js'
@@ -11,6 +12,7 @@ import type { PasswordValidator } from './password/index.js'
 import type { Rate, ThrottleResult } from './throttle/index.js'
 import type { TokenPair, TokenSettings } from './tokens/refresh.js'
 import type { AuthUser, PublicUser } from './users/user.js'
+import { createAuditRecorder } from './audit/audit.js'
 import { systemClock } from './clock.js'
 import { AuthError } from './errors.js'
 import { KeyRing } from './jwt/keys.js'
@@ -34,13 +36,7 @@ import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from '
 import { blacklistUserTokens, deleteExpiredTokens } from './store/token.repository.js'
 import { hitCounter, reserveCounter, ThrottleState, throttledError } from './throttle/index.js'
 import { findUserByUsername, findUserWithGroups, insertUser, updateUser } from './store/user.repository.js'
-import {
-  checkToken,
-  issueTokenPair,
-  revokeRefreshToken,
-  rotateRefreshToken,
-  verifyWith,
-} from './tokens/refresh.js'
+import { checkToken, issueTokenPair, revokeRefreshToken, rotateRefreshToken, verifyWith } from './tokens/refresh.js'
 import { generateApiToken, parseApiToken, verifyApiTokenSecret } from './tokens/api-token.js'
 import { toAuthUser, toPublicUser } from './users/user.js'
 import { checkUsername } from './users/username.js'
@@ -80,6 +76,8 @@ export interface AuthServiceOptions {
    * @default 60
    */
   apiTokenLastUsedIntervalSeconds?: number
+  /** Where a failed audit write is reported (it never fails the request). */
+  onAuditError?: ((error: unknown) => void) | undefined
 }
 
 /** An API token as its owner sees it: never the key, never the hash. */
@@ -108,9 +106,29 @@ function toApiTokenInfo(row: ApiToken): ApiTokenInfo {
   }
 }
 
-export interface LoginOptions {
-  /** The client's address, counted alongside the username when a login fails. */
-  address?: string | undefined
+/**
+ * Who is logging in from where: the address is counted alongside the username when a login
+ * fails; both are written to the audit log.
+ */
+export interface LoginOptions extends RequestMeta {
+  /** How the credentials are exchanged, for the audit log (`jwt`, `api_token`, `session`, `sliding`). */
+  via?: string | undefined
+}
+
+/**
+ * What the service's feature modules (sessions, sliding tokens, audit) share with it, so each
+ * lives in its own file and is spread into the service object.
+ */
+export interface ServiceCore {
+  db: Db
+  clock: Clock
+  /** bcrypt rounds. */
+  cost: number
+  tokens: TokenSettings
+  /** The one password check behind every credential exchange; see `checkLogin` below. */
+  checkLogin(input: { username: string; password: string }, opts: LoginOptions): Promise<AuthUser>
+  loadUser(id: number): Promise<AuthUser | undefined>
+  audit: AuditRecorder
 }
 
 export interface RegisterInput {
@@ -155,6 +173,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
   // This process's fast path for refused keys; the counts themselves live in the database.
   const throttleState = new ThrottleState()
   const lastUsedIntervalMs = (opts.apiTokenLastUsedIntervalSeconds ?? 60) * 1000
+  const audit = createAuditRecorder({ db, clock, onError: opts.onAuditError })
 
   async function loadUser(id: number): Promise<AuthUser | undefined> {
     const row = await findUserWithGroups(db, id)
@@ -203,20 +222,43 @@ export async function createAuthService(opts: AuthServiceOptions) {
    * THROTTLED before any password is checked. Successes are never counted and reset nothing.
    */
   async function checkLogin(input: { username: string; password: string }, opts: LoginOptions): Promise<AuthUser> {
-    const attempt = await reserveLoginAttempt(loginFailureKeys(input.username, opts))
+    const meta = { address: opts.address, userAgent: opts.userAgent }
+    const failed = (userId: number | null, why: string) =>
+      audit({
+        event: 'login.failed',
+        userId,
+        username: input.username,
+        ...meta,
+        detail: { via: opts.via ?? 'jwt', why },
+      })
+    const attempt = await reserveLoginAttempt(loginFailureKeys(input.username, opts)).catch(async (error: unknown) => {
+      await failed(null, 'throttled')
+      throw error
+    })
     const row = await findUserByUsername(db, input.username)
     if (!row) {
       await verifyDummyPassword(input.password, { cost })
+      await failed(null, 'unknown_user')
       throw new AuthError('INVALID_CREDENTIALS') // the reserved slots stay counted as failures
     }
     const { valid, needsRehash } = await verifyPassword(input.password, row.password, { cost })
-    if (!valid || !row.is_active) throw new AuthError('INVALID_CREDENTIALS')
+    if (!valid || !row.is_active) {
+      await failed(row.id, valid ? 'inactive' : 'wrong_password')
+      throw new AuthError('INVALID_CREDENTIALS')
+    }
     await attempt.release()
     const update: { last_login: Date; password?: string } = { last_login: clock() }
     if (needsRehash) update.password = await hashPassword(input.password, { cost })
     await updateUser(db, row.id, update)
     const user = await loadUser(row.id)
     if (!user) throw new AuthError('INVALID_CREDENTIALS') // deleted between the two reads
+    await audit({
+      event: 'login.succeeded',
+      userId: user.id,
+      username: user.username,
+      ...meta,
+      detail: { via: opts.via ?? 'jwt' },
+    })
     return user
   }
 
@@ -237,11 +279,17 @@ export async function createAuthService(opts: AuthServiceOptions) {
     return toPublicUser(toAuthUser(row, []))
   }
 
+  const core: ServiceCore = { db, clock, cost, tokens, checkLogin, loadUser, audit }
+
   return {
     db,
     keys,
     clock,
     tokens,
+    /** Writes one audit event; never throws (see audit/audit.ts). */
+    audit,
+    /** For feature modules and tests; not a stable API. */
+    core,
 
     /** auth.register: a plain user, Django's password validators applied. */
     register: (input: RegisterInput) => createUser(input),
@@ -269,7 +317,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
      * a new one and the previous default stops working.
      */
     async obtainApiToken(input: { username: string; password: string }, opts: LoginOptions = {}) {
-      const user = await checkLogin(input, opts)
+      const user = await checkLogin(input, { via: 'api_token', ...opts })
       const generated = generateApiToken()
       await upsertDefaultApiToken(db, {
         id: generated.id,

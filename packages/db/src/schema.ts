@@ -22,6 +22,8 @@ export interface UserTable {
   is_superuser: Generated<boolean>
   date_joined: CreatedAt & Generated<Date>
   last_login: Timestamp | null
+  /** Stamped into access and sliding tokens; bumping it revokes every one of them at once. */
+  token_epoch: Generated<number>
 }
 
 export interface GroupTable {
@@ -120,6 +122,32 @@ export interface ApiTokenTable {
   last_used_at: Timestamp | null
 }
 
+export interface SessionTable {
+  /** The public half of the `sessionid` cookie (`<id>.<secret>`); safe to list and log. */
+  id: string
+  user_id: number
+  /** Hex SHA-256 of the secret half; the secret itself is never stored. */
+  secret_hash: string
+  created_at: CreatedAt & Generated<Date>
+  /** Slides forward on use (throttled writes); past it the session is gone. */
+  expires_at: Timestamp
+  last_used_at: Timestamp & Generated<Date>
+  address: string | null
+  user_agent: string | null
+}
+
+export interface AuditEventTable {
+  id: Generated<number>
+  created_at: CreatedAt & Generated<Date>
+  /** `login.succeeded`, `login.failed`, `token.refreshed`, … (see @gatehouse/auth's audit). */
+  event: string
+  user_id: number | null
+  username: string | null
+  address: string | null
+  user_agent: string | null
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>
+}
+
 export interface Database {
   users: UserTable
   groups: GroupTable
@@ -134,6 +162,8 @@ export interface Database {
   articles: ArticleTable
   throttle_counters: ThrottleCounterTable
   api_tokens: ApiTokenTable
+  sessions: SessionTable
+  audit_events: AuditEventTable
 }
 
 export type User = Selectable<UserTable>
@@ -151,3 +181,7 @@ export type NewSigningKey = Insertable<SigningKeyTable>
 export type ThrottleCounter = Selectable<ThrottleCounterTable>
 export type ApiToken = Selectable<ApiTokenTable>
 export type NewApiToken = Insertable<ApiTokenTable>
+export type Session = Selectable<SessionTable>
+export type NewSession = Insertable<SessionTable>
+export type AuditEvent = Selectable<AuditEventTable>
+export type NewAuditEvent = Insertable<AuditEventTable>

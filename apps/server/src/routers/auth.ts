@@ -14,7 +14,7 @@ export const authRouter = router({
 
   login: publicProcedure
     .input(z.strictObject({ username, password }))
-    .mutation(({ ctx, input }) => ctx.auth.login(input, { address: ctx.address })),
+    .mutation(({ ctx, input }) => ctx.auth.login(input, ctx.meta)),
 
   refresh: publicProcedure
     .use(throttled('refresh'))

@@ -21,7 +21,7 @@ export const tokensRouter = router({
    */
   obtain: publicProcedure
     .input(z.strictObject({ username, password }))
-    .mutation(({ ctx, input }) => ctx.auth.obtainApiToken(input, { address: ctx.address })),
+    .mutation(({ ctx, input }) => ctx.auth.obtainApiToken(input, ctx.meta)),
 
   create: protectedProcedure
     .input(z.strictObject({ name: field({ max: 64, trim: true }), expiresAt: expiresAt.optional() }))
