@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net'
 
-import type { AuthService } from '@gatehouse/auth'
+import type { AuthService, Clock } from '@gatehouse/auth'
 import { createAuthService } from '@gatehouse/auth'
 import type { Db } from '@gatehouse/db'
 import { createDb, migrate } from '@gatehouse/db'
@@ -18,6 +18,8 @@ export function authOptions(config: Config) {
   return {
     passwordHashCost: config.passwordHashCost,
     loginFailureRate: config.throttleLoginFailures,
+    auditRetentionSeconds: config.auditRetentionSeconds,
+    sessions: { ageSeconds: config.sessionCookieAgeSeconds },
     jwt: {
       algorithm: config.jwtAlgorithm,
       secret: config.jwtSecret,
@@ -25,6 +27,9 @@ export function authOptions(config: Config) {
       audience: config.jwtAudience,
       accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
       refreshTokenLifetimeSeconds: config.refreshTokenLifetimeSeconds,
+      slidingTokenLifetimeSeconds: config.slidingTokenLifetimeSeconds,
+      slidingTokenRefreshLifetimeSeconds: config.slidingTokenRefreshLifetimeSeconds,
+      keyRefreshIntervalSeconds: config.keyRefreshIntervalSeconds,
       rotateRefreshTokens: config.rotateRefreshTokens,
       blacklistAfterRotation: config.blacklistAfterRotation,
     },
@@ -48,11 +53,13 @@ export interface StartOptions {
   db?: Db
   onError?: (error: unknown, path: string | undefined) => void
   /**
-   * Custom authentication schemes, beside the built-in `bearer` and `token`. Each is named in
+   * Custom authentication schemes, beside the built-in `bearer`, `token`, `session` and `cookie`. Each is named in
    * AUTH_SCHEMES by its `scheme`; with AUTH_SCHEMES unset they are tried after the built-ins.
    * @default []
    */
   authenticators?: readonly AuthenticatorFactory[]
+  /** The auth service's time (tests move it to expire sessions and tokens). @default systemClock */
+  clock?: Clock | undefined
 }
 
 export async function startApp(opts: StartOptions): Promise<App> {
@@ -63,7 +70,14 @@ export async function startApp(opts: StartOptions): Promise<App> {
     (await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }))
   try {
     await migrate(db)
-    const auth = await createAuthService({ db, ...authOptions(config) })
+    // A lost audit row never fails a request; the operator hears of it like any unexpected error.
+    const onAuditError = (error: unknown) => opts.onError?.(error, 'audit log')
+    const auth = await createAuthService({
+      db,
+      ...authOptions(config),
+      onAuditError,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    })
     const authenticators = resolveAuthenticators({ auth, config }, opts.authenticators)
     const server = createHttpServer({ auth, config, authenticators, onError: opts.onError })
     await new Promise<void>((resolve, reject) => {

@@ -1,11 +1,11 @@
 /**
  * Which authenticators a server runs, and in what order: AUTH_SCHEMES names them, like DRF's
- * DEFAULT_AUTHENTICATION_CLASSES. The built-ins are `bearer` (JWT access tokens) and `token`
- * (opaque API keys); an app adds its own through `startApp({ authenticators: [...] })` without
- * touching this file.
+ * DEFAULT_AUTHENTICATION_CLASSES. The built-ins are `bearer` (JWT access tokens), `token`
+ * (opaque API keys), `session` (the `sessionid` cookie) and `cookie` (the JWT `access` cookie);
+ * an app adds its own through `startApp({ authenticators: [...] })` without touching this file.
  */
 import type { Authenticator, AuthService } from '@gatehouse/auth'
-import { bearerAuthenticator, tokenAuthenticator } from '@gatehouse/auth'
+import { bearerAuthenticator, cookieAuthenticator, sessionAuthenticator, tokenAuthenticator } from '@gatehouse/auth'
 
 import type { Config } from './config.js'
 import { BUILTIN_AUTH_SCHEMES, ConfigError } from './config.js'
@@ -32,15 +32,22 @@ export interface AuthenticatorDeps {
  */
 export type AuthenticatorFactory = (deps: AuthenticatorDeps) => Authenticator
 
-function builtins(auth: AuthService): Record<(typeof BUILTIN_AUTH_SCHEMES)[number], Authenticator> {
+function builtins({ auth, config }: AuthenticatorDeps): Record<(typeof BUILTIN_AUTH_SCHEMES)[number], Authenticator> {
+  const trustedOrigins = config.csrfTrustedOrigins
   return {
     bearer: bearerAuthenticator({ verify: (token) => auth.authenticateAccessToken(token) }),
     token: tokenAuthenticator({ verify: (key) => auth.authenticateApiToken(key) }),
+    session: sessionAuthenticator({
+      verify: (key) => auth.authenticateSession(key),
+      ageSeconds: auth.sessionAgeSeconds,
+      trustedOrigins,
+    }),
+    cookie: cookieAuthenticator({ verify: (token) => auth.authenticateAccessToken(token), trustedOrigins }),
   }
 }
 
 /**
- * The authenticators in AUTH_SCHEMES order. Unset, the order is `bearer,token` followed by the
+ * The authenticators in AUTH_SCHEMES order. Unset, the order is `bearer,token,session,cookie` then the
  * custom ones in the order given. A name nobody provides is a ConfigError naming AUTH_SCHEMES; a
  * custom scheme reusing a taken name is a programming error (TypeError).
  *
@@ -53,7 +60,7 @@ export function resolveAuthenticators(
   deps: AuthenticatorDeps,
   custom: readonly AuthenticatorFactory[] = [],
 ): readonly Authenticator[] {
-  const available = new Map<string, Authenticator>(Object.entries(builtins(deps.auth)))
+  const available = new Map<string, Authenticator>(Object.entries(builtins(deps)))
   const customNames: string[] = []
   for (const factory of custom) {
     const authenticator = factory(deps)

@@ -3,7 +3,7 @@
  * module that reads process.env (the entry points hand it in).
  */
 import type { Rate } from '@gatehouse/auth'
-import { JWT_ALGORITHMS, parseDurationSeconds, parseRate } from '@gatehouse/auth'
+import { JWT_ALGORITHMS, normalizeTrustedOrigin, parseDurationSeconds, parseRate } from '@gatehouse/auth'
 import * as z from 'zod'
 
 const duration = z
@@ -38,6 +38,20 @@ const int = (min: number, max: number) =>
     .pipe(z.number().int().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`))
 
 const RATE_HELP = 'a rate such as 100/min, 1000/hour or 10/15m, or off'
+
+/** A duration, or `off` → null (never). */
+const durationOrOff = z
+  .string()
+  .trim()
+  .transform((value, ctx): number | null => {
+    if (value.toLowerCase() === 'off') return null
+    const seconds = parseDurationSeconds(value)
+    if (seconds === null) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as 30d or 12h, or off, got "${value}"` })
+      return z.NEVER
+    }
+    return seconds
+  })
 
 /** A DRF-style rate; `off` → null (no throttle). */
 const rate = z
@@ -77,7 +91,39 @@ const scopedRates = z
   })
 
 /** The built-in authentication schemes, in their default order (DRF's DEFAULT_AUTHENTICATION_CLASSES). */
-export const BUILTIN_AUTH_SCHEMES = ['bearer', 'token'] as const
+export const BUILTIN_AUTH_SCHEMES = ['bearer', 'token', 'session', 'cookie'] as const
+
+/** Django's CSRF_TRUSTED_ORIGINS: `https://app.example.com,https://*.example.com`, normalised. */
+const originList = z
+  .string()
+  .trim()
+  .transform((value, ctx): readonly string[] => {
+    const origins: string[] = []
+    for (const entry of value.split(',')) {
+      if (!entry.trim()) continue
+      const origin = normalizeTrustedOrigin(entry)
+      if (!origin) {
+        const message = `expected comma-separated origins such as https://app.example.com or https://*.example.com; got "${entry.trim()}"`
+        ctx.addIssue({ code: 'custom', message })
+        return z.NEVER
+      }
+      origins.push(origin)
+    }
+    return Object.freeze(origins)
+  })
+
+/** COOKIE_SECURE: `auto` (Secure when the request came over TLS), or forced on or off. */
+const cookieSecure = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((value, ctx): 'auto' | boolean => {
+    if (value === 'auto') return 'auto'
+    if (['true', '1', 'yes', 'on'].includes(value)) return true
+    if (['false', '0', 'no', 'off'].includes(value)) return false
+    ctx.addIssue({ code: 'custom', message: `expected auto, true or false, got "${value}"` })
+    return z.NEVER
+  })
 
 /**
  * AUTH_SCHEMES: scheme names in the order they are tried. Only the syntax is checked here; names
@@ -121,6 +167,7 @@ const Env = z
     JWT_SECRET: z.string().optional(),
     JWT_ISSUER: z.string().trim().min(1).optional(),
     JWT_AUDIENCE: z.string().trim().min(1).optional(),
+    KEY_REFRESH_INTERVAL: duration.default(60),
     PASSWORD_HASH_COST: int(4, 31).default(12),
     DEFAULT_PERMISSION: z
       .enum(PERMISSION_NAMES, { error: `expected one of ${PERMISSION_NAMES.join(', ')}` })
@@ -134,6 +181,10 @@ const Env = z
     THROTTLE_RATES: scopedRates.default(new Map<string, Rate>()),
     THROTTLE_LOGIN_FAILURES: rate.default({ limit: 10, windowSeconds: 900 }),
     AUTH_SCHEMES: schemeList.optional(),
+    SESSION_COOKIE_AGE: duration.default(1_209_600),
+    CSRF_TRUSTED_ORIGINS: originList.default([]),
+    COOKIE_SECURE: cookieSecure.default('auto'),
+    AUDIT_RETENTION: durationOrOff.default(90 * 86_400),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_ALGORITHM === 'HS256' && (!env.JWT_SECRET || env.JWT_SECRET.length < 32)) {
@@ -161,6 +212,8 @@ function toConfig(env: z.output<typeof Env>) {
     jwtSecret: env.JWT_SECRET,
     jwtIssuer: env.JWT_ISSUER,
     jwtAudience: env.JWT_AUDIENCE,
+    /** How stale a process's signing keys may get: a key retired elsewhere stops verifying within it. */
+    keyRefreshIntervalSeconds: env.KEY_REFRESH_INTERVAL,
     passwordHashCost: env.PASSWORD_HASH_COST,
     defaultPermission: env.DEFAULT_PERMISSION,
     maxBodyBytes: env.MAX_BODY_BYTES,
@@ -174,10 +227,18 @@ function toConfig(env: z.output<typeof Env>) {
     /** Failed logins per username and per address; null when off. */
     throttleLoginFailures: env.THROTTLE_LOGIN_FAILURES,
     /**
-     * Authentication schemes in the order they are tried; unset means `bearer,token` followed by
+     * Authentication schemes in the order they are tried; unset means `bearer,token,session,cookie` followed by
      * any custom schemes the app registers, in registration order.
      */
     authSchemes: env.AUTH_SCHEMES,
+    /** The `sessionid` cookie's Max-Age and a session's idle lifetime (Django's SESSION_COOKIE_AGE). */
+    sessionCookieAgeSeconds: env.SESSION_COOKIE_AGE,
+    /** Origins besides the request's own that cookie-authenticated unsafe requests may come from. */
+    csrfTrustedOrigins: env.CSRF_TRUSTED_ORIGINS,
+    /** Whether cookies carry `Secure`: `auto` follows the request's own scheme. */
+    cookieSecure: env.COOKIE_SECURE,
+    /** How long audit events are kept, in seconds; null keeps them forever. */
+    auditRetentionSeconds: env.AUDIT_RETENTION,
   }
 }
 

@@ -1,4 +1,13 @@
-import type { AccessLookup, Authenticator, AuthRequest, AuthService, AuthUser, RequestMeta } from '@gatehouse/auth'
+import type {
+  AccessLookup,
+  Authenticator,
+  AuthRequest,
+  AuthResponse,
+  AuthService,
+  AuthUser,
+  RequestMeta,
+  ResponseCookie,
+} from '@gatehouse/auth'
 import {
   authenticateRequest,
   AuthenticatorFailure,
@@ -28,6 +37,32 @@ export interface Credentials {
   headers?: Readonly<Record<string, string | undefined>> | undefined
   /** The client's address (the socket's remote address); throttles count anonymous callers by it. */
   address?: string | undefined
+  /** The HTTP side of the request; in-process calls (createCaller, the CLI) have none. */
+  http?: HttpRequestInfo | undefined
+}
+
+/** What the HTTP layer adds to a request's credentials: method, cookies, TLS, response cookies. */
+export interface HttpRequestInfo {
+  method: string
+  /** The `Cookie` header by name; unset (and never parsed) when the request sent none. */
+  cookies?: Readonly<Record<string, string>> | undefined
+  /** Whether the request arrived over TLS: its own origin's scheme, and `Secure` under COOKIE_SECURE=auto. */
+  secure: boolean
+  /** Where the response's `Set-Cookie` values are collected. */
+  response: AuthResponse
+}
+
+/** A request as authenticators see it, with its HTTP parts present. */
+export type HttpAuthRequest = AuthRequest & { method: string; secure: boolean; response: AuthResponse }
+
+/** What a procedure sees of HTTP (`ctx.http`); absent for in-process calls. */
+export interface HttpExchange {
+  /** The request as authenticators see it: method, headers, cookies, TLS (for CSRF checks). */
+  request: HttpAuthRequest
+  /** Sets, or with `maxAge: 0` clears, a response cookie; on errors too. */
+  setCookie(cookie: ResponseCookie): void
+  /** The scheme that authenticated this request (`session`, `bearer`…), null for anonymous. */
+  authenticatedBy(): Promise<string | null>
 }
 
 export const NO_CREDENTIALS: Credentials = {}
@@ -67,22 +102,43 @@ export function challengeFor(cause: unknown, authenticators: readonly Authentica
  */
 export function createContextInner(deps: ContextDeps, credentials: Credentials = NO_CREDENTIALS) {
   const authenticators = deps.authenticators ?? resolveAuthenticators(deps)
-  const request: AuthRequest = {
+  const plain: AuthRequest = {
     authorization: credentials.authorization,
     headers: credentials.headers ?? (credentials.authorization ? { authorization: credentials.authorization } : {}),
     address: credentials.address,
   }
+  const http = credentials.http
+  const httpRequest: HttpAuthRequest | undefined = http && {
+    ...plain,
+    method: http.method,
+    cookies: http.cookies,
+    secure: http.secure,
+    response: http.response,
+  }
+  const request: AuthRequest = httpRequest ?? plain
   let cached: Promise<AuthUser | null> | undefined
   let access: Promise<AccessLookup> | undefined
+  let decidedBy: Authenticator | null = null
   const authenticateOnce = () =>
     (cached ??= authenticateRequest(authenticators, request).then(
-      (result) => result.user,
+      (result) => {
+        decidedBy = result.authenticator
+        return result.user
+      },
       (error: unknown) => {
         if (!(error instanceof AuthenticatorFailure)) throw error
         if (typeof error.error === 'object' && error.error !== null) failedBy.set(error.error, error.authenticator)
         throw error.error // the authenticator's own AuthError reaches the edge unwrapped
       },
     ))
+  const exchange: HttpExchange | undefined = httpRequest && {
+    request: httpRequest,
+    setCookie: (cookie) => httpRequest.response.setCookie(cookie),
+    authenticatedBy: async () => {
+      await authenticateOnce()
+      return decidedBy?.scheme ?? null
+    },
+  }
   const origin: RequestOrigin = {
     address: credentials.address,
     hasCredentials: hasAnyCredential(authenticators, request),
@@ -96,6 +152,8 @@ export function createContextInner(deps: ContextDeps, credentials: Credentials =
     authenticate: authenticateOnce,
     /** The caller's grants, looked up on first use and kept for this request. */
     access: () => (access ??= authenticateOnce().then((user) => createAccessLookup(deps.auth.db, user))),
+    /** The HTTP exchange: request cookies and CSRF facts, response cookies. Absent in-process. */
+    ...(exchange ? { http: exchange } : {}),
   }
 }
 

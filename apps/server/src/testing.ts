@@ -2,6 +2,7 @@
  * A real server on a fresh, migrated, isolated database, for tests in any package:
  * `await using server = await startTestServer()` then talk to `server.url`.
  */
+import type { Clock } from '@gatehouse/auth'
 import type { TestDatabase } from '@gatehouse/db/testing'
 import { createTestDb } from '@gatehouse/db/testing'
 
@@ -26,13 +27,13 @@ let counter = 0
 /** Extra env vars override the test defaults (cost 4, port 0, loopback). */
 export async function startTestServer(
   env: Record<string, string> = {},
-  opts: { shared?: boolean } = {},
+  opts: { shared?: boolean; clock?: Clock } = {},
 ): Promise<TestServer> {
   const testDb = await createTestDb({ shared: opts.shared ?? false })
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', PASSWORD_HASH_COST: '4', ...env })
   let app: App
   try {
-    app = await startApp({ config, db: testDb.db })
+    app = await startApp({ config, db: testDb.db, clock: opts.clock })
   } catch (err) {
     await testDb[Symbol.asyncDispose]()
     throw err

@@ -74,7 +74,7 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
     )
   })
 
-  it('deactivation stops the user at their next request and ends their refresh tokens', async () => {
+  it('deactivation stops the user at their next request and ends their tokens, for good', async () => {
     const u = await loginAs()
     expect((await query(base, 'auth.me', { token: u.access })).status).toBe(200)
     const res = await mutation(base, 'admin.users.deactivate', { id: u.id }, root)
@@ -82,7 +82,10 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
     expect((await query(base, 'auth.me', { token: u.access })).body.error.data.reason).toBe('USER_INACTIVE')
     expect((await mutation(base, 'auth.refresh', { refresh: u.refresh })).status).toBe(401)
     await mutation(base, 'admin.users.activate', { id: u.id }, root)
-    expect((await query(base, 'auth.me', { token: u.access })).status).toBe(200)
+    // Reactivation does not revive the old access token: the deactivation moved the token epoch on.
+    expect((await query(base, 'auth.me', { token: u.access })).body.error.data.reason).toBe('TOKEN_REVOKED')
+    const again = await mutation(base, 'auth.login', { username: u.username, password: u.password })
+    expect((await query(base, 'auth.me', { token: again.body.result.data.access })).status).toBe(200)
   })
 
   it('setGroups replaces the groups, effective on the next request; unknown groups are named', async () => {
@@ -90,7 +93,10 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
     expect((await query(base, 'content.hr', { token: u.access })).status).toBe(403)
     const set = await mutation(base, 'admin.users.setGroups', { id: u.id, groups: ['HR', 'Manager'] }, root)
     expect(set.body.result.data.user.groups).toEqual(['HR', 'Manager'])
-    expect((await query(base, 'content.hr', { token: u.access })).status).toBe(200)
+    // A role change revokes the access token; the refresh token carries on with the new epoch.
+    expect((await query(base, 'content.hr', { token: u.access })).body.error.data.reason).toBe('TOKEN_REVOKED')
+    const renewed = (await mutation(base, 'auth.refresh', { refresh: u.refresh })).body.result.data
+    expect((await query(base, 'content.hr', { token: renewed.access })).status).toBe(200)
     const bad = await mutation(base, 'admin.users.setGroups', { id: u.id, groups: ['Nope'] }, root)
     expect(bad.status).toBe(400)
     expect(bad.body.error.data.fieldErrors).toEqual({ groups: ['No group named "Nope".'] })

@@ -173,10 +173,12 @@ describe(`${TEST_BACKEND}: a custom X-API-Key scheme`, () => {
 
   it('refuses to start with a scheme nobody provides, naming AUTH_SCHEMES', async () => {
     await using testDb = await createTestDb()
-    const config = loadConfig({ PORT: '0', PASSWORD_HASH_COST: '4', AUTH_SCHEMES: 'bearer,session' })
+    const config = loadConfig({ PORT: '0', PASSWORD_HASH_COST: '4', AUTH_SCHEMES: 'bearer,oauth2' })
     const started = startApp({ config, db: testDb.db, authenticators: [apiKey] })
     await expect(started).rejects.toBeInstanceOf(ConfigError)
-    await expect(started).rejects.toThrow('AUTH_SCHEMES: unknown scheme "session"; available: bearer, token, api-key')
+    await expect(started).rejects.toThrow(
+      'AUTH_SCHEMES: unknown scheme "oauth2"; available: bearer, token, session, cookie, api-key',
+    )
   })
 
   it('refuses a custom scheme that reuses a built-in name', async () => {

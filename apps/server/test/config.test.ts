@@ -97,4 +97,46 @@ describe('configuration', () => {
       'THROTTLE_LOGIN_FAILURES: expected a rate such as 100/min, 1000/hour or 10/15m, or off, got "10/fortnight"',
     ])
   })
+
+  it('keeps audit events 90 days unless AUDIT_RETENTION says otherwise; off keeps them forever', () => {
+    expect(loadConfig({}).auditRetentionSeconds).toBe(90 * 86_400)
+    expect(loadConfig({ AUDIT_RETENTION: '30d' }).auditRetentionSeconds).toBe(30 * 86_400)
+    expect(loadConfig({ AUDIT_RETENTION: 'OFF' }).auditRetentionSeconds).toBeNull()
+    expect(configErrorLines({ AUDIT_RETENTION: '3 months' })).toEqual([
+      'AUDIT_RETENTION: expected a duration such as 30d or 12h, or off, got "3 months"',
+    ])
+  })
+
+  it('has Django’s session and cookie defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      sessionCookieAgeSeconds: 1_209_600,
+      csrfTrustedOrigins: [],
+      cookieSecure: 'auto',
+    })
+  })
+
+  it('parses SESSION_COOKIE_AGE, CSRF_TRUSTED_ORIGINS and COOKIE_SECURE', () => {
+    const c = loadConfig({
+      SESSION_COOKIE_AGE: '8h',
+      CSRF_TRUSTED_ORIGINS: ' https://App.Example.com , http://localhost:5173,,https://*.example.org/ ',
+      COOKIE_SECURE: 'TRUE',
+    })
+    expect(c).toMatchObject({
+      sessionCookieAgeSeconds: 28_800,
+      csrfTrustedOrigins: ['https://app.example.com', 'http://localhost:5173', 'https://*.example.org'],
+      cookieSecure: true,
+    })
+    expect(loadConfig({ COOKIE_SECURE: 'false' }).cookieSecure).toBe(false)
+    expect(loadConfig({ COOKIE_SECURE: 'Auto' }).cookieSecure).toBe('auto')
+  })
+
+  it('names each bad session or cookie variable on one line', () => {
+    expect(
+      configErrorLines({ SESSION_COOKIE_AGE: '2 weeks', CSRF_TRUSTED_ORIGINS: 'https://ok.example,app.example.com', COOKIE_SECURE: 'always' }),
+    ).toEqual([
+      'SESSION_COOKIE_AGE: expected a duration such as 30s, 5m, 12h or 7d, got "2 weeks"',
+      'CSRF_TRUSTED_ORIGINS: expected comma-separated origins such as https://app.example.com or https://*.example.com; got "app.example.com"',
+      'COOKIE_SECURE: expected auto, true or false, got "always"',
+    ])
+  })
 })

@@ -52,6 +52,12 @@ async function freshLogin(w: World, c: Caller) {
   return (await mutation(w.server.url, 'auth.login', { username: who.username, password: who.password })).body.result.data
 }
 
+async function slidingToken(w: World, c: Caller): Promise<string> {
+  const who = c.kind === 'anonymous' ? w.owner : c
+  const res = await mutation(w.server.url, 'auth.sliding.obtain', { username: who.username, password: who.password })
+  return res.body.result.data.token as string
+}
+
 const ALL_OK = { default: 200 }
 const AUTHENTICATED = { default: 200, anonymous: 401 }
 const SUPERUSER_ONLY = { default: 403, anonymous: 401, superuser: 200 }
@@ -61,6 +67,16 @@ const ROWS: Row[] = [
   { path: 'auth.login', call: async (w, c) => ({ status: (await freshLogin(w, c)) ? 200 : 401 }), expected: ALL_OK, note: 'with valid credentials' },
   { path: 'auth.refresh', call: m('auth.refresh', async (w, c) => ({ refresh: (await freshLogin(w, c)).refresh })), expected: ALL_OK },
   { path: 'auth.logout', call: m('auth.logout', async (w, c) => ({ refresh: (await freshLogin(w, c)).refresh })), expected: ALL_OK },
+  {
+    path: 'auth.logoutAll',
+    // A throwaway user: logging the caller out everywhere would revoke the token later rows use.
+    call: async (w, c) => {
+      const token = c.token ? (await freshLogin(w, { ...(await w.server.createUser()), kind: c.kind })).access : undefined
+      return mutation(w.server.url, 'auth.logoutAll', undefined, token)
+    },
+    expected: AUTHENTICATED,
+    note: "a fresh user's own token",
+  },
   { path: 'auth.verify', call: m('auth.verify', async (w, c) => ({ token: (await freshLogin(w, c)).access })), expected: ALL_OK },
   { path: 'auth.me', call: q('auth.me'), expected: AUTHENTICATED },
   { path: 'auth.catalogue', call: q('auth.catalogue'), expected: ALL_OK },
@@ -86,6 +102,44 @@ const ROWS: Row[] = [
     note: "the caller's own key",
   },
   { path: 'auth.tokens.revokeAll', call: m('auth.tokens.revokeAll', () => undefined), expected: AUTHENTICATED },
+  {
+    path: 'auth.tokens.register',
+    call: m('auth.tokens.register', (w) => ({ username: w.unique(), password: 'Tr1cky-passphrase' })),
+    expected: ALL_OK,
+  },
+  {
+    path: 'auth.sliding.obtain',
+    call: m('auth.sliding.obtain', (w, c) => {
+      const who = c.kind === 'anonymous' ? w.owner : c
+      return { username: who.username, password: who.password }
+    }),
+    expected: ALL_OK,
+    note: 'with valid credentials',
+  },
+  { path: 'auth.sliding.refresh', call: m('auth.sliding.refresh', async (w, c) => ({ token: await slidingToken(w, c) })), expected: ALL_OK },
+  { path: 'auth.sliding.logout', call: m('auth.sliding.logout', async (w, c) => ({ token: await slidingToken(w, c) })), expected: ALL_OK },
+  {
+    path: 'auth.session.login',
+    call: m('auth.session.login', (w, c) => {
+      const who = c.kind === 'anonymous' ? w.owner : c
+      return { username: who.username, password: who.password }
+    }),
+    expected: ALL_OK,
+    note: 'with valid credentials',
+  },
+  { path: 'auth.session.logout', call: m('auth.session.logout', () => undefined), expected: ALL_OK, note: 'clears the cookie, with or without a session' },
+  { path: 'auth.session.list', call: q('auth.session.list'), expected: AUTHENTICATED },
+  {
+    path: 'auth.session.revoke',
+    call: async (w, c) => {
+      const opened = c.kind === 'anonymous' ? undefined : await mutation(w.server.url, 'auth.session.login', { username: c.username, password: c.password })
+      const id = opened ? String(opened.headers.getSetCookie()[0]?.split(/[=.]/)[1]) : 'none'
+      return mutation(w.server.url, 'auth.session.revoke', { id }, c.token)
+    },
+    expected: AUTHENTICATED,
+    note: "the caller's own session",
+  },
+  { path: 'auth.session.revokeOthers', call: m('auth.session.revokeOthers', () => undefined), expected: AUTHENTICATED },
   { path: 'content.protected', call: q('content.protected'), expected: AUTHENTICATED },
   { path: 'content.admin', call: q('content.admin'), expected: { default: 403, anonymous: 401, superuser: 200, Admin: 200 } },
   { path: 'content.manager', call: q('content.manager'), expected: { default: 403, anonymous: 401, Manager: 200 } },
@@ -140,6 +194,7 @@ const ROWS: Row[] = [
   { path: 'admin.permissions.list', call: q('admin.permissions.list'), expected: SUPERUSER_ONLY },
   { path: 'admin.permissions.grant', call: m('admin.permissions.grant', (w) => ({ username: w.callers.user.username, codename: 'view_group' })), expected: SUPERUSER_ONLY },
   { path: 'admin.permissions.revoke', call: m('admin.permissions.revoke', (w) => ({ username: w.callers.user.username, codename: 'view_group' })), expected: SUPERUSER_ONLY },
+  { path: 'admin.audit.list', call: q('admin.audit.list'), expected: SUPERUSER_ONLY },
 ]
 
 function expectedStatus(row: Row, kind: Kind): number {

@@ -100,22 +100,27 @@ describe(`${TEST_BACKEND}: server and CLI processes`, () => {
       'Superuser created successfully.',
     )
     expect((await mutation(server.url, 'auth.register', { username: u, password: 'Tr1cky-passphrase' })).status).toBe(200)
-    const { access } = (await mutation(server.url, 'auth.login', { username: u, password: 'Tr1cky-passphrase' })).body.result.data
-    expect((await query(server.url, 'content.hr', { token: access })).status).toBe(403)
+    const login = (await mutation(server.url, 'auth.login', { username: u, password: 'Tr1cky-passphrase' })).body.result.data
+    expect((await query(server.url, 'content.hr', { token: login.access })).status).toBe(403)
 
     const added = await runCli(['addtogroup', u, 'HR'], env)
     expect(added).toMatchObject({ code: 0, stdout: `Added ${u} to HR.\n` })
-    // group membership is read per request: the same access token now reaches HR content
-    expect((await query(server.url, 'content.hr', { token: access })).status).toBe(200)
+    // A role change revokes the access token at once; a refresh carries on with the new role.
+    expect((await query(server.url, 'content.hr', { token: login.access })).body.error.data.reason).toBe('TOKEN_REVOKED')
+    const renewed = (await mutation(server.url, 'auth.refresh', { refresh: login.refresh })).body.result.data
+    expect((await query(server.url, 'content.hr', { token: renewed.access })).status).toBe(200)
 
     expect((await runCli(['creategroup', 'Editors'], env)).stdout).toMatch(/Group "Editors" (created|already exists)\./)
     expect((await runCli(['removefromgroup', u, 'HR'], env)).stdout).toBe(`Removed ${u} from HR.\n`)
-    expect((await query(server.url, 'content.hr', { token: access })).status).toBe(403)
+    const after = (await mutation(server.url, 'auth.refresh', { refresh: renewed.refresh })).body.result.data
+    expect((await query(server.url, 'content.hr', { token: after.access })).status).toBe(403)
 
     expect((await runCli(['changepassword', u, '--password', 'An0ther-passphrase'], env)).code).toBe(0)
     expect((await mutation(server.url, 'auth.login', { username: u, password: 'An0ther-passphrase' })).status).toBe(200)
     expect((await runCli(['rotatekeys'], env)).stdout).toMatch(/^New signing key \S+ is now used to sign/)
-    expect((await runCli(['flushexpiredtokens'], env)).stdout).toMatch(/^Deleted \d+ expired tokens?\.\n$/)
+    expect((await runCli(['flushexpiredtokens'], env)).stdout).toMatch(
+      /^Deleted \d+ expired tokens?, \d+ expired sessions? and \d+ expired API keys?\.\n$/,
+    )
     expect(await server.stop()).toBe(0)
   })
 
@@ -134,7 +139,10 @@ describe(`${TEST_BACKEND}: server and CLI processes`, () => {
     expect((await runCli(['deactivate', u], env)).stdout).toBe(`User ${u} deactivated.\n`)
     expect((await query(server.url, 'auth.me', { token: access })).status).toBe(401)
     expect((await runCli(['activate', u], env)).stdout).toBe(`User ${u} activated.\n`)
-    expect((await query(server.url, 'auth.me', { token: access })).status).toBe(200)
+    // The deactivation moved the token epoch on: the old access token stays dead, a new login works.
+    expect((await query(server.url, 'auth.me', { token: access })).body.error.data.reason).toBe('TOKEN_REVOKED')
+    const again = (await mutation(server.url, 'auth.login', { username: u, password: 'Tr1cky-passphrase' })).body.result.data
+    expect((await query(server.url, 'auth.me', { token: again.access })).status).toBe(200)
     const listed = await runCli(['listusers', '--search', u], env)
     expect(listed.stdout.split('\n')[0]).toBe('id\tusername\temail\tflags\tgroups')
     expect(listed.stdout).toMatch(new RegExp(`^\\d+\\t${u}\\t\\tactive\\t$`, 'm'))

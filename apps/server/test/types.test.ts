@@ -40,6 +40,12 @@ describe('types', () => {
       password: string
       email?: string | undefined
     }>()
-    expectTypeOf<inferProcedureInput<AppRouter['auth']['refresh']>>().toEqualTypeOf<{ refresh: string }>()
+    // Optional since the refresh cookie can stand in for it (a body without it and no cookie is a 400).
+    expectTypeOf<inferProcedureInput<AppRouter['auth']['refresh']>>().toEqualTypeOf<{ refresh?: string | undefined }>()
+    expectTypeOf<inferProcedureInput<AppRouter['auth']['login']>>().toEqualTypeOf<{
+      username: string
+      password: string
+      cookies?: boolean | undefined
+    }>()
   })
 })

@@ -1,8 +1,11 @@
 /**
  * Users, groups and grants: what admin.* procedures and the CLI's twins do. Functions take `db`
- * first and return plain data; every change is read by the affected user's next request.
+ * first and return plain data; every change is read by the affected user's next request. A role
+ * change (groups, is_staff, is_superuser) and deactivation also bump the user's token epoch, so
+ * their outstanding access tokens stop at once (tokens/epoch.ts).
  */
 import type { Db, User } from '@gatehouse/db'
+import type { RawBuilder } from 'kysely'
 import { sql } from 'kysely'
 
 import { AuthError } from './errors.js'
@@ -14,6 +17,7 @@ import {
   insertObjectGrant,
   listPermissions,
 } from './store/permission.repository.js'
+import { bumpGroupMembersEpoch, bumpTokenEpoch, NEXT_EPOCH } from './store/epoch.repository.js'
 import { blacklistUserTokens } from './store/token.repository.js'
 import { findUserByUsername } from './store/user.repository.js'
 import type { PublicUser } from './users/user.js'
@@ -93,20 +97,31 @@ export async function updateUserFlags(
   id: number,
   changes: { email?: string; isStaff?: boolean; isSuperuser?: boolean },
 ): Promise<AdminUser> {
-  const set: { email?: string; is_staff?: boolean; is_superuser?: boolean } = {}
+  const set: { email?: string; is_staff?: boolean; is_superuser?: boolean; token_epoch?: RawBuilder<number> } = {}
   if (changes.email !== undefined) set.email = changes.email
   if (changes.isStaff !== undefined) set.is_staff = changes.isStaff
   if (changes.isSuperuser !== undefined) set.is_superuser = changes.isSuperuser
+  // A role change bumps the epoch, in the same statement and only when a flag really changes
+  // (the right-hand side of SET reads the row as it was).
+  const roleChanges = [
+    changes.isStaff !== undefined && sql`is_staff <> ${changes.isStaff}`,
+    changes.isSuperuser !== undefined && sql`is_superuser <> ${changes.isSuperuser}`,
+  ].filter((c) => c !== false)
+  if (roleChanges.length > 0) {
+    set.token_epoch = sql<number>`token_epoch + case when ${sql.join(roleChanges, sql` or `)} then 1 else 0 end`
+  }
   if (Object.keys(set).length > 0) await db.updateTable('users').set(set).where('id', '=', id).execute()
   return getAdminUser(db, id)
 }
 
 /**
- * Deactivation also blacklists the user's refresh tokens; their access tokens stop working at once
- * because every request re-reads is_active.
+ * Deactivation also blacklists the user's refresh and sliding tokens and bumps their token epoch:
+ * their access tokens stop at once (every request re-reads is_active) and stay dead after a
+ * reactivation (the epoch moved on).
  */
 export async function setUserActive(db: Db, id: number, active: boolean): Promise<AdminUser> {
-  const result = await db.updateTable('users').set({ is_active: active }).where('id', '=', id).executeTakeFirst()
+  const set = active ? { is_active: true } : { is_active: false, token_epoch: NEXT_EPOCH }
+  const result = await db.updateTable('users').set(set).where('id', '=', id).executeTakeFirst()
   if (result.numUpdatedRows === 0n) throw new AuthError('NOT_FOUND', { message: `No user with id ${id}.` })
   if (!active) await blacklistUserTokens(db, id)
   return getAdminUser(db, id)
@@ -126,10 +141,13 @@ export async function setUserGroups(db: Db, id: number, groups: readonly string[
     if (missing.length > 0) {
       throw new AuthError('INVALID_INPUT', { fieldErrors: { groups: missing.map((g) => `No group named "${g}".`) } })
     }
-    await trx.deleteFrom('user_groups').where('user_id', '=', id).execute()
+    const removed = await trx.deleteFrom('user_groups').where('user_id', '=', id).returning('group_id').execute()
     if (found.length > 0) {
       await trx.insertInto('user_groups').values(found.map((g) => ({ user_id: id, group_id: g.id }))).execute()
     }
+    const before = new Set(removed.map((r) => r.group_id))
+    const changed = before.size !== found.length || found.some((g) => !before.has(g.id))
+    if (changed) await bumpTokenEpoch(trx, id)
   })
   return getAdminUser(db, id)
 }
@@ -144,9 +162,14 @@ export async function listGroups(db: Db) {
   return rows.rows
 }
 
+/** Deleting a group is a role change for each member: their epochs are bumped with it. */
 export async function deleteGroup(db: Db, name: string): Promise<void> {
-  const result = await db.deleteFrom('groups').where('name', '=', name).executeTakeFirst()
-  if (result.numDeletedRows === 0n) throw new AuthError('NOT_FOUND', { message: `No group named "${name}".` })
+  await db.transaction().execute(async (trx) => {
+    const group = await findGroupByName(trx, name)
+    if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${name}".` })
+    await bumpGroupMembersEpoch(trx, group.id)
+    await trx.deleteFrom('groups').where('id', '=', group.id).execute()
+  })
 }
 
 export { listPermissions }

@@ -8,8 +8,19 @@ export {
   type AuditRecorder,
   type RequestMeta,
 } from './audit/audit.js'
+export { listAuditEvents, type AuditEntry, type ListAuditEventsOptions } from './audit/repository.js'
+export {
+  ImportFileError,
+  parseDjangoDump,
+  type DjangoDump,
+  type DumpGroup,
+  type DumpPermission,
+  type DumpUser,
+} from './import/django.js'
+export { describeImport, importDjangoUsers, type ImportReport } from './import/import.js'
 export { parseDurationSeconds } from './duration.js'
-export { KeyRing, JWT_ALGORITHMS, type JwtAlgorithm } from './jwt/keys.js'
+export { Pruner, pruneExpired, type PruneCounts, type PrunerOptions } from './maintenance/prune.js'
+export { KeyRing, JWT_ALGORITHMS, type JwtAlgorithm, type KeyRingOptions } from './jwt/keys.js'
 export { signToken } from './jwt/sign.js'
 export { verifyToken } from './jwt/verify.js'
 export type { TokenClaims, TokenType, VerifiedToken } from './jwt/claims.js'
@@ -35,6 +46,35 @@ export {
   type BearerAuthenticatorOptions,
   type TokenAuthenticatorOptions,
 } from './authenticators/index.js'
+export {
+  ACCESS_COOKIE,
+  COOKIE_CHALLENGE,
+  cookieAuthenticator,
+  REFRESH_COOKIE,
+  SESSION_CHALLENGE,
+  sessionAuthenticator,
+  type AuthResponse,
+  type CookieAuthenticatorOptions,
+  type ResponseCookie,
+  type SessionAuthenticatorOptions,
+} from './authenticators/index.js'
+export {
+  checkOrigin,
+  CSRF_COOKIE,
+  CSRF_HEADER,
+  csrfCookie,
+  enforceCsrf,
+  generateCsrfToken,
+  isSafeMethod,
+  normalizeTrustedOrigin,
+} from './csrf/csrf.js'
+export { clearSessionCookie, presentedSessionKey, SESSION_COOKIE, sessionCookie } from './sessions/cookie.js'
+export {
+  DEFAULT_SESSION_AGE_SECONDS,
+  type SessionInfo,
+  type SessionOptions,
+  type VerifiedSession,
+} from './sessions/service.js'
 export { generateApiToken, hashApiTokenSecret, parseApiToken } from './tokens/api-token.js'
 export { checkUsername, USERNAME_MAX_LENGTH } from './users/username.js'
 export {

@@ -33,10 +33,16 @@ import {
   upsertDefaultApiToken,
 } from './store/api-token.repository.js'
 import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from './store/group.repository.js'
-import { blacklistUserTokens, deleteExpiredTokens } from './store/token.repository.js'
+import { blacklistUserTokens } from './store/token.repository.js'
 import { hitCounter, reserveCounter, ThrottleState, throttledError } from './throttle/index.js'
 import { findUserByUsername, findUserWithGroups, insertUser, updateUser } from './store/user.repository.js'
-import { checkToken, issueTokenPair, revokeRefreshToken, rotateRefreshToken, verifyWith } from './tokens/refresh.js'
+import { checkToken, issueTokenPair, revokeRefreshToken, rotateRefreshToken } from './tokens/refresh.js'
+import { authenticateJwt, logoutEverywhere } from './tokens/epoch.js'
+import { slidingService } from './tokens/sliding.js'
+import { sessionService, type SessionOptions } from './sessions/service.js'
+import { deleteUserSessions } from './sessions/repository.js'
+import { Pruner, pruneExpired } from './maintenance/prune.js'
+import { bumpTokenEpoch } from './store/epoch.repository.js'
 import { generateApiToken, parseApiToken, verifyApiTokenSecret } from './tokens/api-token.js'
 import { toAuthUser, toPublicUser } from './users/user.js'
 import { checkUsername } from './users/username.js'
@@ -63,7 +69,23 @@ export interface AuthServiceOptions {
     rotateRefreshTokens?: boolean
     /** @default true */
     blacklistAfterRotation?: boolean
+    /** simplejwt's SLIDING_TOKEN_LIFETIME. @default 300 */
+    slidingTokenLifetimeSeconds?: number
+    /** simplejwt's SLIDING_TOKEN_REFRESH_LIFETIME. @default 604800 (the server's default, 7 days) */
+    slidingTokenRefreshLifetimeSeconds?: number
+    /**
+     * Signing keys are re-read at least this often, so a key rotated or retired by another
+     * process reaches this one within this bound (see KeyRing).
+     * @default 60
+     */
+    keyRefreshIntervalSeconds?: number
   }
+  /**
+   * Expired outstanding tokens, sessions and API keys are deleted in the background after a
+   * write, at most once per this many seconds per process (no cron needed).
+   * @default 600
+   */
+  pruneIntervalSeconds?: number
   /**
    * Failed logins allowed per username and per client address in a window; past it, login is
    * refused with THROTTLED even for the right password. `null` turns the protection off.
@@ -78,6 +100,14 @@ export interface AuthServiceOptions {
   apiTokenLastUsedIntervalSeconds?: number
   /** Where a failed audit write is reported (it never fails the request). */
   onAuditError?: ((error: unknown) => void) | undefined
+  /**
+   * How long audit events are kept, in seconds; older ones are pruned in the background at most
+   * once an hour. `null` keeps them forever (the server's AUDIT_RETENTION defaults to 90 days).
+   * @default null
+   */
+  auditRetentionSeconds?: number | null | undefined
+  /** Session age and write throttling (SESSION_COOKIE_AGE); see sessions/service.ts. */
+  sessions?: SessionOptions | undefined
 }
 
 /** An API token as its owner sees it: never the key, never the hash. */
@@ -129,6 +159,11 @@ export interface ServiceCore {
   checkLogin(input: { username: string; password: string }, opts: LoginOptions): Promise<AuthUser>
   loadUser(id: number): Promise<AuthUser | undefined>
   audit: AuditRecorder
+  /**
+   * Call after a write that leaves rows to expire (tokens, sessions, keys): prunes expired rows
+   * in the background when due (maintenance/prune.ts). Returns at once, never throws.
+   */
+  afterWrite(): void
 }
 
 export interface RegisterInput {
@@ -156,13 +191,20 @@ export async function createAuthService(opts: AuthServiceOptions) {
   const clock = opts.clock ?? systemClock
   const cost = opts.passwordHashCost ?? 12
   const validators = opts.passwordValidators ?? DEFAULT_PASSWORD_VALIDATORS
-  const keys = new KeyRing({ db, algorithm: opts.jwt.algorithm ?? 'EdDSA', secret: opts.jwt.secret })
+  const keys = new KeyRing({
+    db,
+    algorithm: opts.jwt.algorithm ?? 'EdDSA',
+    secret: opts.jwt.secret,
+    refreshIntervalMs: (opts.jwt.keyRefreshIntervalSeconds ?? 60) * 1000,
+  })
   await keys.init()
   const tokens: TokenSettings = {
     keys,
     clock,
     accessTokenLifetimeSeconds: opts.jwt.accessTokenLifetimeSeconds ?? 300,
     refreshTokenLifetimeSeconds: opts.jwt.refreshTokenLifetimeSeconds ?? 604_800,
+    slidingTokenLifetimeSeconds: opts.jwt.slidingTokenLifetimeSeconds ?? 300,
+    slidingTokenRefreshLifetimeSeconds: opts.jwt.slidingTokenRefreshLifetimeSeconds ?? 604_800,
     rotateRefreshTokens: opts.jwt.rotateRefreshTokens ?? true,
     blacklistAfterRotation: opts.jwt.blacklistAfterRotation ?? true,
     issuer: opts.jwt.issuer,
@@ -173,7 +215,14 @@ export async function createAuthService(opts: AuthServiceOptions) {
   // This process's fast path for refused keys; the counts themselves live in the database.
   const throttleState = new ThrottleState()
   const lastUsedIntervalMs = (opts.apiTokenLastUsedIntervalSeconds ?? 60) * 1000
-  const audit = createAuditRecorder({ db, clock, onError: opts.onAuditError })
+  const pruner = new Pruner({ db, clock, intervalSeconds: opts.pruneIntervalSeconds })
+  const afterWrite = () => pruner.afterWrite()
+  const audit = createAuditRecorder({
+    db,
+    clock,
+    onError: opts.onAuditError,
+    retentionSeconds: opts.auditRetentionSeconds,
+  })
 
   async function loadUser(id: number): Promise<AuthUser | undefined> {
     const row = await findUserWithGroups(db, id)
@@ -250,6 +299,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
     const update: { last_login: Date; password?: string } = { last_login: clock() }
     if (needsRehash) update.password = await hashPassword(input.password, { cost })
     await updateUser(db, row.id, update)
+    afterWrite()
     const user = await loadUser(row.id)
     if (!user) throw new AuthError('INVALID_CREDENTIALS') // deleted between the two reads
     await audit({
@@ -279,7 +329,21 @@ export async function createAuthService(opts: AuthServiceOptions) {
     return toPublicUser(toAuthUser(row, []))
   }
 
-  const core: ServiceCore = { db, clock, cost, tokens, checkLogin, loadUser, audit }
+  /** A new default API key for the user (DRF's one token per user), replacing the previous one. */
+  async function newDefaultApiToken(userId: number) {
+    const generated = generateApiToken()
+    await upsertDefaultApiToken(db, {
+      id: generated.id,
+      user_id: userId,
+      name: 'default',
+      secret_hash: generated.secretHash,
+      created_at: clock(),
+      expires_at: null,
+    })
+    return generated
+  }
+
+  const core: ServiceCore = { db, clock, cost, tokens, checkLogin, loadUser, audit, afterWrite }
 
   return {
     db,
@@ -293,6 +357,19 @@ export async function createAuthService(opts: AuthServiceOptions) {
 
     /** auth.register: a plain user, Django's password validators applied. */
     register: (input: RegisterInput) => createUser(input),
+
+    /**
+     * auth.tokens.register (DRF's register answering `{username, token}`): auth.register, then
+     * the new user's default API key, as auth.tokens.obtain makes it.
+     */
+    async registerWithApiToken(input: RegisterInput, meta: RequestMeta = {}) {
+      const user = await createUser(input)
+      const generated = await newDefaultApiToken(user.id)
+      const detail = { id: generated.id, name: 'default', via: 'register' }
+      await audit({ event: 'api_token.created', userId: user.id, username: user.username, ...meta, detail })
+      afterWrite()
+      return { user, token: generated.key }
+    },
 
     /** createsuperuser and tests: staff/superuser flags, optional validator bypass. */
     createUser,
@@ -318,20 +395,24 @@ export async function createAuthService(opts: AuthServiceOptions) {
      */
     async obtainApiToken(input: { username: string; password: string }, opts: LoginOptions = {}) {
       const user = await checkLogin(input, { via: 'api_token', ...opts })
-      const generated = generateApiToken()
-      await upsertDefaultApiToken(db, {
-        id: generated.id,
-        user_id: user.id,
-        name: 'default',
-        secret_hash: generated.secretHash,
-        created_at: clock(),
-        expires_at: null,
+      const generated = await newDefaultApiToken(user.id)
+      const detail = { id: generated.id, name: 'default', via: 'obtain' }
+      await audit({
+        event: 'api_token.created',
+        userId: user.id,
+        address: opts.address,
+        userAgent: opts.userAgent,
+        detail,
       })
       return { token: generated.key }
     },
 
     /** auth.tokens.create: a new named key, returned this once. */
-    async createApiToken(userId: number, input: CreateApiTokenInput): Promise<{ key: string; token: ApiTokenInfo }> {
+    async createApiToken(
+      userId: number,
+      input: CreateApiTokenInput,
+      meta: RequestMeta = {},
+    ): Promise<{ key: string; token: ApiTokenInfo }> {
       if (input.expiresAt && input.expiresAt.getTime() <= clock().getTime()) {
         throw new AuthError('INVALID_INPUT', { fieldErrors: { expiresAt: ['Ensure this date is in the future.'] } })
       }
@@ -344,6 +425,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
         created_at: clock(),
         expires_at: input.expiresAt ?? null,
       })
+      await audit({ event: 'api_token.created', userId, ...meta, detail: { id: row.id, name: row.name } })
       return { key: generated.key, token: toApiTokenInfo(row) }
     },
 
@@ -351,12 +433,17 @@ export async function createAuthService(opts: AuthServiceOptions) {
       (await findUserApiTokens(db, userId)).map(toApiTokenInfo),
 
     /** Revokes one of the user's keys; another user's key is NOT_FOUND, as a missing one is. */
-    async revokeApiToken(userId: number, id: string): Promise<void> {
+    async revokeApiToken(userId: number, id: string, meta: RequestMeta = {}): Promise<void> {
       if (!(await deleteApiToken(db, userId, id))) throw new AuthError('NOT_FOUND')
+      await audit({ event: 'api_token.revoked', userId, ...meta, detail: { id } })
     },
 
     /** Revokes every key of the user (knox's logoutall); returns how many there were. */
-    revokeAllApiTokens: (userId: number): Promise<number> => deleteUserApiTokens(db, userId),
+    async revokeAllApiTokens(userId: number, meta: RequestMeta = {}): Promise<number> {
+      const count = await deleteUserApiTokens(db, userId)
+      await audit({ event: 'api_token.revoked', userId, ...meta, detail: { count } })
+      return count
+    },
 
     /**
      * Token authentication: a key names an active user, or this throws with DRF's messages. An
@@ -380,29 +467,57 @@ export async function createAuthService(opts: AuthServiceOptions) {
       return user
     },
 
-    refresh: (refresh: string) => rotateRefreshToken(db, tokens, refresh),
+    async refresh(refresh: string, meta: RequestMeta = {}) {
+      const pair = await rotateRefreshToken(db, tokens, { token: refresh, audit, ...meta })
+      afterWrite()
+      return pair
+    },
 
-    logout: (refresh: string) => revokeRefreshToken(db, tokens, refresh),
+    logout: (refresh: string, meta: RequestMeta = {}) =>
+      revokeRefreshToken(db, tokens, { token: refresh, audit, ...meta }),
 
     verify: (token: string): Promise<VerifiedToken> => checkToken(db, tokens, token),
 
-    /** Bearer authentication: an access token names an active user, or this throws. */
-    async authenticateAccessToken(token: string): Promise<AuthUser> {
-      const verified = await verifyWith(tokens, token, ['access'])
-      const user = await loadUser(verified.userId)
-      if (!user) throw new AuthError('USER_NOT_FOUND')
-      if (!user.isActive) throw new AuthError('USER_INACTIVE')
-      return user
+    /**
+     * Bearer authentication: an access or sliding token names an active user and carries their
+     * current token epoch, or this throws (see tokens/epoch.ts). One query per request.
+     */
+    authenticateAccessToken: (token: string): Promise<AuthUser> => authenticateJwt(db, tokens, token),
+
+    /**
+     * auth.logoutAll: the user's access and sliding tokens stop at their next request, their
+     * refresh and sliding tokens are blacklisted and their sessions deleted. API keys stay.
+     */
+    async logoutAll(user: { id: number; username: string }, meta: RequestMeta = {}): Promise<void> {
+      await logoutEverywhere(db, user.id)
+      await audit({ event: 'logout.everywhere', userId: user.id, username: user.username, ...meta })
     },
+
+    ...slidingService(core),
+
+    /** Server-side sessions behind the `sessionid` cookie (sessions/service.ts). */
+    ...sessionService(core, opts.sessions),
 
     loadUser,
 
-    async changePassword(username: string, password: string, opts2: { skipValidation?: boolean } = {}) {
+    async changePassword(
+      username: string,
+      password: string,
+      opts2: { skipValidation?: boolean; meta?: RequestMeta; via?: string } = {},
+    ) {
       const row = await requireUser(username)
       if (!opts2.skipValidation) checkNewPassword(password, row)
-      await updateUser(db, row.id, { password: await hashPassword(password, { cost }) })
-      // A new password ends every refresh session (Django: update_session_auth_hash elsewhere).
-      await blacklistUserTokens(db, row.id)
+      const hash = await hashPassword(password, { cost })
+      // A new password ends every login: access and sliding tokens by the epoch, refresh and
+      // sliding tokens by the blacklist, sessions by deletion (Django: update_session_auth_hash elsewhere).
+      await db.transaction().execute(async (trx) => {
+        await updateUser(trx, row.id, { password: hash })
+        await bumpTokenEpoch(trx, row.id)
+        await blacklistUserTokens(trx, row.id)
+        await deleteUserSessions(trx, row.id)
+      })
+      const detail = opts2.via ? { via: opts2.via } : {}
+      await audit({ event: 'password.changed', userId: row.id, username: row.username, ...opts2.meta, detail })
     },
 
     async createGroup(name: string) {
@@ -417,19 +532,31 @@ export async function createAuthService(opts: AuthServiceOptions) {
       const user = await requireUser(username)
       const group = await findGroupByName(db, groupName)
       if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${groupName}".` })
-      return insertUserGroup(db, user.id, group.id)
+      const added = await insertUserGroup(db, user.id, group.id)
+      // A role change: access tokens stop, refresh tokens carry on with the new epoch.
+      if (added) await bumpTokenEpoch(db, user.id)
+      return added
     },
 
     async removeFromGroup(username: string, groupName: string) {
       const user = await requireUser(username)
       const group = await findGroupByName(db, groupName)
       if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${groupName}".` })
-      return deleteUserGroup(db, user.id, group.id)
+      const removed = await deleteUserGroup(db, user.id, group.id)
+      if (removed) await bumpTokenEpoch(db, user.id)
+      return removed
     },
 
-    flushExpiredTokens: () => deleteExpiredTokens(db, clock()),
+    /** flushexpiredtokens: expired outstanding tokens, sessions and API keys, counted. */
+    flushExpiredTokens: () => pruneExpired(db, clock()),
+
+    /** Resolves once a background prune in progress is over (tests, shutdown). */
+    pruneSettled: () => pruner.settled(),
 
     rotateKeys: () => keys.rotate(),
+
+    /** gatehouse retirekey: the key stops signing and verifying (see KeyRing.retire). */
+    retireKey: (kid: string) => keys.retire(kid),
 
     /**
      * Counts one request against `key` at `rate` (the server's throttle middleware), in the

@@ -131,7 +131,7 @@ export interface SessionTable {
   created_at: CreatedAt & Generated<Date>
   /** Slides forward on use (throttled writes); past it the session is gone. */
   expires_at: Timestamp
-  last_used_at: Timestamp & Generated<Date>
+  last_used_at: ColumnType<Date, Date | string | undefined, Date | string>
   address: string | null
   user_agent: string | null
 }

@@ -2,10 +2,11 @@
  * The `gatehouse` commands. Each takes parsed arguments and a way to reach the auth service, and
  * returns the line to print; a bad argument is a UsageError, a refused operation an AuthError.
  */
+import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 
 import type { AuthError, AuthService } from '@gatehouse/auth'
-import { admin } from '@gatehouse/auth'
+import { admin, describeImport, importDjangoUsers, parseDjangoDump } from '@gatehouse/auth'
 
 export class UsageError extends Error {
   override readonly name = 'UsageError'
@@ -120,7 +121,7 @@ export const COMMANDS: Record<string, Command> = {
   },
   changepassword: {
     usage: 'changepassword USERNAME --password P [--skip-validation]',
-    summary: "set a user's password (ends their refresh sessions)",
+    summary: "set a user's password (ends their access, refresh and sliding tokens)",
     async run(args, ctx) {
       const { positionals, values } = parse(args, {
         positionals: ['USERNAME'],
@@ -129,17 +130,19 @@ export const COMMANDS: Record<string, Command> = {
       const username = positionals[0] ?? ''
       await (await ctx.auth()).changePassword(username, requireOption(values, 'password'), {
         skipValidation: values['skip-validation'] === true,
+        via: 'cli',
       })
       return `Password changed successfully for user '${username}'.`
     },
   },
   flushexpiredtokens: {
     usage: 'flushexpiredtokens',
-    summary: 'delete expired outstanding and blacklisted tokens',
+    summary: 'delete expired tokens (and their blacklist rows), sessions and API keys',
     async run(args, ctx) {
       parse(args, { positionals: [] })
-      const count = await (await ctx.auth()).flushExpiredTokens()
-      return `Deleted ${count} expired token${count === 1 ? '' : 's'}.`
+      const { tokens, sessions, apiTokens } = await (await ctx.auth()).flushExpiredTokens()
+      const n = (count: number, noun: string) => `${count} expired ${noun}${count === 1 ? '' : 's'}`
+      return `Deleted ${n(tokens, 'token')}, ${n(sessions, 'session')} and ${n(apiTokens, 'API key')}.`
     },
   },
   rotatekeys: {
@@ -149,6 +152,15 @@ export const COMMANDS: Record<string, Command> = {
       parse(args, { positionals: [] })
       const kid = await (await ctx.auth()).rotateKeys()
       return `New signing key ${kid} is now used to sign; older keys still verify.`
+    },
+  },
+  retirekey: {
+    usage: 'retirekey KID',
+    summary: 'retire a signing key: tokens it signed stop verifying (everywhere within KEY_REFRESH_INTERVAL)',
+    async run(args, ctx) {
+      const [kid = ''] = parse(args, { positionals: ['KID'] }).positionals
+      await (await ctx.auth()).retireKey(kid)
+      return `Signing key ${kid} retired; tokens it signed no longer verify.`
     },
   },
 }
@@ -178,7 +190,7 @@ function activationCommand(active: boolean): Command {
   const verb = active ? 'activate' : 'deactivate'
   return {
     usage: `${verb} USERNAME`,
-    summary: active ? 'let a user log in again' : 'stop a user at their next request and end their refresh tokens',
+    summary: active ? 'let a user log in again' : 'stop a user at their next request and end all their tokens',
     async run(args, ctx) {
       const [username = ''] = parse(args, { positionals: ['USERNAME'] }).positionals
       await admin.setUserActiveByName((await ctx.auth()).db, username, active)
@@ -212,6 +224,20 @@ COMMANDS['listusers'] = {
       cursor = page.nextCursor
     }
     return lines.length > 0 ? ['id\tusername\temail\tflags\tgroups', ...lines].join('\n') : 'No users.'
+  },
+}
+
+COMMANDS['importusers'] = {
+  usage: 'importusers FILE',
+  summary: "import users and groups from Django's dumpdata JSON or an auth_user CSV, all or nothing",
+  async run(args, ctx) {
+    const [file = ''] = parse(args, { positionals: ['FILE'] }).positionals
+    const content = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a folder' : err.message
+      throw new Error(`cannot read ${file}: ${why}`)
+    })
+    const dump = parseDjangoDump(content, { source: file })
+    return describeImport(await importDjangoUsers((await ctx.auth()).db, dump))
   },
 }
 

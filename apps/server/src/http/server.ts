@@ -3,6 +3,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
+import type { TLSSocket } from 'node:tls'
 
 import { sql } from 'kysely'
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http'
@@ -12,6 +13,7 @@ import { resolveAuthenticators } from '../authenticators.js'
 import { challengeFor, createContextInner } from '../context.js'
 import { CHALLENGE_FREE_REASONS } from '../errors.js'
 import { appRouter } from '../routers/_app.js'
+import { CookieJar, cookiesAreSecure, parseCookieHeader } from './cookies.js'
 
 const TRPC_PREFIX = '/trpc/'
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' }
@@ -44,6 +46,11 @@ function headersOf(req: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {}
   for (const [name, value] of Object.entries(req.headers)) out[name] = Array.isArray(value) ? value.join(', ') : value
   return out
+}
+
+/** Whether the request came over TLS (an https server); a TLS-terminating proxy in front does not count. */
+function arrivedOverTls(req: IncomingMessage): boolean {
+  return (req.socket as Partial<TLSSocket>).encrypted === true
 }
 
 export function createRequestListener(opts: HttpOptions) {
@@ -81,6 +88,17 @@ export function createRequestListener(opts: HttpOptions) {
       return sendJson(res, { status: 413, body: trpcError(413, 'PAYLOAD_TOO_LARGE', message) })
     }
 
+    const secure = arrivedOverTls(req)
+    // One jar per HTTP request: every call of a batch adds to it, and responseMeta writes it once.
+    const jar = new CookieJar({ secure: cookiesAreSecure(config.cookieSecure, secure) })
+    const cookieHeader = req.headers.cookie
+    const http = {
+      method: req.method ?? 'GET',
+      cookies: cookieHeader === undefined ? undefined : parseCookieHeader(cookieHeader),
+      secure,
+      response: jar,
+    }
+
     await nodeHTTPRequestHandler({
       req,
       res,
@@ -91,7 +109,7 @@ export function createRequestListener(opts: HttpOptions) {
       createContext: () =>
         createContextInner(
           { auth, config, authenticators },
-          { authorization: req.headers.authorization, headers: headersOf(req), address: clientAddress(req) },
+          { authorization: req.headers.authorization, headers: headersOf(req), address: clientAddress(req), http },
         ),
       responseMeta({ errors }) {
         const challenged = errors.find((e) => {
@@ -101,11 +119,14 @@ export function createRequestListener(opts: HttpOptions) {
         })
         // The scheme whose credential failed names itself (`Token`, `Bearer realm="api"`).
         const challenge = challenged && challengeFor(challenged.cause, authenticators)
-        const headers: Record<string, string> = challenge ? { 'www-authenticate': challenge } : {}
+        const headers: Record<string, string | string[]> = challenge ? { 'www-authenticate': challenge } : {}
         // A batch can hold several refusals; the longest wait is the one that holds.
         const waits = errors.map((e) => (e.cause as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds)
         const retryAfter = Math.max(0, ...waits.filter((w): w is number => typeof w === 'number'))
         if (retryAfter > 0) headers['retry-after'] = String(retryAfter)
+        // Cookies go out with errors too: a dead session's cookie is cleared by its 401.
+        const cookies = jar.headers()
+        if (cookies.length > 0) headers['set-cookie'] = cookies
         return { headers }
       },
       onError({ error, path }) {
@@ -122,8 +143,7 @@ export function createHttpServer(opts: HttpOptions) {
       opts.onError?.(err, req.url)
       if (!res.headersSent) {
         sendJson(res, { status: 500, body: trpcError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error') })
-      }
-      else res.destroy()
+      } else res.destroy()
     })
   })
   // Slow-loris guards: a client gets 30 s to send its headers and 60 s for the whole request.

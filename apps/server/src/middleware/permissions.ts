@@ -21,10 +21,22 @@ const NAMED: Record<PermissionName, Permission> = {
   IsAuthenticatedOrReadOnly,
 }
 
-function refuse(user: AuthUser | null, permission: Permission): never {
+interface Refusal {
+  user: AuthUser | null
+  path: string
+  permission: Permission
+  /** The object an object-level check refused. */
+  objectId?: number | string | undefined
+}
+
+async function refuse(ctx: Context, refusal: Refusal): Promise<never> {
+  const { user, permission } = refusal
   // DRF: an anonymous caller is told to authenticate (401); a known one is forbidden (403).
   if (user === null) throw new AuthError('NOT_AUTHENTICATED')
-  throw new AuthError('NOT_PERMITTED', permission.message ? { message: permission.message } : {})
+  const error = new AuthError('NOT_PERMITTED', permission.message ? { message: permission.message } : {})
+  const detail = { path: refusal.path, permission: permission.name, message: error.message, objectId: refusal.objectId }
+  await ctx.auth.audit({ event: 'permission.denied', userId: user.id, username: user.username, ...ctx.meta, detail })
+  throw error
 }
 
 async function permissionContext(
@@ -55,14 +67,16 @@ export function permitted(...permissions: readonly Permission[]) {
     const pctx = free ? null : await permissionContext(opts.ctx, opts)
     if (pctx) {
       const refusal = await firstRefusal(permissions, pctx)
-      if (refusal) refuse(pctx.user, refusal)
+      if (refusal) await refuse(opts.ctx, { user: pctx.user, path: opts.path, permission: refusal })
     }
     /** Returns the object when the caller may act on it; NOT_FOUND when it is missing. */
     async function authorize<TObject extends AccessObject>(object: TObject | undefined | null): Promise<TObject> {
       if (!object) throw new AuthError('NOT_FOUND')
       const checked = pctx ?? (await permissionContext(opts.ctx, opts))
       const refusal = await firstObjectRefusal(permissions, checked, object)
-      if (refusal) refuse(checked.user, refusal)
+      if (refusal) {
+        await refuse(opts.ctx, { user: checked.user, path: opts.path, permission: refusal, objectId: object.id })
+      }
       return object
     }
     return opts.next({ ctx: { authorize } })
@@ -77,7 +91,9 @@ export const defaultPermission = middleware(async function defaultPermission(opt
   const permission = NAMED[opts.ctx.config.defaultPermission]
   if (permission !== AllowAny) {
     const pctx = await permissionContext(opts.ctx, opts)
-    if (!(await permission.hasPermission(pctx))) refuse(pctx.user, permission)
+    if (!(await permission.hasPermission(pctx))) {
+      await refuse(opts.ctx, { user: pctx.user, path: opts.path, permission })
+    }
   }
   return opts.next()
 })

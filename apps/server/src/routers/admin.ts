@@ -7,6 +7,7 @@ import * as z from 'zod'
 
 import { permitted, publicProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
+import { auditRouter } from './audit.js'
 import { email, field, username } from './schemas.js'
 
 const on = (resource: 'user' | 'group' | 'permission') =>
@@ -90,4 +91,5 @@ export const adminRouter = router({
         return { changed: await admin.revokePermission(ctx.auth.db, to, name) }
       }),
   }),
+  audit: auditRouter,
 })

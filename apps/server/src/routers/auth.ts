@@ -1,9 +1,12 @@
-import { ACTIONS, CATALOGUE, loadSubject, toPublicUser } from '@gatehouse/auth'
+import { ACTIONS, AuthError, CATALOGUE, loadSubject, toPublicUser } from '@gatehouse/auth'
 import * as z from 'zod'
 
 import { protectedProcedure, publicProcedure, throttled } from '../procedures.js'
 import { router } from '../trpc.js'
+import { checkLoginOrigin, clearJwtCookies, refreshFromCookie, sendsJwtCookies, setJwtCookies } from './jwt-cookies.js'
 import { email, password, token, username } from './schemas.js'
+import { sessionRouter } from './session.js'
+import { logoutAll, slidingRouter } from './sliding.js'
 import { tokensRouter } from './tokens.js'
 
 export const authRouter = router({
@@ -12,19 +15,49 @@ export const authRouter = router({
     .input(z.strictObject({ username, password, email: email.optional() }))
     .mutation(async ({ ctx, input }) => ({ user: await ctx.auth.register(input) })),
 
+  /** `cookies: true` also sets the `access`, `refresh` and `csrftoken` cookies (see jwt-cookies.ts). */
   login: publicProcedure
-    .input(z.strictObject({ username, password }))
-    .mutation(({ ctx, input }) => ctx.auth.login(input, ctx.meta)),
+    .input(z.strictObject({ username, password, cookies: z.boolean({ error: 'Must be a valid boolean.' }).optional() }))
+    .mutation(async ({ ctx, input: { cookies, ...credentials } }) => {
+      if (cookies) checkLoginOrigin(ctx)
+      const result = await ctx.auth.login(credentials, ctx.meta)
+      if (cookies) setJwtCookies(ctx, result, { login: true })
+      return result
+    }),
 
+  /** Without `refresh` in the body, the `refresh` cookie (CSRF checked), answered with new cookies. */
   refresh: publicProcedure
     .use(throttled('refresh'))
-    .input(z.strictObject({ refresh: token }))
-    .mutation(({ ctx, input }) => ctx.auth.refresh(input.refresh)),
+    .input(z.strictObject({ refresh: token.optional() }))
+    .mutation(async ({ ctx, input }) => {
+      if (input.refresh !== undefined) return ctx.auth.refresh(input.refresh, ctx.meta)
+      const presented = refreshFromCookie(ctx)
+      try {
+        const pair = await ctx.auth.refresh(presented, ctx.meta)
+        setJwtCookies(ctx, pair, { login: false, previousRefresh: presented })
+        return pair
+      } catch (error) {
+        clearJwtCookies(ctx) // a refresh cookie that cannot refresh is dead
+        throw error
+      }
+    }),
 
-  logout: publicProcedure.input(z.strictObject({ refresh: token })).mutation(async ({ ctx, input }) => {
-    await ctx.auth.logout(input.refresh)
+  /** Without `refresh` in the body, the `refresh` cookie; a cookie client's cookies are always cleared. */
+  logout: publicProcedure.input(z.strictObject({ refresh: token.optional() })).mutation(async ({ ctx, input }) => {
+    const cookieMode = sendsJwtCookies(ctx)
+    try {
+      await ctx.auth.logout(input.refresh ?? refreshFromCookie(ctx), ctx.meta)
+    } catch (error) {
+      // A forged logout changes nothing; any other failure still logs the cookie client out.
+      if (cookieMode && !(error instanceof AuthError && error.code === 'CSRF_FAILED')) clearJwtCookies(ctx)
+      throw error
+    }
+    if (cookieMode) clearJwtCookies(ctx)
     return { detail: 'Successfully logged out.' as const }
   }),
+
+  /** Ends every login of the caller at once (see routers/sliding.ts). */
+  logoutAll,
 
   verify: publicProcedure.input(z.strictObject({ token })).mutation(async ({ ctx, input }) => {
     const verified = await ctx.auth.verify(input.token)
@@ -46,4 +79,10 @@ export const authRouter = router({
 
   /** Opaque API keys for `Authorization: Token <key>`. */
   tokens: tokensRouter,
+
+  /** simplejwt's sliding tokens: one JWT, refreshed in place. */
+  sliding: slidingRouter,
+
+  /** DRF's SessionAuthentication: the `sessionid` cookie, with CSRF checks (see session.ts). */
+  session: sessionRouter,
 })

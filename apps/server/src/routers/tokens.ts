@@ -5,9 +5,9 @@
  */
 import * as z from 'zod'
 
-import { protectedProcedure, publicProcedure } from '../procedures.js'
+import { protectedProcedure, publicProcedure, throttled } from '../procedures.js'
 import { router } from '../trpc.js'
-import { field, password, username } from './schemas.js'
+import { email, field, password, username } from './schemas.js'
 
 const expiresAt = z.iso
   .datetime({ offset: true, error: 'Enter a date and time in ISO 8601 format, such as 2027-01-31T12:00:00Z.' })
@@ -23,19 +23,28 @@ export const tokensRouter = router({
     .input(z.strictObject({ username, password }))
     .mutation(({ ctx, input }) => ctx.auth.obtainApiToken(input, ctx.meta)),
 
+  /**
+   * The seed's DRF `register` that answers with a token: auth.register (same validation, errors
+   * and `register` throttle scope), then the new user's default key, as `obtain` makes it.
+   */
+  register: publicProcedure
+    .use(throttled('register'))
+    .input(z.strictObject({ username, password, email: email.optional() }))
+    .mutation(({ ctx, input }) => ctx.auth.registerWithApiToken(input, ctx.meta)),
+
   create: protectedProcedure
     .input(z.strictObject({ name: field({ max: 64, trim: true }), expiresAt: expiresAt.optional() }))
-    .mutation(({ ctx, input }) => ctx.auth.createApiToken(ctx.user.id, input)),
+    .mutation(({ ctx, input }) => ctx.auth.createApiToken(ctx.user.id, input, ctx.meta)),
 
   list: protectedProcedure.query(async ({ ctx }) => ({ items: await ctx.auth.listApiTokens(ctx.user.id) })),
 
   revoke: protectedProcedure.input(z.strictObject({ id: field({ max: 64 }) })).mutation(async ({ ctx, input }) => {
-    await ctx.auth.revokeApiToken(ctx.user.id, input.id)
+    await ctx.auth.revokeApiToken(ctx.user.id, input.id, ctx.meta)
     return { detail: 'Token revoked.' as const }
   }),
 
   revokeAll: protectedProcedure.mutation(async ({ ctx }) => ({
     detail: 'Tokens revoked.' as const,
-    revoked: await ctx.auth.revokeAllApiTokens(ctx.user.id),
+    revoked: await ctx.auth.revokeAllApiTokens(ctx.user.id, ctx.meta),
   })),
 })

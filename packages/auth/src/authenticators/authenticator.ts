@@ -17,6 +17,36 @@ export interface AuthRequest {
   headers: Readonly<Record<string, string | undefined>>
   /** The client's address (the socket's peer); unset for in-process calls. */
   address?: string | undefined
+  /** The HTTP method, upper case; unset for in-process calls, which are never cross-site. */
+  method?: string | undefined
+  /** The `Cookie` header by name (the first of a repeated name); unset when none was sent. */
+  cookies?: Readonly<Record<string, string>> | undefined
+  /** Whether the request arrived over TLS: the scheme of its own origin, for CSRF's Origin check. */
+  secure?: boolean | undefined
+  /** Where cookies for the response go (a slid session, a cleared dead one); unset in-process. */
+  response?: AuthResponse | undefined
+}
+
+/**
+ * A cookie for the response. The server adds `Secure` by its COOKIE_SECURE policy; `maxAge: 0`
+ * with an empty value clears the cookie.
+ */
+export interface ResponseCookie {
+  name: string
+  value: string
+  /** Seconds; 0 deletes the cookie. */
+  maxAge: number
+  /** @default '/' */
+  path?: string | undefined
+  httpOnly?: boolean | undefined
+  /** @default 'Lax' */
+  sameSite?: 'Strict' | 'Lax' | 'None' | undefined
+}
+
+/** The response side an authenticator may touch: its cookies only. */
+export interface AuthResponse {
+  /** Sets (or, with `maxAge: 0`, clears) a cookie; the last call for a name and path wins. */
+  setCookie(cookie: ResponseCookie): void
 }
 
 /**
@@ -48,8 +78,8 @@ export interface Authenticator {
    */
   readonly challenge?: string
   /**
-   * Whether the request carries a credential of this kind, from the headers alone: no I/O, no
-   * verification. Throttling uses it to decide whether a request may pay for authentication.
+   * Whether the request carries a credential of this kind, from the headers and cookies alone: no
+   * I/O, no verification. Throttling uses it to decide whether a request may pay for authentication.
    * @default a function answering `true` (the request may always carry one)
    */
   hasCredential?(request: AuthRequest): boolean

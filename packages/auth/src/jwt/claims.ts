@@ -8,6 +8,10 @@ export interface TokenClaims {
   iat: number
   exp: number
   token_type: TokenType
+  /** Access and sliding tokens: the user's token epoch when signed (absent counts as 0). */
+  epoch?: number
+  /** Sliding tokens: until when (epoch seconds) they may be refreshed, simplejwt's claim. */
+  refresh_exp?: number
 }
 
 export interface VerifiedToken {
@@ -16,6 +20,10 @@ export interface VerifiedToken {
   tokenType: TokenType
   issuedAt: Date
   expiresAt: Date
+  /** The `epoch` claim, when the token carries one (access and sliding tokens). */
+  epoch?: number
+  /** The `refresh_exp` claim, when the token carries one (sliding tokens). */
+  refreshExpiresAt?: Date
 }
 
 /** simplejwt's jti: 32 hex characters of randomness. */

@@ -10,7 +10,8 @@ import type { Db, SigningKey } from '@gatehouse/db'
 import type { CryptoKey, JWK, JWTHeaderParameters } from 'jose'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose'
 
-import { ensureSigningKey, findActiveSigningKeys, insertSigningKey } from '../store/key.repository.js'
+import { AuthError } from '../errors.js'
+import { ensureSigningKey, findActiveSigningKeys, insertSigningKey, retireSigningKey } from '../store/key.repository.js'
 
 export const JWT_ALGORITHMS = ['EdDSA', 'ES256', 'RS256', 'HS256'] as const
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
@@ -25,6 +26,16 @@ export interface KeyRingOptions {
   algorithm: JwtAlgorithm
   /** Required for HS256, ignored otherwise. */
   secret?: string | undefined
+  /**
+   * How old the key set may get before it is read again, so a key rotated or retired by another
+   * process (the CLI, another server) reaches this one within this bound. Past half of it the set
+   * is re-read in the background; a verification that finds it older than the whole waits for the
+   * re-read, so a retired key never verifies here longer than this after its retirement.
+   * @default 60_000
+   */
+  refreshIntervalMs?: number
+  /** Milliseconds on a monotonic scale, for the refresh bookkeeping. @default performance.now */
+  now?: () => number
 }
 
 interface LoadedKey {
@@ -58,11 +69,18 @@ export class KeyRing {
   readonly #secret: Uint8Array | null
   #signing: LoadedKey | null = null
   #verifying = new Map<string, LoadedKey>()
-  #lastLoad = 0
+  readonly #refreshIntervalMs: number
+  readonly #now: () => number
+  /** When the last reload started (its rows are at least that fresh). */
+  #loadedAt = Number.NEGATIVE_INFINITY
+  #reloading: Promise<void> | null = null
 
   constructor(opts: KeyRingOptions) {
     this.algorithm = opts.algorithm
     this.#db = opts.db
+    this.#refreshIntervalMs = opts.refreshIntervalMs ?? 60_000
+    this.#now = opts.now ?? (() => performance.now())
+    if (!(this.#refreshIntervalMs > 0)) throw new TypeError('KeyRing: refreshIntervalMs must be positive')
     if (opts.algorithm === 'HS256') {
       if (!opts.secret) throw new TypeError('HS256 needs a secret (JWT_SECRET)')
       this.#secret = new TextEncoder().encode(opts.secret)
@@ -84,14 +102,34 @@ export class KeyRing {
     await this.reload()
   }
 
-  /** Re-reads the active keys: the newest signs, all of them verify. */
-  async reload(): Promise<void> {
-    if (this.#secret) return
-    this.#lastLoad = Date.now()
+  /** Re-reads the active keys: the newest signs, all of them verify. One read at a time. */
+  reload(): Promise<void> {
+    if (this.#secret) return Promise.resolve()
+    this.#reloading ??= this.#read().finally(() => {
+      this.#reloading = null
+    })
+    return this.#reloading
+  }
+
+  async #read(): Promise<void> {
+    const startedAt = this.#now()
     const rows = await findActiveSigningKeys(this.#db, this.algorithm)
     const loaded = await Promise.all(rows.map((row) => this.#load(row)))
     this.#verifying = new Map(loaded.map((k) => [k.kid, k]))
     this.#signing = loaded[0] ?? null
+    this.#loadedAt = startedAt
+  }
+
+  /**
+   * Keeps the key set within `refreshIntervalMs` of the database: a background re-read past half
+   * the interval, so a busy process never waits; a re-read to wait for past the whole interval
+   * (only after a quiet spell), so a retired key cannot slip through on stale memory.
+   */
+  async #fresh(): Promise<void> {
+    if (this.#secret) return
+    const age = this.#now() - this.#loadedAt
+    if (age >= this.#refreshIntervalMs) return this.reload()
+    if (age >= this.#refreshIntervalMs / 2) this.reload().catch(() => undefined) // retried on the next call
   }
 
   async #load(row: SigningKey): Promise<LoadedKey> {
@@ -104,17 +142,28 @@ export class KeyRing {
     }
   }
 
+  /** The key new tokens are signed with, as last read (see `currentSigningKey`). */
   signingKey(): LoadedKey {
     if (!this.#signing) throw new TypeError('KeyRing.init() has not run, or every key is retired')
     return this.#signing
+  }
+
+  /**
+   * The signing key, kept within `refreshIntervalMs` of the database like verification keys: a
+   * key rotated in or retired by another process signs here no longer than that.
+   */
+  async currentSigningKey(): Promise<LoadedKey> {
+    await this.#fresh()
+    return this.signingKey()
   }
 
   /** jose key resolver: finds the key named by the token's kid. */
   readonly resolve = async (header: JWTHeaderParameters): Promise<CryptoKey | Uint8Array> => {
     const kid = header.kid ?? (this.#secret ? HS256_KID : undefined)
     if (!kid) throw new KeyNotFoundError()
+    await this.#fresh()
     let found = this.#verifying.get(kid)
-    if (!found && !this.#secret && Date.now() - this.#lastLoad > RELOAD_INTERVAL_MS) {
+    if (!found && !this.#secret && this.#now() - this.#loadedAt > RELOAD_INTERVAL_MS) {
       await this.reload()
       found = this.#verifying.get(kid)
     }
@@ -124,6 +173,7 @@ export class KeyRing {
 
   /** The public keys, as published at /.well-known/jwks.json. */
   jwks(): { keys: JWK[] } {
+    this.#fresh().catch(() => undefined) // never waits: the answer is cached by its readers anyway
     return { keys: [...this.#verifying.values()].flatMap((k) => (k.publicJwk ? [k.publicJwk] : [])) }
   }
 
@@ -131,8 +181,34 @@ export class KeyRing {
   async rotate(): Promise<string> {
     if (this.#secret) throw new TypeError('HS256 keys come from JWT_SECRET and cannot be rotated here')
     const row = await insertSigningKey(this.#db, await generateSigningKey(this.algorithm as Exclude<JwtAlgorithm, 'HS256'>))
-    await this.reload()
+    await this.#reloadAfterChange()
     return row.kid
+  }
+
+  /**
+   * Retires a key: from now on it neither signs nor verifies, here at once and in every other
+   * process within `refreshIntervalMs`. The last active key of the algorithm cannot be retired
+   * (nothing would sign); rotate first.
+   */
+  async retire(kid: string): Promise<void> {
+    if (this.#secret) throw new TypeError('HS256 keys come from JWT_SECRET and cannot be retired here')
+    const outcome = await retireSigningKey(this.#db, { kid, algorithm: this.algorithm })
+    if (outcome === 'unknown') throw new AuthError('NOT_FOUND', { message: `No signing key "${kid}".` })
+    if (outcome === 'already_retired') {
+      throw new AuthError('NOT_FOUND', { message: `Signing key "${kid}" is already retired.` })
+    }
+    if (outcome === 'last') {
+      throw new AuthError('INVALID_INPUT', {
+        message: `Signing key "${kid}" is the only active key; run rotatekeys first, then retire it.`,
+      })
+    }
+    await this.#reloadAfterChange()
+  }
+
+  /** A read already in flight may predate our change: wait it out, then read again. */
+  async #reloadAfterChange(): Promise<void> {
+    await this.#reloading?.catch(() => undefined)
+    await this.reload()
   }
 }
 

@@ -14,6 +14,17 @@ export interface SignTokenOptions {
   audience?: string | undefined
 }
 
+export interface TokenSubject {
+  userId: number
+  tokenType: TokenType
+  /** Reuse a jti (a refreshed sliding token keeps its own); a new one otherwise. */
+  jti?: string
+  /** The user's token epoch, stamped into access and sliding tokens. */
+  epoch?: number
+  /** Sliding tokens: the `refresh_exp` claim. */
+  refreshExpiresAt?: Date
+}
+
 export interface SignedToken {
   token: string
   jti: string
@@ -25,15 +36,15 @@ export interface SignedToken {
  * @example
  * const { token } = await signToken({ userId: 1, tokenType: 'access' }, { keys, clock, lifetimeSeconds: 300 })
  */
-export async function signToken(
-  subject: { userId: number; tokenType: TokenType; jti?: string },
-  opts: SignTokenOptions,
-): Promise<SignedToken> {
-  const { kid, key } = opts.keys.signingKey()
+export async function signToken(subject: TokenSubject, opts: SignTokenOptions): Promise<SignedToken> {
+  const { kid, key } = await opts.keys.currentSigningKey()
   const iat = epochSeconds(opts.clock())
   const exp = iat + opts.lifetimeSeconds
   const jti = subject.jti ?? newJti()
-  const jwt = new SignJWT({ token_type: subject.tokenType })
+  const claims: { token_type: TokenType; epoch?: number; refresh_exp?: number } = { token_type: subject.tokenType }
+  if (subject.epoch !== undefined) claims.epoch = subject.epoch
+  if (subject.refreshExpiresAt !== undefined) claims.refresh_exp = epochSeconds(subject.refreshExpiresAt)
+  const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: opts.keys.algorithm, typ: 'JWT', kid })
     .setSubject(String(subject.userId))
     .setJti(jti)

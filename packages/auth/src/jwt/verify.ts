@@ -1,3 +1,4 @@
+import type { JWTPayload } from 'jose'
 import { errors, jwtVerify } from 'jose'
 
 import type { Clock } from '../clock.js'
@@ -14,6 +15,11 @@ export interface VerifyTokenOptions {
   expectedTypes: readonly TokenType[]
   issuer?: string | undefined
   audience?: string | undefined
+  /**
+   * Accept a token whose `exp` has passed (everything else still checked): a sliding token is
+   * refreshed past its `exp` until its `refresh_exp`.
+   */
+  allowExpired?: boolean
 }
 
 // Far above any token we issue; refuses megabyte "tokens" before any parsing work.
@@ -28,7 +34,7 @@ const MAX_TOKEN_LENGTH = 4096
  */
 export async function verifyToken(token: string, opts: VerifyTokenOptions): Promise<VerifiedToken> {
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw new AuthError('TOKEN_INVALID')
-  let payload
+  let payload: JWTPayload
   try {
     ;({ payload } = await jwtVerify(token, opts.keys.resolve, {
       algorithms: [opts.keys.algorithm], // pinned: no 'none', no RS/HS confusion
@@ -39,11 +45,15 @@ export async function verifyToken(token: string, opts: VerifyTokenOptions): Prom
       typ: 'JWT',
     }))
   } catch (cause) {
-    if (cause instanceof errors.JWTExpired) throw new AuthError('TOKEN_EXPIRED', { cause })
-    if (cause instanceof errors.JOSEError || cause instanceof KeyNotFoundError) {
+    if (cause instanceof errors.JWTExpired) {
+      // jose checks `exp` after the signature and every other claim, so this payload is sound.
+      if (!opts.allowExpired || cause.claim !== 'exp') throw new AuthError('TOKEN_EXPIRED', { cause })
+      payload = cause.payload
+    } else if (cause instanceof errors.JOSEError || cause instanceof KeyNotFoundError) {
       throw new AuthError('TOKEN_INVALID', { cause })
+    } else {
+      throw cause // a TypeError here is our bug (a bad key or option), not a bad token
     }
-    throw cause // a TypeError here is our bug (a bad key or option), not a bad token
   }
   const type = payload['token_type']
   if (typeof type !== 'string' || !(TOKEN_TYPES as readonly string[]).includes(type)) {
@@ -54,11 +64,17 @@ export async function verifyToken(token: string, opts: VerifyTokenOptions): Prom
   if (!Number.isSafeInteger(userId) || userId <= 0 || typeof payload.jti !== 'string') {
     throw new AuthError('TOKEN_INVALID')
   }
-  return {
+  const { epoch, refresh_exp: refreshExp } = payload
+  if (epoch !== undefined && !(Number.isSafeInteger(epoch) && (epoch as number) >= 0)) throw new AuthError('TOKEN_INVALID')
+  if (refreshExp !== undefined && !Number.isSafeInteger(refreshExp)) throw new AuthError('TOKEN_INVALID')
+  const verified: VerifiedToken = {
     userId,
     jti: payload.jti,
     tokenType: type as TokenType,
     issuedAt: new Date((payload.iat ?? 0) * 1000),
     expiresAt: new Date((payload.exp ?? 0) * 1000),
   }
+  if (epoch !== undefined) verified.epoch = epoch as number
+  if (refreshExp !== undefined) verified.refreshExpiresAt = new Date((refreshExp as number) * 1000)
+  return verified
 }

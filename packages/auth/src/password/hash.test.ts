@@ -1,7 +1,7 @@
 import bcrypt from 'bcrypt'
 import { describe, expect, it } from 'vitest'
 
-import { hashPassword, verifyDummyPassword, verifyPassword } from './hash.js'
+import { hashPassword, isVerifiableHash, verifyDummyPassword, verifyPassword } from './hash.js'
 
 const opts = { cost: 4 }
 
@@ -126,5 +126,25 @@ describe('verifyDummyPassword', () => {
   it('can run concurrently at several costs', async () => {
     const results = await Promise.all([4, 5, 4, 5].map((cost) => verifyDummyPassword('pw', { cost })))
     expect(results).toEqual([false, false, false, false])
+  })
+})
+
+describe('isVerifiableHash', () => {
+  it('accepts exactly the hashes verifyPassword can check', async () => {
+    expect(isVerifiableHash(DJANGO_PBKDF2)).toBe(true)
+    expect(isVerifiableHash(DJANGO_BCRYPT_SHA256)).toBe(true)
+    expect(isVerifiableHash(await hashPassword('pw', opts))).toBe(true)
+    for (const encoded of [
+      '',
+      '!Q2x9aFv8RHwz4WJ0k1u7s3m5n6b8c0d2e4f6g8h',
+      'argon2$argon2id$v=19$m=102400,t=2,p=8$c29tZXNhbHQ$aGFzaA',
+      'md5$seasalt$f5531bef9f3687d0ccf0f617f0e25573',
+      'pbkdf2_sha1$260000$seasalt$YlZ2Vggtqdc61YjArZuoApoBh9JNGYoDRBUGu6tcJQo=',
+      'pbkdf2_sha256$260000$seasalt$YlZ2Vggtqdc61YjArZuoApoBh9JNGYoDRBUGu6tcJQ',
+      `bcrypt$${DJANGO_BCRYPT_SHA256.slice('bcrypt_sha256$'.length)}`,
+      'bcrypt_sha256$$2b$04$tooshort',
+    ]) {
+      expect(isVerifiableHash(encoded), encoded).toBe(false)
+    }
   })
 })

@@ -99,6 +99,22 @@ export async function verifyPassword(
   return invalidAfterDummy(password, opts)
 }
 
+/**
+ * Whether `verifyPassword` can check a password against `encoded`: a well-formed
+ * `bcrypt_sha256$…` or `pbkdf2_sha256$…` hash. Anything else (argon2, md5, Django's unusable
+ * `!…`, a corrupt row) can never verify.
+ *
+ * @example
+ * isVerifiableHash('pbkdf2_sha256$260000$seasalt$YlZ2…') // true
+ * isVerifiableHash('argon2$argon2id$v=19$…') // false
+ */
+export function isVerifiableHash(encoded: string): boolean {
+  if (encoded.startsWith(BCRYPT_SHA256_PREFIX)) {
+    return BCRYPT_HASH_PATTERN.test(encoded.slice(BCRYPT_SHA256_PREFIX.length))
+  }
+  return encoded.startsWith(`${PBKDF2_SHA256_ALGORITHM}$`) && parsePbkdf2(encoded) !== null
+}
+
 const dummyHashes = new Map<number, Promise<string>>()
 
 /**

@@ -1,5 +1,5 @@
 export type { PasswordHashOptions, PasswordVerification } from './hash.js'
-export { hashPassword, verifyDummyPassword, verifyPassword } from './hash.js'
+export { hashPassword, isVerifiableHash, verifyDummyPassword, verifyPassword } from './hash.js'
 export type {
   MinimumLengthOptions,
   PasswordUserAttributes,

@@ -14,7 +14,7 @@ const published = { id: 11, authorId: 1, published: true }
 
 describe('can(): the catalogue rules', () => {
   it('declares the auth resources and articles', () => {
-    expect(RESOURCES).toEqual(['user', 'group', 'permission', 'article'])
+    expect(RESOURCES).toEqual(['user', 'group', 'permission', 'auditevent', 'article'])
     expect(CATALOGUE.article.owner.field).toBe('authorId')
   })
 

@@ -33,12 +33,30 @@ export async function insertSigningKey(db: Db, key: NewSigningKey): Promise<Sign
   return db.insertInto('signing_keys').values(key).returningAll().executeTakeFirstOrThrow()
 }
 
-export async function retireSigningKey(db: Db, kid: string, at: Date): Promise<boolean> {
-  const result = await db
-    .updateTable('signing_keys')
-    .set({ retired_at: at })
-    .where('kid', '=', kid)
-    .where('retired_at', 'is', null)
-    .executeTakeFirst()
-  return result.numUpdatedRows > 0n
+export type RetireOutcome = 'retired' | 'unknown' | 'already_retired' | 'last'
+
+/**
+ * Retires a key unless it is the last active one of `algorithm`. Under the key lock, so two
+ * retirements at once cannot leave no key at all.
+ */
+export async function retireSigningKey(db: Db, opts: { kid: string; algorithm: string }): Promise<RetireOutcome> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${KEY_CREATION_LOCK})`.execute(trx)
+    const row = await trx.selectFrom('signing_keys').select(['algorithm', 'retired_at']).where('kid', '=', opts.kid).executeTakeFirst()
+    if (!row) return 'unknown'
+    if (row.retired_at) return 'already_retired'
+    if (row.algorithm === opts.algorithm) {
+      const others = await trx
+        .selectFrom('signing_keys')
+        .select('kid')
+        .where('algorithm', '=', opts.algorithm)
+        .where('retired_at', 'is', null)
+        .where('kid', '<>', opts.kid)
+        .limit(1)
+        .execute()
+      if (others.length === 0) return 'last'
+    }
+    await trx.updateTable('signing_keys').set({ retired_at: sql<Date>`now()` }).where('kid', '=', opts.kid).execute()
+    return 'retired'
+  })
 }

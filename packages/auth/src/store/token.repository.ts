@@ -46,9 +46,3 @@ export async function blacklistUserTokens(db: Db, userId: number): Promise<void>
     .onConflict((oc) => oc.column('jti').doNothing())
     .execute()
 }
-
-/** simplejwt's flushexpiredtokens: expired rows go, their blacklist entries with them. */
-export async function deleteExpiredTokens(db: Db, now: Date): Promise<number> {
-  const result = await db.deleteFrom('outstanding_tokens').where('expires_at', '<', now).executeTakeFirst()
-  return Number(result.numDeletedRows)
-}

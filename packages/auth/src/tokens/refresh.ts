@@ -10,6 +10,7 @@
  */
 import type { Db } from '@gatehouse/db'
 
+import type { AuditRecorder, RequestMeta } from '../audit/audit.js'
 import type { Clock } from '../clock.js'
 import type { KeyRing } from '../jwt/keys.js'
 import type { VerifiedToken } from '../jwt/claims.js'
@@ -25,6 +26,7 @@ import {
   insertOutstandingToken,
   isBlacklisted,
 } from '../store/token.repository.js'
+import { findTokenUser, readTokenEpoch } from '../store/epoch.repository.js'
 import { findUserWithGroups } from '../store/user.repository.js'
 import { toAuthUser } from '../users/user.js'
 
@@ -33,6 +35,10 @@ export interface TokenSettings {
   clock: Clock
   accessTokenLifetimeSeconds: number
   refreshTokenLifetimeSeconds: number
+  /** simplejwt's SLIDING_TOKEN_LIFETIME: how long a sliding token authenticates. */
+  slidingTokenLifetimeSeconds: number
+  /** simplejwt's SLIDING_TOKEN_REFRESH_LIFETIME: how long after obtain it may be refreshed. */
+  slidingTokenRefreshLifetimeSeconds: number
   rotateRefreshTokens: boolean
   blacklistAfterRotation: boolean
   issuer?: string | undefined
@@ -44,22 +50,36 @@ export interface TokenPair {
   refresh: string
 }
 
+/** A refresh token as auth.refresh and auth.logout receive it, with who presented it from where. */
+export interface PresentedToken extends RequestMeta {
+  token: string
+  /** Where `token.refreshed`, `token.reuse_detected` and `logout` are recorded. */
+  audit?: AuditRecorder | undefined
+}
+
 function signOptions(s: TokenSettings, lifetimeSeconds: number) {
   return { keys: s.keys, clock: s.clock, lifetimeSeconds, issuer: s.issuer, audience: s.audience }
 }
 
-export async function verifyWith(s: TokenSettings, token: string, expectedTypes: VerifiedToken['tokenType'][]) {
+export async function verifyWith(
+  s: TokenSettings,
+  token: string,
+  expectedTypes: VerifiedToken['tokenType'][] | { types: VerifiedToken['tokenType'][]; allowExpired: boolean },
+) {
+  const { types, allowExpired } = Array.isArray(expectedTypes) ? { types: expectedTypes, allowExpired: false } : expectedTypes
   return verifyToken(token, {
     keys: s.keys,
     clock: s.clock,
-    expectedTypes,
+    expectedTypes: types,
     issuer: s.issuer,
     audience: s.audience,
+    allowExpired,
   })
 }
 
-export async function signAccessToken(s: TokenSettings, userId: number): Promise<string> {
-  const { token } = await signToken({ userId, tokenType: 'access' }, signOptions(s, s.accessTokenLifetimeSeconds))
+/** An access token stamped with the user's token epoch (see epoch.ts). */
+export async function signAccessToken(s: TokenSettings, userId: number, epoch: number): Promise<string> {
+  const { token } = await signToken({ userId, tokenType: 'access', epoch }, signOptions(s, s.accessTokenLifetimeSeconds))
   return token
 }
 
@@ -84,8 +104,9 @@ export async function issueRefreshToken(
 }
 
 export async function issueTokenPair(db: Db, s: TokenSettings, userId: number): Promise<TokenPair> {
-  const [access, refresh] = await Promise.all([signAccessToken(s, userId), issueRefreshToken(db, s, { userId })])
-  return { access, refresh }
+  // The epoch is read beside the refresh token's insert, so it adds no round trip to a login.
+  const [epoch, refresh] = await Promise.all([readTokenEpoch(db, userId), issueRefreshToken(db, s, { userId })])
+  return { access: await signAccessToken(s, userId, epoch), refresh }
 }
 
 function assertUsable(user: AuthUser | undefined): asserts user is AuthUser {
@@ -96,9 +117,10 @@ function assertUsable(user: AuthUser | undefined): asserts user is AuthUser {
 /**
  * Exchanges a refresh token for a new access token and (with rotation) a new refresh token.
  * @example
- * const { access, refresh } = await rotateRefreshToken(db, settings, presented)
+ * const { access, refresh } = await rotateRefreshToken(db, settings, { token, audit, ...ctx.meta })
  */
-export async function rotateRefreshToken(db: Db, s: TokenSettings, presented: string): Promise<TokenPair> {
+export async function rotateRefreshToken(db: Db, s: TokenSettings, request: PresentedToken): Promise<TokenPair> {
+  const presented = request.token
   const verified = await verifyWith(s, presented, ['refresh'])
   const outcome = await db.transaction().execute(async (trx) => {
     const row = await findOutstandingToken(trx, verified.jti)
@@ -107,42 +129,62 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, presented: st
     const found = await findUserWithGroups(trx, row.user_id)
     const user = found && toAuthUser(found, found.groups)
     assertUsable(user)
+    // Read with the user, so a refresh after a role change carries the new epoch.
+    const epoch = found?.token_epoch ?? 0
     if (!s.rotateRefreshTokens) {
       if (await isBlacklisted(trx, row.jti)) return { reused: false as const, blacklisted: true as const }
-      return { reused: false as const, pair: { access: await signAccessToken(s, user.id), refresh: presented } }
+      const access = await signAccessToken(s, user.id, epoch)
+      return { reused: false as const, familyId: row.family_id, pair: { access, refresh: presented } }
     }
     if (s.blacklistAfterRotation) {
       const won = await blacklistToken(trx, row.jti)
       if (!won) {
         await blacklistFamily(trx, row.family_id)
-        return { reused: true as const }
+        return { reused: true as const, familyId: row.family_id, userId: row.user_id }
       }
     }
     const [access, refresh] = await Promise.all([
-      signAccessToken(s, user.id),
+      signAccessToken(s, user.id, epoch),
       issueRefreshToken(trx, s, { userId: user.id, familyId: row.family_id }),
     ])
-    return { reused: false as const, pair: { access, refresh } }
+    return { reused: false as const, familyId: row.family_id, pair: { access, refresh } }
   })
+  const meta = { address: request.address, userAgent: request.userAgent }
   // Thrown after the transaction so the family revocation above is committed, not rolled back.
-  if (outcome.reused) throw new AuthError('TOKEN_BLACKLISTED')
+  if (outcome.reused) {
+    const { familyId, userId } = outcome
+    await request.audit?.({ event: 'token.reuse_detected', userId, ...meta, detail: { familyId } })
+    throw new AuthError('TOKEN_BLACKLISTED')
+  }
   if ('blacklisted' in outcome) throw new AuthError('TOKEN_BLACKLISTED')
+  const detail = { familyId: outcome.familyId }
+  await request.audit?.({ event: 'token.refreshed', userId: verified.userId, ...meta, detail })
   return outcome.pair
 }
 
 /** Logout: blacklists the refresh token. Idempotent for a token already blacklisted. */
-export async function revokeRefreshToken(db: Db, s: TokenSettings, presented: string): Promise<void> {
-  const verified = await verifyWith(s, presented, ['refresh'])
+export async function revokeRefreshToken(db: Db, s: TokenSettings, request: PresentedToken): Promise<void> {
+  const verified = await verifyWith(s, request.token, ['refresh'])
   const row = await findOutstandingToken(db, verified.jti)
   if (!row) throw new AuthError('TOKEN_INVALID')
   await blacklistToken(db, row.jti)
+  const meta = { address: request.address, userAgent: request.userAgent }
+  await request.audit?.({ event: 'logout', userId: row.user_id, ...meta, detail: { familyId: row.family_id } })
 }
 
-/** auth.verify: any token type; a blacklisted refresh token is not valid. */
+/**
+ * auth.verify: any token type; a blacklisted refresh or sliding token is not valid, nor is an
+ * access or sliding token whose epoch is no longer its user's.
+ */
 export async function checkToken(db: Db, s: TokenSettings, token: string): Promise<VerifiedToken> {
   const verified = await verifyWith(s, token, ['access', 'refresh', 'sliding'])
-  if (verified.tokenType !== 'access' && (await isBlacklisted(db, verified.jti))) {
-    throw new AuthError('TOKEN_BLACKLISTED')
+  if (verified.tokenType === 'refresh') {
+    if (await isBlacklisted(db, verified.jti)) throw new AuthError('TOKEN_BLACKLISTED')
+    return verified
   }
+  const row = await findTokenUser(db, verified.userId, verified.tokenType === 'sliding' ? verified.jti : undefined)
+  if (row?.blacklisted) throw new AuthError('TOKEN_BLACKLISTED')
+  // Like simplejwt's verify, a deleted or inactive user is not this endpoint's concern.
+  if (row && (verified.epoch ?? 0) !== row.token_epoch) throw new AuthError('TOKEN_REVOKED')
   return verified
 }

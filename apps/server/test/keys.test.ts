@@ -1,0 +1,135 @@
+/**
+ * Signing key rotation and retirement, over HTTP: in the process that retires a key, and in a
+ * running server after `gatehouse retirekey` (another process) retires it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { TEST_BACKEND } from '@gatehouse/db/testing'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { startTestServer } from '../src/testing.js'
+import { errorBody, mutation, query, wire } from './helpers/http.js'
+import { runCli, startServerProcess } from './helpers/process.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const kidOf = (token: string) =>
+  (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid
+const invalid = (path: string) =>
+  errorBody({
+    message: 'Token is invalid or expired',
+    code: 'UNAUTHORIZED',
+    httpStatus: 401,
+    path,
+    reason: 'TOKEN_INVALID',
+  })
+
+async function jwksKids(url: string): Promise<string[]> {
+  const res = await wire(`${url}/.well-known/jwks.json`)
+  return (res.body as { keys: { kid: string }[] }).keys.map((k) => k.kid).sort()
+}
+
+describe(`${TEST_BACKEND}: signing keys in one process`, () => {
+  it('rotate: new kid, old tokens verify; retire: old tokens refused at once, JWKS lists the active keys', async () => {
+    await using server = await startTestServer()
+    const u = await server.createUser()
+    const login = async () =>
+      (await mutation(server.url, 'auth.login', { username: u.username, password: u.password })).body.result.data
+    const old = await login()
+    const oldKid = kidOf(old.access)
+
+    const newKid = await server.auth.rotateKeys()
+    const fresh = await login()
+    expect(kidOf(fresh.access)).toBe(newKid)
+    expect(kidOf(fresh.refresh)).toBe(newKid)
+    expect((await query(server.url, 'auth.me', { token: old.access })).status).toBe(200)
+    expect(await jwksKids(server.url)).toEqual([oldKid, newKid].sort())
+
+    await server.auth.retireKey(oldKid)
+    const me = await query(server.url, 'auth.me', { token: old.access })
+    expect(me.status).toBe(401)
+    expect(me.body).toEqual(invalid('auth.me'))
+    expect((await mutation(server.url, 'auth.refresh', { refresh: old.refresh })).body).toEqual(invalid('auth.refresh'))
+    expect((await query(server.url, 'auth.me', { token: fresh.access })).status).toBe(200)
+    expect(await jwksKids(server.url)).toEqual([newKid])
+  })
+})
+
+describe(`${TEST_BACKEND}: gatehouse retirekey against a running server`, () => {
+  let dataDir: string
+  let env: Record<string, string>
+  const adminUrl = process.env['DATABASE_URL']
+  const database = `gh_keys_${process.pid}_${Date.now()}`
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'gh-keys-'))
+    // A one-second bound, so the test need not wait a minute for the server to notice.
+    env = { DATA_DIR: dataDir, PASSWORD_HASH_COST: '4', KEY_REFRESH_INTERVAL: '1s' }
+    if (adminUrl) {
+      const client = new pg.Client({ connectionString: adminUrl })
+      await client.connect()
+      await client.query(`create database ${database}`)
+      await client.end()
+      const url = new URL(adminUrl)
+      url.pathname = `/${database}`
+      env['DATABASE_URL'] = url.toString()
+    }
+  })
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true })
+    if (adminUrl) {
+      const client = new pg.Client({ connectionString: adminUrl })
+      await client.connect()
+      await client.query(`drop database if exists ${database} with (force)`)
+      await client.end()
+    }
+  })
+
+  it('rotatekeys then retirekey: the server refuses the retired key within KEY_REFRESH_INTERVAL', async () => {
+    await using server = await startServerProcess(env)
+    const username = `keys${Date.now()}`
+    await mutation(server.url, 'auth.register', { username, password: 'Tr1cky-passphrase' })
+    const login = async () =>
+      (await mutation(server.url, 'auth.login', { username, password: 'Tr1cky-passphrase' })).body.result.data
+    const old = await login()
+    const oldKid = kidOf(old.access)
+
+    const last = await runCli(['retirekey', oldKid], env)
+    expect(last).toMatchObject({ code: 1, stdout: '' })
+    expect(last.stderr).toBe(
+      `gatehouse retirekey: Signing key "${oldKid}" is the only active key; run rotatekeys first, then retire it.\n`,
+    )
+
+    const rotated = await runCli(['rotatekeys'], env)
+    const newKid = /^New signing key (\S+) /.exec(rotated.stdout)?.[1] ?? ''
+    // Within KEY_REFRESH_INTERVAL the server signs with the new key; old tokens still verify.
+    await sleep(1100)
+    const fresh = await login()
+    expect([kidOf(fresh.access), kidOf(fresh.refresh)]).toEqual([newKid, newKid])
+    expect((await query(server.url, 'auth.me', { token: old.access })).status).toBe(200)
+
+    expect(await runCli(['retirekey', oldKid], env)).toMatchObject({
+      code: 0,
+      stdout: `Signing key ${oldKid} retired; tokens it signed no longer verify.\n`,
+    })
+    await sleep(1100)
+    const me = await query(server.url, 'auth.me', { token: old.access })
+    expect(me.status).toBe(401)
+    expect(me.body).toEqual(invalid('auth.me'))
+    expect((await query(server.url, 'auth.me', { token: fresh.access })).status).toBe(200)
+    expect(await jwksKids(server.url)).toEqual([newKid])
+
+    const again = await runCli(['retirekey', oldKid], env)
+    expect(again).toMatchObject({
+      code: 1,
+      stderr: `gatehouse retirekey: Signing key "${oldKid}" is already retired.\n`,
+    })
+    const unknown = await runCli(['retirekey', 'nope'], env)
+    expect(unknown).toMatchObject({ code: 1, stderr: 'gatehouse retirekey: No signing key "nope".\n' })
+    const usage = await runCli(['retirekey'], env)
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toBe('gatehouse retirekey: expected KID, got none (usage: gatehouse retirekey KID)\n')
+    expect(await server.stop()).toBe(0)
+  })
+})

@@ -1,0 +1,160 @@
+/**
+ * Sliding tokens over HTTP (simplejwt's SlidingToken): auth.sliding.obtain, refresh and logout,
+ * and the token used as `Authorization: Bearer`.
+ */
+import { signToken } from '@gatehouse/auth'
+import { TEST_BACKEND } from '@gatehouse/db/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import type { TestServer } from '../src/testing.js'
+import { startTestServer } from '../src/testing.js'
+import { errorBody, mutation, query } from './helpers/http.js'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const claimsOf = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
+
+function unauthorized(path: string, message: string, reason: string) {
+  return errorBody({ message, code: 'UNAUTHORIZED', httpStatus: 401, path, reason })
+}
+
+async function obtain(server: TestServer, who: { username: string; password: string }): Promise<string> {
+  const res = await mutation(server.url, 'auth.sliding.obtain', { username: who.username, password: who.password })
+  expect(res.status).toBe(200)
+  return res.body.result.data.token as string
+}
+
+describe(`${TEST_BACKEND}: sliding tokens over HTTP`, () => {
+  let server: TestServer
+  let base: string
+  beforeAll(async () => {
+    server = await startTestServer({ SLIDING_TOKEN_LIFETIME: '10m', SLIDING_TOKEN_REFRESH_LIFETIME: '2h' })
+    base = server.url
+  })
+  afterAll(() => server.close())
+
+  it('obtain answers {token}: a sliding JWT with refresh_exp and epoch that authenticates as Bearer', async () => {
+    const u = await server.createUser()
+    const res = await mutation(base, 'auth.sliding.obtain', { username: u.username, password: u.password })
+    expect(res.status).toBe(200)
+    expect(Object.keys(res.body.result.data)).toEqual(['token'])
+    const token = res.body.result.data.token as string
+    const claims = claimsOf(token)
+    expect(claims).toMatchObject({ token_type: 'sliding', sub: String(u.id), epoch: 0 })
+    expect(claims['exp']).toBe((claims['iat'] as number) + 600)
+    expect(claims['refresh_exp']).toBe((claims['iat'] as number) + 7200)
+    const me = await query(base, 'auth.me', { token })
+    expect(me.status).toBe(200)
+    expect(me.body.result.data.user).toMatchObject({ id: u.id, username: u.username })
+    const verified = await mutation(base, 'auth.verify', { token })
+    expect(verified.body).toEqual({ result: { data: { valid: true, tokenType: 'sliding', exp: claims['exp'] } } })
+  })
+
+  it('refresh keeps the jti and refresh_exp; logout blacklists the whole chain', async () => {
+    const u = await server.createUser()
+    const token = await obtain(server, u)
+    const res = await mutation(base, 'auth.sliding.refresh', { token })
+    expect(res.status).toBe(200)
+    const refreshed = res.body.result.data.token as string
+    const [before, after] = [claimsOf(token), claimsOf(refreshed)]
+    expect(after).toMatchObject({
+      jti: before['jti'],
+      refresh_exp: before['refresh_exp'],
+      token_type: 'sliding',
+      epoch: 0,
+    })
+    expect((await query(base, 'auth.me', { token: refreshed })).status).toBe(200)
+
+    const out = await mutation(base, 'auth.sliding.logout', { token })
+    expect(out.status).toBe(200)
+    expect(out.body).toEqual({ result: { data: { detail: 'Successfully logged out.' } } })
+    expect((await mutation(base, 'auth.sliding.logout', { token })).status).toBe(200) // idempotent
+    for (const t of [token, refreshed]) {
+      const me = await query(base, 'auth.me', { token: t })
+      expect(me.status).toBe(401)
+      expect(me.body).toEqual(unauthorized('auth.me', 'Token is blacklisted', 'TOKEN_BLACKLISTED'))
+      expect(me.headers.get('www-authenticate')).toBe('Bearer realm="api"')
+      const again = await mutation(base, 'auth.sliding.refresh', { token: t })
+      expect(again.body).toEqual(unauthorized('auth.sliding.refresh', 'Token is blacklisted', 'TOKEN_BLACKLISTED'))
+    }
+  })
+
+  it('wrong token types are refused both ways', async () => {
+    const u = await server.createUser()
+    const sliding = await obtain(server, u)
+    const pair = (await mutation(base, 'auth.login', { username: u.username, password: u.password })).body.result.data
+    for (const other of [pair.access, pair.refresh]) {
+      const res = await mutation(base, 'auth.sliding.refresh', { token: other })
+      expect(res.status).toBe(401)
+      expect(res.body).toEqual(unauthorized('auth.sliding.refresh', 'Token has wrong type', 'TOKEN_WRONG_TYPE'))
+    }
+    const res = await mutation(base, 'auth.refresh', { refresh: sliding })
+    expect(res.body).toEqual(unauthorized('auth.refresh', 'Token has wrong type', 'TOKEN_WRONG_TYPE'))
+    // A refresh token is no Bearer credential.
+    const me = await query(base, 'auth.me', { token: pair.refresh })
+    expect(me.body).toEqual(unauthorized('auth.me', 'Token has wrong type', 'TOKEN_WRONG_TYPE'))
+  })
+
+  it('refuses a sliding token signed with our key but never issued (no outstanding row)', async () => {
+    const u = await server.createUser()
+    const forged = await signToken(
+      { userId: u.id, tokenType: 'sliding', epoch: 0, refreshExpiresAt: new Date(Date.now() + 86_400_000) },
+      { keys: server.auth.keys, clock: () => new Date(), lifetimeSeconds: 600 },
+    )
+    const res = await mutation(base, 'auth.sliding.refresh', { token: forged.token })
+    expect(res.body).toEqual(unauthorized('auth.sliding.refresh', 'Token is invalid or expired', 'TOKEN_INVALID'))
+    // Tampering with refresh_exp breaks the signature.
+    const token = await obtain(server, u)
+    const [header, , signature] = token.split('.') as [string, string, string]
+    const payload = { ...claimsOf(token), refresh_exp: 9_999_999_999 }
+    const tampered = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${signature}`
+    const bad = await mutation(base, 'auth.sliding.refresh', { token: tampered })
+    expect(bad.body).toEqual(unauthorized('auth.sliding.refresh', 'Token is invalid or expired', 'TOKEN_INVALID'))
+  })
+
+  it('refuses missing and unknown fields like every procedure', async () => {
+    const res = await mutation(base, 'auth.sliding.refresh', {})
+    expect(res.status).toBe(400)
+    expect(res.body.error.data.fieldErrors).toEqual({ token: ['This field is required.'] })
+  })
+})
+
+describe(`${TEST_BACKEND}: sliding token obtain and lifetimes`, () => {
+  it("refuses a wrong password with login's 401, and counts it against login's brute-force limit", async () => {
+    // Its own server: the failures also count against the test client's address.
+    await using server = await startTestServer({ THROTTLE_LOGIN_FAILURES: '3/15m' })
+    const base = server.url
+    const u = await server.createUser()
+    for (let i = 0; i < 3; i++) {
+      const res = await mutation(base, 'auth.sliding.obtain', { username: u.username, password: 'wrong-passphrase' })
+      expect(res.status).toBe(401)
+      expect(res.body).toEqual(unauthorized('auth.sliding.obtain', 'Invalid credentials', 'INVALID_CREDENTIALS'))
+      expect(res.headers.get('www-authenticate')).toBeNull()
+    }
+    const right = await mutation(base, 'auth.sliding.obtain', { username: u.username, password: u.password })
+    expect(right.status).toBe(429)
+    expect(right.body.error.data.reason).toBe('THROTTLED')
+    // The same counters as auth.login: login is refused too.
+    expect((await mutation(base, 'auth.login', { username: u.username, password: u.password })).status).toBe(429)
+  })
+
+  it('past exp: Bearer says TOKEN_EXPIRED but refresh works; past refresh_exp: TOKEN_REFRESH_EXPIRED', async () => {
+    await using slides = await startTestServer({ SLIDING_TOKEN_LIFETIME: '1s', SLIDING_TOKEN_REFRESH_LIFETIME: '1h' })
+    await using ends = await startTestServer({ SLIDING_TOKEN_LIFETIME: '1s', SLIDING_TOKEN_REFRESH_LIFETIME: '1s' })
+    const a = await obtain(slides, await slides.createUser())
+    const b = await obtain(ends, await ends.createUser())
+    await sleep(2100)
+
+    const expired = await query(slides.url, 'auth.me', { token: a })
+    expect(expired.body).toEqual(unauthorized('auth.me', 'Token is invalid or expired', 'TOKEN_EXPIRED'))
+    const refreshed = await mutation(slides.url, 'auth.sliding.refresh', { token: a })
+    expect(refreshed.status).toBe(200)
+    expect((await query(slides.url, 'auth.me', { token: refreshed.body.result.data.token })).status).toBe(200)
+
+    const over = await mutation(ends.url, 'auth.sliding.refresh', { token: b })
+    expect(over.status).toBe(401)
+    expect(over.body).toEqual(
+      unauthorized('auth.sliding.refresh', "Token 'refresh_exp' claim has expired", 'TOKEN_REFRESH_EXPIRED'),
+    )
+  })
+})
