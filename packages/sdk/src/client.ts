@@ -1,21 +1,28 @@
 /**
- * `createGatehouseClient`: the server's procedures as plain async functions, with the tokens
- * kept in a storage adapter, sent on every call, and refreshed when they expire.
+ * `createGatehouseClient`: the server's procedures as plain async functions, with the login held
+ * the way the mode says (tokens in a storage adapter, or the server's cookies), sent on every
+ * call, and refreshed when it expires.
  */
 import type { AppRouter } from '@gatehouse/server'
 import type { HTTPBatchLinkOptions, Operation, TRPCClient } from '@trpc/client'
 import type { AnyTRPCProcedure, inferProcedureInput, inferTransformedProcedureOutput } from '@trpc/server'
+import type { CookieJar } from './cookies/cookie-jar.js'
+import type { GatehouseErrorReason } from './errors.js'
+import type { Refresher } from './internal/session.js'
 import type { AccessObject, Action, Resource, Subject } from './permissions.js'
 import type { GatehouseInputs, GatehouseOutputs, GatehouseRouter, ProcedureKinds } from './router.js'
 import type { TokenStorage } from './storage/token-storage.js'
-import { createTRPCClient, getUntypedClient, httpBatchLink, httpLink } from '@trpc/client'
+import { createTRPCClient, getUntypedClient, httpBatchLink, httpLink, splitLink } from '@trpc/client'
 
-import { isGatehouseError } from './errors.js'
-import { createSession } from './internal/session.js'
+import { memoryCookieJar } from './cookies/cookie-jar.js'
+import { isAccessTokenStale, isGatehouseError } from './errors.js'
+import { cookieTransport, hasBrowserCookies } from './internal/cookie-transport.js'
+import { createCookieSession, createSession, isRejection } from './internal/session.js'
+import { csrfRetryLink } from './links/csrf.js'
 import { refreshLink } from './links/refresh.js'
 import { ANONYMOUS_SUBJECT, can, toSubject } from './permissions.js'
 import { memoryStorage } from './storage/memory.js'
-import { toTokens } from './storage/token-storage.js'
+import { toSlidingTokens, toTokens } from './storage/token-storage.js'
 
 /**
  * Queries go out as GET and mutations as POST, so the client must know each procedure's kind at
@@ -27,6 +34,7 @@ const PROCEDURE_KINDS: ProcedureKinds<AppRouter> = {
   'auth.login': 'mutation',
   'auth.refresh': 'mutation',
   'auth.logout': 'mutation',
+  'auth.logoutAll': 'mutation',
   'auth.verify': 'mutation',
   'auth.me': 'query',
   'auth.catalogue': 'query',
@@ -35,6 +43,15 @@ const PROCEDURE_KINDS: ProcedureKinds<AppRouter> = {
   'auth.tokens.list': 'query',
   'auth.tokens.revoke': 'mutation',
   'auth.tokens.revokeAll': 'mutation',
+  'auth.tokens.register': 'mutation',
+  'auth.sliding.obtain': 'mutation',
+  'auth.sliding.refresh': 'mutation',
+  'auth.sliding.logout': 'mutation',
+  'auth.session.login': 'mutation',
+  'auth.session.logout': 'mutation',
+  'auth.session.list': 'query',
+  'auth.session.revoke': 'mutation',
+  'auth.session.revokeOthers': 'mutation',
   'content.protected': 'query',
   'content.admin': 'query',
   'content.manager': 'query',
@@ -57,6 +74,7 @@ const PROCEDURE_KINDS: ProcedureKinds<AppRouter> = {
   'admin.permissions.list': 'query',
   'admin.permissions.grant': 'mutation',
   'admin.permissions.revoke': 'mutation',
+  'admin.audit.list': 'query',
 }
 
 type ProcedurePath = keyof typeof PROCEDURE_KINDS
@@ -72,7 +90,33 @@ const TOKEN_PATHS: ReadonlySet<string> = new Set<ProcedurePath>([
   'auth.logout',
   'auth.verify',
   'auth.tokens.obtain',
+  'auth.tokens.register',
+  'auth.sliding.obtain',
+  'auth.sliding.refresh',
+  'auth.sliding.logout',
+  'auth.session.login',
+  'auth.session.logout',
 ])
+
+/**
+ * In cookie mode, the two procedures the `refresh` cookie is sent to. Its paths are
+ * `/trpc/auth.refresh` and `/trpc/auth.logout`, which a batch's URL never matches.
+ */
+const UNBATCHED_COOKIE_PATHS: ReadonlySet<string> = new Set<ProcedurePath>(['auth.refresh', 'auth.logout'])
+
+const MODES = ['jwt', 'cookie', 'sliding'] as const
+
+/**
+ * How a client holds its login:
+ * - `'jwt'`: the access/refresh pair of `auth.login`, in `storage`, sent as `Authorization:
+ *   Bearer`, refreshed by `auth.refresh` when the access token expires;
+ * - `'sliding'`: the one token of `auth.sliding.obtain`, in `storage` (as both `access` and
+ *   `refresh`), sent as `Bearer`, refreshed in place by `auth.sliding.refresh`;
+ * - `'cookie'`: the server's cookies (`auth.login` with `cookies: true`, or `auth.session.login`),
+ *   kept by the browser (or the `cookies` jar elsewhere); the SDK stores no token, sends
+ *   `X-CSRFToken` on every mutation, and refreshes through the `refresh` cookie.
+ */
+export type GatehouseMode = (typeof MODES)[number]
 
 // Longer batched GET URLs are split: some proxies and browsers refuse more than about 8 KB.
 const MAX_URL_LENGTH = 4_000
@@ -92,16 +136,29 @@ export interface GatehouseClientOptions {
    */
   url: string | URL
   /**
-   * Where the access/refresh pair is kept between calls.
+   * How the client holds its login: `'jwt'` (an access/refresh pair in `storage`), `'sliding'`
+   * (one sliding token in `storage`) or `'cookie'` (the server's cookies; nothing stored). See
+   * `GatehouseMode`.
+   * @default 'jwt'
+   */
+  mode?: GatehouseMode
+  /**
+   * Where the tokens are kept between calls (JWT and sliding modes).
    * @default memoryStorage()
    */
   storage?: TokenStorage
   /**
+   * Cookie mode outside browsers: the jar that keeps the server's cookies. In a browser leave it
+   * out and the browser keeps them (requests go with `credentials: 'include'`).
+   * @default memoryCookieJar() outside browsers
+   */
+  cookies?: CookieJar
+  /**
    * An API key (from `auth.tokens.obtain` or `auth.tokens.create`) for server-to-server use:
    * every call sends `Authorization: Token <key>`, nothing is stored, and a 401 is never
    * answered by a JWT refresh (a key does not expire the way an access token does). Not
-   * combinable with `storage`.
-   * @default undefined (JWT mode: the stored access token, refreshed when it expires)
+   * combinable with `mode`, `storage` or `cookies`.
+   * @default undefined (the `mode`'s login)
    * @example process.env.GATEHOUSE_API_KEY
    */
   apiToken?: string
@@ -112,7 +169,9 @@ export interface GatehouseClientOptions {
   fetch?: GatehouseFetch
   /**
    * Headers added to every request, or a function returning them for each request. An
-   * `authorization` header given here replaces the stored access token.
+   * `authorization` header given here replaces the stored access token (and, in cookie mode,
+   * wins over the cookies on the server); an `origin` replaces the one cookie mode sends outside
+   * browsers (say, one of the server's CSRF_TRUSTED_ORIGINS).
    * @default {}
    */
   headers?: GatehouseHeaders | (() => GatehouseHeaders | Promise<GatehouseHeaders>)
@@ -136,12 +195,18 @@ type Calls<TRecord> = {
 type ProcedureCalls = Calls<GatehouseRouter['_def']['record']>
 
 /**
- * `client.auth`: the auth procedures, with the token-handling ones keeping storage up to date.
- * Function-valued properties, not methods: none uses `this`, so `const { login } = client.auth` works.
+ * `client.auth`: the auth procedures, with the ones that log in, refresh and log out keeping the
+ * client's login up to date in its mode. Function-valued properties, not methods: none uses
+ * `this`, so `const { login } = client.auth` works.
  */
-export interface GatehouseAuth extends Omit<ProcedureCalls['auth'], 'login' | 'refresh' | 'logout' | 'me'> {
+export interface GatehouseAuth extends Omit<
+  ProcedureCalls['auth'],
+  'login' | 'refresh' | 'logout' | 'logoutAll' | 'me' | 'sliding' | 'session'
+> {
   /**
-   * Logs in and stores the returned access/refresh pair.
+   * Logs in. JWT mode stores the returned access/refresh pair; cookie mode sends `cookies: true`
+   * and stores nothing (the server sets the `access`, `refresh` and `csrftoken` cookies); in
+   * sliding mode it is an ordinary call (log in with `auth.sliding.obtain`).
    * @example
    * ```ts
    * const { user } = await client.auth.login({ username: 'alice', password: 'correct horse battery staple' })
@@ -158,28 +223,77 @@ export interface GatehouseAuth extends Omit<ProcedureCalls['auth'], 'login' | 'r
    */
   me: () => Promise<GatehouseOutputs['auth']['me']>
   /**
-   * Trades a refresh token for a new pair and stores it. Without an argument it spends the stored
-   * refresh token, sharing one request with any refresh already in flight; with none stored it
-   * rejects with `UNAUTHORIZED` / `NOT_AUTHENTICATED` without calling the server. If the server
-   * refuses the stored token, storage is cleared.
+   * Trades a refresh token for a new pair. Without an argument it spends the client's own,
+   * sharing one request with any refresh already in flight: in JWT mode the stored token (none
+   * stored: rejects with `UNAUTHORIZED` / `NOT_AUTHENTICATED` without calling the server; refused:
+   * storage is cleared), in cookie mode the `refresh` cookie. Sliding mode has no refresh token:
+   * there it rejects with a TypeError (use `auth.sliding.refresh()`). With a token, JWT mode stores
+   * the new pair.
    * @example
    * ```ts
    * await client.auth.refresh()
    * ```
    */
-  refresh: (input?: GatehouseInputs['auth']['refresh']) => Promise<GatehouseOutputs['auth']['refresh']>
+  refresh: (input?: { refresh: string }) => Promise<GatehouseOutputs['auth']['refresh']>
   /**
-   * Blacklists the refresh token on the server (the stored one when no argument is given) and
-   * clears storage. A token the server already refuses (expired, blacklisted, rotated) counts as
-   * logged out, so this only rejects when the server could not be asked (network, 5xx); storage
-   * is cleared even then.
+   * Ends the client's login on the server and forgets it here, in every mode: JWT mode
+   * blacklists the stored refresh token (or the one given) and clears storage; sliding mode does
+   * what `auth.sliding.logout()` does; cookie mode ends the JWT cookies and the session and
+   * clears the cookies (and the jar). A login the server already refuses (expired, blacklisted)
+   * counts as logged out, so this only rejects when the server could not be asked (network,
+   * 5xx) or refused the request itself (403); the client forgets its login even then.
    * @example
    * ```ts
    * await client.auth.logout()
    * ```
    */
-  logout: (input?: GatehouseInputs['auth']['logout']) => Promise<GatehouseOutputs['auth']['logout']>
+  logout: (input?: { refresh: string }) => Promise<GatehouseOutputs['auth']['logout']>
+  /**
+   * Ends every login of the caller, everywhere (their tokens, sliding tokens and sessions; not
+   * their API keys), then forgets this client's own: storage is cleared, or in cookie mode the
+   * cookies.
+   * @example
+   * ```ts
+   * await client.auth.logoutAll()
+   * ```
+   */
+  logoutAll: () => Promise<GatehouseOutputs['auth']['logoutAll']>
+  /** simplejwt's sliding tokens; the login of sliding mode. */
+  sliding: GatehouseSliding
+  /** Server-side sessions (the `sessionid` cookie); a login of cookie mode. */
+  session: GatehouseSession
 }
+
+/** `client.auth.sliding`: sliding mode keeps its one token up to date through these. */
+export interface GatehouseSliding extends Omit<ProcedureCalls['auth']['sliding'], 'refresh' | 'logout'> {
+  /**
+   * Trades a sliding token for a fresh one (allowed past its `exp`, until its `refresh_exp`).
+   * Without an argument, sliding mode spends the stored token, sharing one request with any
+   * refresh in flight, and clears storage if the server refuses it; other modes reject with a
+   * TypeError. Sliding mode stores the answer either way.
+   * @example
+   * ```ts
+   * await client.auth.sliding.refresh()
+   * ```
+   */
+  refresh: (input?: { token: string }) => Promise<GatehouseOutputs['auth']['sliding']['refresh']>
+  /**
+   * Blacklists a sliding token (the stored one when no argument is given, in sliding mode; other
+   * modes reject with a TypeError) and clears storage when it was the stored one. A token the
+   * server already refuses counts as logged out.
+   * @example
+   * ```ts
+   * await client.auth.sliding.logout()
+   * ```
+   */
+  logout: (input?: { token: string }) => Promise<GatehouseOutputs['auth']['sliding']['logout']>
+}
+
+/**
+ * `client.auth.session`: the session procedures; `login` and `logout` also reset the subject
+ * `client.can()` decides for.
+ */
+export type GatehouseSession = ProcedureCalls['auth']['session']
 
 /**
  * What `createGatehouseClient` returns: every procedure by its server name, plus `trpc`, `can`
@@ -234,6 +348,9 @@ export interface GatehouseClient extends Omit<ProcedureCalls, 'auth' | 'trpc' | 
  * await client.auth.login({ username: 'alice', password: 'correct horse battery staple' })
  * const { message } = await client.content.protected() // refreshed behind the scenes when needed
  *
+ * // The login in httpOnly cookies instead (a page served by the API's own origin):
+ * const page = createGatehouseClient({ url: 'https://auth.example.com', mode: 'cookie' })
+ *
  * // Server to server, with an API key (Authorization: Token <key>):
  * const service = createGatehouseClient({ url: 'https://auth.example.com', apiToken: process.env.GATEHOUSE_API_KEY })
  * ```
@@ -241,6 +358,12 @@ export interface GatehouseClient extends Omit<ProcedureCalls, 'auth' | 'trpc' | 
 export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseClient {
   if (!opts?.url) throw new TypeError('createGatehouseClient(): `url` is required, such as https://auth.example.com')
   const { apiToken } = opts
+  const mode = opts.mode ?? 'jwt'
+  if (!(MODES as readonly unknown[]).includes(mode)) {
+    throw new TypeError(
+      `createGatehouseClient(): \`mode\` is 'jwt', 'cookie' or 'sliding', not ${JSON.stringify(mode)}`,
+    )
+  }
   if (apiToken !== undefined) {
     if (typeof apiToken !== 'string' || !/^\S+$/.test(apiToken)) {
       throw new TypeError(
@@ -248,6 +371,17 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
       )
     }
     if (opts.storage) throw new TypeError('createGatehouseClient(): give either `apiToken` or `storage`, not both')
+    if (opts.mode !== undefined) {
+      throw new TypeError('createGatehouseClient(): give either `apiToken` or `mode`, not both (a key is its own mode)')
+    }
+  }
+  if (mode === 'cookie' && opts.storage) {
+    throw new TypeError(
+      "createGatehouseClient(): mode 'cookie' stores no token (cookies hold the login): drop `storage`",
+    )
+  }
+  if (mode !== 'cookie' && opts.cookies) {
+    throw new TypeError("createGatehouseClient(): `cookies` is a jar for mode 'cookie' only")
   }
   const storage = opts.storage ?? memoryStorage()
   const url = `${String(opts.url).replace(/\/+$/, '')}/trpc`
@@ -261,15 +395,40 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
     subject = ANONYMOUS_SUBJECT
   }
 
+  const cookies =
+    mode === 'cookie'
+      ? cookieTransport({
+          url,
+          // Called as a plain function: a browser's fetch refuses to run as a method of another object.
+          fetch: opts.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+          jar: opts.cookies ?? (hasBrowserCookies() ? undefined : memoryCookieJar()),
+        })
+      : undefined
+
   const session = createSession({
     storage,
-    exchange: (refresh) => untyped.mutation('auth.refresh', { refresh }),
+    path: mode === 'sliding' ? 'auth.sliding.refresh' : 'auth.refresh',
+    exchange: (refresh) =>
+      mode === 'sliding'
+        ? untyped.mutation('auth.sliding.refresh', { token: refresh })
+        : untyped.mutation('auth.refresh', { refresh }),
+    tokensOf: mode === 'sliding' ? toSlidingTokens : toTokens,
     onClear: forgetSubject,
   })
+  const cookieSession = createCookieSession({
+    // `{}`, not no input: the procedure takes an object, whose `refresh` the cookie stands in for.
+    exchange: () => untyped.mutation('auth.refresh', {}),
+    onRejected() {
+      cookies?.refreshRefused()
+      forgetSubject()
+    },
+  })
+  const refresher: Refresher = cookies ? cookieSession : session
 
   async function headersFor(ops: readonly Operation[]): Promise<Record<string, string>> {
     const out: Record<string, string> = {}
-    if (ops.some((op) => !TOKEN_PATHS.has(op.path))) {
+    // Cookie mode sends no Authorization: on the server a header always wins over the cookies.
+    if (!cookies && ops.some((op) => !TOKEN_PATHS.has(op.path))) {
       if (apiToken !== undefined) out.authorization = `Token ${apiToken}`
       else {
         const tokens = await session.tokens()
@@ -284,25 +443,51 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
     return out
   }
 
+  const fetch = cookies?.fetch ?? opts.fetch
+  const single = () => httpLink<GatehouseRouter>({ url, fetch, headers: ({ op }) => headersFor([op]) })
+  const batched = () =>
+    httpBatchLink<GatehouseRouter>({
+      url,
+      fetch,
+      maxURLLength: MAX_URL_LENGTH,
+      headers: ({ opList }) => headersFor(opList),
+    })
   const transport =
     opts.batch === false
-      ? httpLink<GatehouseRouter>({ url, fetch: opts.fetch, headers: ({ op }) => headersFor([op]) })
-      : httpBatchLink<GatehouseRouter>({
-          url,
-          fetch: opts.fetch,
-          maxURLLength: MAX_URL_LENGTH,
-          headers: ({ opList }) => headersFor(opList),
-        })
+      ? single()
+      : cookies
+        ? splitLink<GatehouseRouter>({
+            condition: (op) => UNBATCHED_COOKIE_PATHS.has(op.path),
+            true: single(),
+            false: batched(),
+          })
+        : batched()
 
-  // An API key is not refreshed: its 401 is the answer, so no refresh link in that mode.
+  /** Whether a failed call is worth a refresh, then a retry. */
+  function shouldRefresh(error: unknown): boolean {
+    if (isAccessTokenStale(error)) return true
+    // The access cookie lives as long as its token, so once the token expires the cookie is
+    // usually gone too and the call arrives anonymous: refresh then too, if a refresh cookie may
+    // be there.
+    if (cookies) return reasonOf(error) === 'NOT_AUTHENTICATED' && cookies.mayRefresh()
+    // A blacklisted sliding token (logged out elsewhere) is dead: the server refuses its refresh
+    // too, and a refused refresh clears storage, as it does for every mode.
+    return mode === 'sliding' && reasonOf(error) === 'TOKEN_BLACKLISTED'
+  }
   const refresh = refreshLink<GatehouseRouter>({
-    generation: () => session.generation,
-    refreshSince: (generation) => session.refreshSince(generation),
+    generation: () => refresher.generation,
+    refreshSince: (generation) => refresher.refreshSince(generation),
     skip: (path) => TOKEN_PATHS.has(path),
+    shouldRefresh,
   })
-  const trpc = createTRPCClient<GatehouseRouter>({
-    links: apiToken === undefined ? [refresh, transport] : [transport],
-  })
+  // An API key is not refreshed: its 401 is the answer, so no refresh link in that mode.
+  const links =
+    apiToken !== undefined
+      ? [transport]
+      : cookies
+        ? [refresh, csrfRetryLink<GatehouseRouter>({ hasToken: () => cookies.hasCsrfToken() }), transport]
+        : [refresh, transport]
+  const trpc = createTRPCClient<GatehouseRouter>({ links })
   const untyped = getUntypedClient(trpc)
 
   function call(path: ProcedurePath, input?: unknown): Promise<unknown> {
@@ -310,7 +495,7 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
   }
 
   async function storeFrom(answer: unknown) {
-    const tokens = toTokens(answer)
+    const tokens = mode === 'sliding' ? toSlidingTokens(answer) : toTokens(answer)
     if (tokens) await session.set(tokens)
   }
 
@@ -326,37 +511,134 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
     }
   }
 
-  const auth: Record<string, unknown> = {
-    async login(input: unknown) {
-      const answer = await call('auth.login', input)
-      await storeFrom(answer)
+  /** A cookie login answered: a call that failed before it retries without a refresh; can() forgets the user. */
+  function cookiesArrived(jwt: boolean) {
+    cookies?.loggedIn(jwt)
+    cookieSession.changed()
+    forgetSubject()
+  }
+
+  /** Logs out the stored token (or `given`), and clears storage when it was the stored one. */
+  async function logOutStored(path: 'auth.logout' | 'auth.sliding.logout', given: string | undefined) {
+    // A refresh in flight is about to replace the stored token: log out the one it stores.
+    await session.settled()
+    const stored = (await session.tokens())?.refresh
+    const token = given ?? stored
+    const isStored = given === undefined || given === stored
+    try {
+      if (token === undefined) return { ...LOGGED_OUT }
+      return await call(path, path === 'auth.logout' ? { refresh: token } : { token })
+    } catch (error) {
+      // Already refused (expired, blacklisted, rotated): that login is over, which was the point.
+      if (isUnauthorized(error)) return { ...LOGGED_OUT }
+      throw error
+    } finally {
+      if (isStored) await session.clear()
+    }
+  }
+
+  /** Ends the JWT cookies and the session, whichever the client holds: a browser cannot tell. */
+  async function logOutCookies() {
+    await cookieSession.settled()
+    try {
+      const outcomes = await Promise.allSettled([
+        untyped.mutation('auth.logout', {}),
+        untyped.mutation('auth.session.logout', undefined),
+      ])
+      for (const outcome of outcomes) {
+        // No refresh cookie (400) or a dead one (401): that login was over already.
+        if (outcome.status === 'rejected' && !isRejection(outcome.reason)) throw asError(outcome.reason)
+      }
+      return { ...LOGGED_OUT }
+    } finally {
+      cookies?.loggedOut()
+      cookieSession.changed()
       forgetSubject()
+    }
+  }
+
+  const sliding: Record<string, unknown> = {
+    async obtain(input: unknown) {
+      const answer = await call('auth.sliding.obtain', input)
+      if (mode === 'sliding') {
+        await storeFrom(answer)
+        forgetSubject()
+      }
+      return answer
+    },
+    async refresh(input?: { token: string }) {
+      if (input === undefined) {
+        if (mode !== 'sliding') throw wrongMode('auth.sliding.refresh()', mode)
+        return session.refresh()
+      }
+      const answer = await call('auth.sliding.refresh', input)
+      if (mode === 'sliding') await storeFrom(answer)
+      return answer
+    },
+    async logout(input?: { token: string }) {
+      if (input === undefined && mode !== 'sliding') throw wrongMode('auth.sliding.logout()', mode)
+      return logOutStored('auth.sliding.logout', input?.token)
+    },
+  }
+
+  const sessions: Record<string, unknown> = {
+    async login(input: unknown) {
+      const answer = await call('auth.session.login', input)
+      cookiesArrived(false)
+      return answer
+    },
+    async logout() {
+      try {
+        return await call('auth.session.logout')
+      } finally {
+        cookieSession.changed()
+        forgetSubject()
+      }
+    },
+  }
+
+  const auth: Record<string, unknown> = {
+    async login(input: GatehouseInputs['auth']['login']) {
+      if (cookies) {
+        const answer = await call('auth.login', { ...input, cookies: true })
+        cookiesArrived(true)
+        return answer
+      }
+      const answer = await call('auth.login', input)
+      if (mode === 'jwt') {
+        await storeFrom(answer)
+        forgetSubject()
+      }
       return answer
     },
     me,
     async refresh(input?: { refresh: string }) {
-      if (input === undefined) return session.refresh()
-      const answer = await call('auth.refresh', input)
-      await storeFrom(answer)
+      if (input !== undefined) {
+        const answer = await call('auth.refresh', input)
+        if (mode === 'jwt') await storeFrom(answer)
+        return answer
+      }
+      if (mode === 'sliding') {
+        throw new TypeError('auth.refresh(): sliding mode holds no refresh token; call auth.sliding.refresh()')
+      }
+      return refresher.refresh()
+    },
+    logout(input?: { refresh: string }) {
+      if (input === undefined && mode === 'sliding') return logOutStored('auth.sliding.logout', undefined)
+      if (input === undefined && cookies) return logOutCookies()
+      return logOutStored('auth.logout', input?.refresh)
+    },
+    async logoutAll() {
+      const answer = await call('auth.logoutAll')
+      // Every login of the user is dead now, this one included: forget it here too.
+      if (cookies) {
+        // Best effort: the logout everywhere succeeded; this only has the server clear the cookies.
+        await logOutCookies().catch(() => undefined)
+      } else await session.clear()
       return answer
     },
-    async logout(input?: { refresh: string }) {
-      // A refresh in flight is about to replace the stored token: log out the one it stores.
-      await session.settled()
-      const stored = await session.tokens()
-      const refresh = input?.refresh ?? stored?.refresh
-      const isStored = input === undefined || input.refresh === stored?.refresh
-      try {
-        if (refresh === undefined) return { ...LOGGED_OUT }
-        return await call('auth.logout', { refresh })
-      } catch (error) {
-        // Already refused (expired, blacklisted, rotated): that session is over, which was the point.
-        if (isUnauthorized(error)) return { ...LOGGED_OUT }
-        throw error
-      } finally {
-        if (isStored) await session.clear()
-      }
-    },
+    sliding,
+    session: sessions,
   }
 
   const client: Record<string, unknown> = {
@@ -385,4 +667,19 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
 
 function isUnauthorized(error: unknown): boolean {
   return isGatehouseError(error) && error.data.code === 'UNAUTHORIZED'
+}
+
+function reasonOf(error: unknown): GatehouseErrorReason | undefined {
+  return isGatehouseError(error) ? error.data.reason : undefined
+}
+
+/** A call that spends the stored sliding token, made in a mode that stores none. */
+function wrongMode(call: string, mode: GatehouseMode): TypeError {
+  return new TypeError(
+    `${call}: only sliding mode stores a sliding token (this client is in ${mode} mode); pass { token }`,
+  )
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason))
 }

@@ -92,9 +92,17 @@ export function isGatehouseError(error: unknown): error is GatehouseError {
   return typeof code === 'string' && typeof httpStatus === 'number'
 }
 
-/** Whether the call failed only because its access token expired: the one case worth a refresh. */
-export function isTokenExpired(error: unknown): boolean {
-  return isGatehouseError(error) && error.data.code === 'UNAUTHORIZED' && error.data.reason === 'TOKEN_EXPIRED'
+/**
+ * Whether the call failed only because its access token is stale, the cases worth a refresh:
+ * expired, or revoked by a token epoch bump (after a role change the refresh token still works
+ * and the new access token carries the new epoch; after a password change it does not).
+ */
+export function isAccessTokenStale(error: unknown): boolean {
+  return (
+    isGatehouseError(error) &&
+    error.data.code === 'UNAUTHORIZED' &&
+    (error.data.reason === 'TOKEN_EXPIRED' || error.data.reason === 'TOKEN_REVOKED')
+  )
 }
 
 /**

@@ -5,7 +5,12 @@ export type {
   GatehouseClientOptions,
   GatehouseFetch,
   GatehouseHeaders,
+  GatehouseMode,
+  GatehouseSession,
+  GatehouseSliding,
 } from './client.js'
+export { memoryCookieJar } from './cookies/cookie-jar.js'
+export type { CookieJar, MemoryCookieJarOptions } from './cookies/cookie-jar.js'
 export { isDenied, isGatehouseError } from './errors.js'
 export type {
   AuthErrorCode,

@@ -20,6 +20,7 @@ import type {
 } from '@trpc/server'
 
 import type { GatehouseErrorShape } from './errors.js'
+import { spelledOut } from './internal/spelled-out.js'
 
 /** Per procedure, what a client needs to know: kind, input, and output as it arrives (JSON). */
 type ShapeOf<TRouter extends AnyTRPCRouter, TRecord> = {
@@ -30,19 +31,6 @@ type ShapeOf<TRouter extends AnyTRPCRouter, TRecord> = {
         output: inferTransformedProcedureOutput<TRouter, TRecord[K]>
       }
     : ShapeOf<TRouter, TRecord[K]>
-}
-
-// `T extends unknown ? … : never` then `['v']` builds every union afresh (no alias) and the
-// mapped type drops interface names, so the emitter has nothing left to refer to but literals.
-type SpelledOutMember<T> = T extends (...args: never[]) => unknown
-  ? T
-  : T extends object
-    ? { [K in keyof T]: SpelledOut<T[K]> }
-    : T
-type SpelledOut<T> = (T extends unknown ? { v: SpelledOutMember<T> } : never)['v']
-
-function spelledOut<T>(): SpelledOut<T> {
-  return undefined as never
 }
 
 // Type-only: nothing imports this value at run time. Its declaration is the point: it is

@@ -87,6 +87,18 @@ describe('createGatehouseClient({ apiToken })', () => {
     expect(http.calls('auth.tokens.obtain')[0]?.authorization).toBeNull()
   })
 
+  it('registers with a key through auth.tokens.register, an ordinary call that stores nothing', async () => {
+    const storage = memoryStorage()
+    const anonymous = createGatehouseClient({ url: server.url, storage })
+    const username = `keyed${process.pid}`
+    const { user, token } = await anonymous.auth.tokens.register({ username, password: 'Tr1cky-passphrase' })
+    expect(user).toMatchObject({ username, groups: [] })
+    expect(await storage.get()).toBeNull()
+
+    const service = createGatehouseClient({ url: server.url, apiToken: token })
+    expect((await service.auth.me()).user).toEqual(user)
+  })
+
   it('refuses a key with spaces, or a key together with token storage', () => {
     expect(() => createGatehouseClient({ url: server.url, apiToken: 'a b' })).toThrow(TypeError)
     expect(() => createGatehouseClient({ url: server.url, apiToken: '' })).toThrow(TypeError)

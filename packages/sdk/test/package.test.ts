@@ -143,8 +143,8 @@ describe('outside the workspace', () => {
     mkdirSync(join(dir, 'src'))
     writeFileSync(
       join(dir, 'src', 'app.ts'),
-      `import type { Action, GatehouseError, GatehouseOutputs, GatehouseRouter, Resource, Subject, TokenStorage } from '@gatehouse/sdk'
-import { ACTIONS, CATALOGUE, can, createGatehouseClient, isDenied, isGatehouseError, memoryStorage, webStorage } from '@gatehouse/sdk'
+      `import type { Action, CookieJar, GatehouseError, GatehouseMode, GatehouseOutputs, GatehouseRouter, Resource, Subject, TokenStorage } from '@gatehouse/sdk'
+import { ACTIONS, CATALOGUE, can, createGatehouseClient, isDenied, isGatehouseError, memoryCookieJar, memoryStorage, webStorage } from '@gatehouse/sdk'
 import { createTRPCClient, httpLink } from '@trpc/client'
 
 const storage: TokenStorage = typeof localStorage === 'undefined' ? memoryStorage() : webStorage(localStorage)
@@ -191,6 +191,24 @@ export async function permissions(): Promise<boolean[]> {
     actions.length === resources.length,
     items.length > 0,
   ]
+}
+
+const jar: CookieJar = memoryCookieJar()
+const cookieClient = createGatehouseClient({ url: 'http://localhost:3000', mode: 'cookie', cookies: jar })
+const slidingClient = createGatehouseClient({ url: 'http://localhost:3000', mode: 'sliding', storage })
+
+export async function modes(): Promise<string> {
+  const { user } = await cookieClient.auth.session.login({ username: 'alice', password: 'correct horse' })
+  await cookieClient.auth.login({ username: 'alice', password: 'correct horse' })
+  const { items } = await cookieClient.auth.session.list()
+  await cookieClient.auth.logout()
+  const { token } = await slidingClient.auth.sliding.obtain({ username: 'alice', password: 'correct horse' })
+  await slidingClient.auth.sliding.refresh()
+  // @ts-expect-error a sliding token is { token }
+  await slidingClient.auth.sliding.logout({ refresh: token })
+  const { detail } = await slidingClient.auth.logoutAll()
+  const mode: GatehouseMode = 'sliding'
+  return [user.username, items.length, detail, mode, jar.get('csrftoken', 'http://localhost:3000/trpc')].join()
 }
 
 export function describeDenial(error: unknown): string {

@@ -14,12 +14,15 @@ import type {
   AccessObject,
   Action,
   AuthErrorCode,
+  CookieJar,
   DenialReason,
   GatehouseClient,
+  GatehouseClientOptions,
   GatehouseErrorData,
   GatehouseErrorReason,
   GatehouseErrorShape,
   GatehouseInputs,
+  GatehouseMode,
   GatehouseOutputs,
   GatehouseRouter,
   Resource,
@@ -56,6 +59,7 @@ describe('GatehouseRouter', () => {
       'auth.login': 'mutation'
       'auth.refresh': 'mutation'
       'auth.logout': 'mutation'
+      'auth.logoutAll': 'mutation'
       'auth.verify': 'mutation'
       'auth.me': 'query'
       'auth.catalogue': 'query'
@@ -64,6 +68,15 @@ describe('GatehouseRouter', () => {
       'auth.tokens.list': 'query'
       'auth.tokens.revoke': 'mutation'
       'auth.tokens.revokeAll': 'mutation'
+      'auth.tokens.register': 'mutation'
+      'auth.sliding.obtain': 'mutation'
+      'auth.sliding.refresh': 'mutation'
+      'auth.sliding.logout': 'mutation'
+      'auth.session.login': 'mutation'
+      'auth.session.logout': 'mutation'
+      'auth.session.list': 'query'
+      'auth.session.revoke': 'mutation'
+      'auth.session.revokeOthers': 'mutation'
       'content.protected': 'query'
       'content.admin': 'query'
       'content.manager': 'query'
@@ -86,6 +99,7 @@ describe('GatehouseRouter', () => {
       'admin.permissions.list': 'query'
       'admin.permissions.grant': 'mutation'
       'admin.permissions.revoke': 'mutation'
+      'admin.audit.list': 'query'
     }>()
   })
 
@@ -153,7 +167,9 @@ describe('client procedures', () => {
   })
 
   it('take exactly the server input otherwise', () => {
-    expectTypeOf(client.auth.login).parameters.toEqualTypeOf<[{ username: string; password: string }]>()
+    expectTypeOf(client.auth.login).parameters.toEqualTypeOf<
+      [{ username: string; password: string; cookies?: boolean | undefined }]
+    >()
     expectTypeOf(client.auth.register).parameters.toEqualTypeOf<
       [{ username: string; password: string; email?: string | undefined }]
     >()
@@ -166,6 +182,25 @@ describe('client procedures', () => {
     expectTypeOf(client.auth.refresh).returns.resolves.toEqualTypeOf<{ access: string; refresh: string }>()
     expectTypeOf(client.auth.logout).parameters.toEqualTypeOf<[input?: { refresh: string }]>()
     expectTypeOf(client.auth.logout).returns.resolves.toEqualTypeOf<{ detail: 'Successfully logged out.' }>()
+  })
+
+  it('let sliding refresh and logout fall back to the stored sliding token', () => {
+    expectTypeOf(client.auth.sliding.obtain).parameters.toEqualTypeOf<[{ username: string; password: string }]>()
+    expectTypeOf(client.auth.sliding.obtain).returns.resolves.toEqualTypeOf<{ token: string }>()
+    expectTypeOf(client.auth.sliding.refresh).parameters.toEqualTypeOf<[input?: { token: string }]>()
+    expectTypeOf(client.auth.sliding.refresh).returns.resolves.toEqualTypeOf<{ token: string }>()
+    expectTypeOf(client.auth.sliding.logout).parameters.toEqualTypeOf<[input?: { token: string }]>()
+    expectTypeOf(client.auth.sliding.logout).returns.resolves.toEqualTypeOf<{ detail: 'Successfully logged out.' }>()
+    expectTypeOf(client.auth.logoutAll).parameters.toEqualTypeOf<[]>()
+    expectTypeOf(client.auth.logoutAll).returns.resolves.toEqualTypeOf<{ detail: 'Logged out everywhere.' }>()
+    expectTypeOf(client.auth.session.login).parameters.toEqualTypeOf<[{ username: string; password: string }]>()
+    expectTypeOf(client.auth.session.logout).parameters.toEqualTypeOf<[]>()
+  })
+
+  it('take a mode, and a cookie jar', () => {
+    expectTypeOf<GatehouseClientOptions['mode']>().toEqualTypeOf<GatehouseMode | undefined>()
+    expectTypeOf<GatehouseMode>().toEqualTypeOf<'jwt' | 'cookie' | 'sliding'>()
+    expectTypeOf<GatehouseClientOptions['cookies']>().toEqualTypeOf<CookieJar | undefined>()
   })
 
   it('refuse wrong inputs', () => {
@@ -192,7 +227,9 @@ describe('client procedures', () => {
 
   it('expose the raw tRPC client with the same types', () => {
     expectTypeOf(client.trpc.auth.me.query).returns.resolves.toEqualTypeOf<GatehouseOutputs['auth']['me']>()
-    expectTypeOf(client.trpc.auth.login.mutate).parameter(0).toEqualTypeOf<{ username: string; password: string }>()
+    expectTypeOf(client.trpc.auth.login.mutate)
+      .parameter(0)
+      .toEqualTypeOf<{ username: string; password: string; cookies?: boolean | undefined }>()
   })
 })
 
@@ -202,7 +239,7 @@ describe('can', () => {
     expectTypeOf<Resource>().toEqualTypeOf<ServerResource>()
     expectTypeOf<Subject>().toEqualTypeOf<ServerSubject>()
     expectTypeOf<Action>().toEqualTypeOf<'view' | 'add' | 'change' | 'delete'>()
-    expectTypeOf<Resource>().toEqualTypeOf<'user' | 'group' | 'permission' | 'article'>()
+    expectTypeOf<Resource>().toEqualTypeOf<'user' | 'group' | 'permission' | 'auditevent' | 'article'>()
   })
 
   it('takes an action, a catalogued resource and an object the server returned', () => {

@@ -23,6 +23,8 @@ export const CATALOGUE = {
   user: {},
   group: {},
   permission: {},
+  /** The audit log (admin.audit.list); only `view_auditevent` exists: the server alone writes it. */
+  auditevent: {},
   article: {
     public: { actions: ['view'], when: 'published' },
     authenticated: ['add'],

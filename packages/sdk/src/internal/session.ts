@@ -1,10 +1,11 @@
 /**
- * The client's hold on its token storage, and the one place a stored refresh token is spent.
+ * The client's hold on its credentials (stored tokens, or cookie mode's cookies), and the one
+ * place a refresh is spent.
  *
  * Refresh tokens rotate, and the server treats a rotated token presented again as theft and
- * revokes its whole family. So two refreshes of the same stored token must never race: every
- * refresh that uses the stored token (automatic or `client.auth.refresh()`) joins the single one
- * in flight.
+ * revokes its whole family; a refresh cookie is the same token. So two refreshes of the same
+ * credential must never race: every refresh (automatic or `client.auth.refresh()`) joins the
+ * single one in flight.
  */
 import type { GatehouseRouter } from '../router.js'
 import type { TokenStorage, Tokens } from '../storage/token-storage.js'
@@ -13,30 +14,38 @@ import { TRPCClientError } from '@trpc/client'
 import { isGatehouseError } from '../errors.js'
 import { toTokens } from '../storage/token-storage.js'
 
-export interface Session {
-  /** Bumped on every write, so a caller can tell whether the tokens changed since it looked. */
+/** What the refresh link needs: a generation to compare, and one refresh for many callers. */
+export interface Refresher {
+  /** Bumped whenever the credentials change, so a caller can tell whether they did since it looked. */
   readonly generation: number
-  tokens(): Promise<Tokens | null>
-  set(tokens: Tokens): Promise<void>
-  clear(): Promise<void>
   /**
-   * Trades the stored refresh token for a new pair, once for all concurrent callers, stores the
-   * pair and resolves with the server's answer.
+   * Gets fresh credentials, once for all concurrent callers, and resolves with the server's
+   * answer.
    */
   refresh(): Promise<unknown>
   /**
    * For a call sent at `generation` that found its access token expired: resolves once fresh
-   * tokens are stored (refreshing only if nobody has since), rejects if they cannot be had.
+   * credentials are in place (refreshing only if nobody has since), rejects if they cannot be had.
    */
   refreshSince(generation: number): Promise<void>
   /** Resolves when no refresh is in flight. */
   settled(): Promise<void>
 }
 
+export interface Session extends Refresher {
+  tokens(): Promise<Tokens | null>
+  set(tokens: Tokens): Promise<void>
+  clear(): Promise<void>
+}
+
 export interface SessionOptions {
   storage: TokenStorage
-  /** Calls `auth.refresh` on the server. */
+  /** The refresh procedure, named in the error a refresh with nothing stored rejects with. */
+  path: string
+  /** Trades the stored refresh token on the server: `auth.refresh`, or `auth.sliding.refresh`. */
   exchange(refresh: string): Promise<unknown>
+  /** The tokens to store from the server's answer to `exchange`. @default toTokens */
+  tokensOf?(answer: unknown): Tokens | null
   /** Called whenever the tokens are cleared: logout, or a refresh token the server refused. */
   onClear?(): void
 }
@@ -44,7 +53,6 @@ export interface SessionOptions {
 export function createSession(opts: SessionOptions): Session {
   const { storage } = opts
   let generation = 0
-  let inFlight: Promise<unknown> | undefined
 
   async function write(tokens: Tokens | null) {
     generation += 1
@@ -61,52 +69,111 @@ export function createSession(opts: SessionOptions): Session {
     const stored = toTokens(await storage.get())
     let answer: unknown
     try {
-      if (!stored) throw notAuthenticated('auth.refresh')
+      if (!stored) throw notAuthenticated(opts.path)
       answer = await opts.exchange(stored.refresh)
     } catch (error) {
       if (generation === startedAt && isRejection(error)) await write(null)
       throw error
     }
-    const next = toTokens(answer)
+    const next = (opts.tokensOf ?? toTokens)(answer)
     // A login or logout that landed meanwhile wins: do not resurrect or overwrite its tokens.
     if (generation === startedAt) await write(next)
-    // The server has rotated the stored token by now, so without a new pair nothing is usable.
-    if (!next) throw new TypeError('auth.refresh answered without an access/refresh pair')
+    // The server has rotated the stored token by now, so without new tokens nothing is usable.
+    if (!next) throw new TypeError(`${opts.path} answered without tokens`)
     return answer
   }
 
-  const session: Session = {
+  const refresher = createRefresher({ generation: () => generation, run: runRefresh })
+  return {
     get generation() {
       return generation
     },
+    refresh: () => refresher.refresh(),
+    refreshSince: (sentAt) => refresher.refreshSince(sentAt),
+    settled: () => refresher.settled(),
     async tokens() {
       return toTokens(await storage.get())
     },
     set: (tokens) => write(tokens),
     clear: () => write(null),
+  }
+}
+
+export interface CookieSession extends Refresher {
+  /** The cookies changed (a login, a logout): calls that failed before then retry without a refresh. */
+  changed(): void
+}
+
+/**
+ * Cookie mode's session: the credentials are cookies the client cannot read (httpOnly), so a
+ * refresh presents none; `exchange` calls `auth.refresh` and the server reads the `refresh`
+ * cookie. It rotates like a stored token, hence the same single flight.
+ */
+export function createCookieSession(opts: { exchange(): Promise<unknown>; onRejected(): void }): CookieSession {
+  let generation = 0
+  const refresher = createRefresher({
+    generation: () => generation,
+    async run() {
+      const startedAt = generation
+      try {
+        const answer = await opts.exchange()
+        if (generation === startedAt) generation += 1
+        return answer
+      } catch (error) {
+        if (generation === startedAt && isRejection(error)) {
+          generation += 1
+          opts.onRejected()
+        }
+        throw error
+      }
+    },
+  })
+  return {
+    get generation() {
+      return generation
+    },
+    refresh: () => refresher.refresh(),
+    refreshSince: (sentAt) => refresher.refreshSince(sentAt),
+    settled: () => refresher.settled(),
+    changed() {
+      generation += 1
+    },
+  }
+}
+
+/**
+ * The single flight behind every refresh: `run` starts only when none is in flight, and every
+ * caller meanwhile shares its outcome.
+ */
+export function createRefresher(opts: { generation(): number; run(): Promise<unknown> }): Refresher {
+  let inFlight: Promise<unknown> | undefined
+  const refresher: Refresher = {
+    get generation() {
+      return opts.generation()
+    },
     refresh() {
-      inFlight ??= runRefresh().finally(() => {
+      inFlight ??= opts.run().finally(() => {
         inFlight = undefined
       })
       return inFlight
     },
     async refreshSince(sentAt) {
-      // The tokens changed after the call went out (a refresh finished, or a login): just retry.
-      if (generation !== sentAt && !inFlight) return
-      await session.refresh()
+      // The credentials changed after the call went out (a refresh finished, or a login): just retry.
+      if (opts.generation() !== sentAt && !inFlight) return
+      await refresher.refresh()
     },
     async settled() {
       await inFlight?.catch(() => undefined)
     },
   }
-  return session
+  return refresher
 }
 
 /**
  * The server looked at the refresh token and said no (401: invalid, expired, blacklisted; 400:
  * malformed). Anything else (network, 5xx) says nothing about the token, so it is kept.
  */
-function isRejection(error: unknown): boolean {
+export function isRejection(error: unknown): boolean {
   return isGatehouseError(error) && (error.data.httpStatus === 401 || error.data.httpStatus === 400)
 }
 

@@ -1,14 +1,14 @@
 /**
- * Auto-refresh: a call that fails because its access token expired waits for fresh tokens and is
- * sent again, once. However many calls fail together, the stored refresh token is spent once
- * (see internal/session.ts for why that matters).
+ * Auto-refresh: a call that fails because its access token expired (or was revoked by a token
+ * epoch bump) waits for fresh tokens and is sent again, once. However many calls fail together,
+ * the stored refresh token is spent once (see internal/session.ts for why that matters).
  */
 import type { TRPCLink } from '@trpc/client'
 import type { AnyTRPCRouter } from '@trpc/server'
 import type { Unsubscribable } from '@trpc/server/observable'
 import { observable } from '@trpc/server/observable'
 
-import { isTokenExpired } from '../errors.js'
+import { isAccessTokenStale } from '../errors.js'
 
 export interface RefreshLinkOptions {
   /** The token generation now; a call notes it when it goes out. */
@@ -17,11 +17,17 @@ export interface RefreshLinkOptions {
   refreshSince(generation: number): Promise<void>
   /** Calls never retried: the token endpoints themselves, whose 401s mean what they say. */
   skip(path: string): boolean
+  /**
+   * Whether a failure is worth a refresh.
+   * @default isAccessTokenStale (401 `TOKEN_EXPIRED` or `TOKEN_REVOKED`)
+   */
+  shouldRefresh?(error: unknown): boolean
 }
 
 /**
  * A tRPC link that retries a call once, after a refresh, when it failed with `UNAUTHORIZED` and
- * reason `TOKEN_EXPIRED`. If the refresh fails, the call fails with its original error.
+ * reason `TOKEN_EXPIRED` or `TOKEN_REVOKED` (or whatever `shouldRefresh` accepts). If the refresh
+ * fails, the call fails with its original error.
  *
  * @example
  * ```ts
@@ -44,7 +50,8 @@ export function refreshLink<TRouter extends AnyTRPCRouter>(opts: RefreshLinkOpti
               observer.next(envelope)
             },
             error(error) {
-              if (isRetry || stopped || opts.skip(op.path) || !isTokenExpired(error)) {
+              const worthIt = (opts.shouldRefresh ?? isAccessTokenStale)(error)
+              if (isRetry || stopped || opts.skip(op.path) || !worthIt) {
                 observer.error(error)
                 return
               }

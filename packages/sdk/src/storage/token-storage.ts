@@ -1,8 +1,15 @@
-/** The pair `auth.login` and `auth.refresh` answer with. */
+/**
+ * What a client stores: the pair `auth.login` and `auth.refresh` answer with, or in sliding mode
+ * the one token of `auth.sliding.obtain` in both fields (a sliding token is both what is sent and
+ * what is traded), so every storage adapter serves both modes unchanged.
+ */
 export interface Tokens {
-  /** Short-lived JWT sent as `Authorization: Bearer <access>`. */
+  /** Short-lived JWT sent as `Authorization: Bearer <access>`; in sliding mode, the sliding token. */
   access: string
-  /** Longer-lived JWT traded for a new pair by `auth.refresh`; rotated on every use. */
+  /**
+   * Longer-lived JWT traded for a new pair by `auth.refresh`, rotated on every use; in sliding
+   * mode, the same sliding token, traded by `auth.sliding.refresh`.
+   */
   refresh: string
 }
 
@@ -34,4 +41,11 @@ export function toTokens(value: unknown): Tokens | null {
   const { access, refresh } = value as Record<string, unknown>
   if (typeof access !== 'string' || typeof refresh !== 'string' || !access || !refresh) return null
   return { access, refresh }
+}
+
+/** Sliding mode's tokens from `{ token }` (`auth.sliding.obtain` and `auth.sliding.refresh`). */
+export function toSlidingTokens(value: unknown): Tokens | null {
+  if (typeof value !== 'object' || value === null) return null
+  const { token } = value as Record<string, unknown>
+  return typeof token === 'string' && token ? { access: token, refresh: token } : null
 }

@@ -38,13 +38,23 @@ export function recordingFetch(opts: { delayResponse?: (request: RecordedRequest
 }
 
 /** Calls a mutation over plain HTTP, outside the SDK. */
-export async function rawMutation(baseUrl: string, path: string, input: unknown) {
+export function rawMutation(baseUrl: string, path: string, input: unknown) {
+  return rawPost(baseUrl, path, { input })
+}
+
+/** Calls a mutation over plain HTTP, outside the SDK, with headers of the test's choosing. */
+export async function rawPost(
+  baseUrl: string,
+  path: string,
+  opts: { input: unknown; headers?: Record<string, string> },
+) {
   const res = await fetch(`${baseUrl}/trpc/${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(input),
+    headers: { 'content-type': 'application/json', ...opts.headers },
+    body: JSON.stringify(opts.input),
   })
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+  const body = (await res.json()) as { error?: { message?: string; data?: Record<string, unknown> } }
+  return { status: res.status, body }
 }
 
 /** Calls a query over plain HTTP, outside the SDK. */
