@@ -230,6 +230,22 @@ describe(`${TEST_BACKEND}: JWT cookies over HTTP`, () => {
     expect(setCookieLines(viaBody)).toEqual([])
   })
 
+  it('hands a new csrftoken to a cookie refresh that lost its own, so the retry succeeds', async () => {
+    now = START
+    const { client } = await cookieLogin()
+    client.jar.delete('csrftoken;/')
+    const refused = client.absorb(await client.mutation('auth.refresh', { input: {} }))
+    expect(refused.status).toBe(403)
+    expect(refused.body.error).toMatchObject({
+      message: 'CSRF Failed: CSRF cookie not set.',
+      data: { reason: 'CSRF_FAILED' },
+    })
+    expect(setCookieLines(refused).map((line) => line.split('=')[0])).toEqual(['csrftoken'])
+    expect(client.get('csrftoken')).toMatch(/^[0-9a-f]{64}$/)
+    const retried = client.absorb(await client.mutation('auth.refresh', { input: {} }))
+    expect(retried.status).toBe(200)
+  })
+
   it('logs out through the cookie: blacklists the refresh token and clears both cookies', async () => {
     now = START
     const { client } = await cookieLogin()

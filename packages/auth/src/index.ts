@@ -63,6 +63,7 @@ export {
   CSRF_COOKIE,
   CSRF_HEADER,
   csrfCookie,
+  ensureCsrfCookie,
   enforceCsrf,
   generateCsrfToken,
   isSafeMethod,

@@ -16,6 +16,7 @@ import {
   checkOrigin,
   csrfCookie,
   enforceCsrf,
+  ensureCsrfCookie,
   generateCsrfToken,
   REFRESH_COOKIE,
 } from '@gatehouse/auth'
@@ -84,6 +85,9 @@ export function refreshFromCookie(ctx: Context): string {
       fieldErrors: { refresh: ['This field is required.'] },
     })
   }
+  // A client that lost its csrftoken (cleared by hand, or never kept) gets a new one with the
+  // refusal, as the cookie authenticators do, so it can retry instead of logging in again.
+  ensureCsrfCookie(ctx.http.request)
   enforceCsrf(ctx.http.request, ctx.config.csrfTrustedOrigins)
   return token
 }
