@@ -141,6 +141,33 @@ export function login(origin: string, user: { username: string; password: string
   return mutate<Tokens>(origin, 'auth.login', user)
 }
 
+/**
+ * `auth.session.login`: the `sessionid` cookie (name=value) the server set, for a Cookie header.
+ * A query needs no CSRF token, so the cookie alone authenticates the bench's GETs.
+ */
+export function sessionCookie(origin: string, user: { username: string; password: string }): Promise<string> {
+  const payload = JSON.stringify(user)
+  return new Promise((resolve, reject) => {
+    const r = request(`${origin}/trpc/auth.session.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      timeout: 60_000,
+    })
+    r.on('timeout', () => r.destroy(new Error('auth.session.login timed out')))
+    r.on('error', reject)
+    r.on('response', (res) => {
+      res.resume()
+      res.on('end', () => {
+        const cookie = (res.headers['set-cookie'] ?? []).find((line) => line.startsWith('sessionid='))
+        if (res.statusCode !== 200 || !cookie) {
+          reject(new Error(`auth.session.login answered ${res.statusCode ?? 0} without a sessionid cookie`))
+        } else resolve(cookie.split(';', 1)[0] ?? '')
+      })
+    })
+    r.end(payload)
+  })
+}
+
 /** Runs `tasks` with at most `limit` in flight, in order. */
 export async function pool<T>(count: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = new Array<T>(count)
