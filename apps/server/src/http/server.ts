@@ -1,10 +1,12 @@
 /**
- * The HTTP front: /trpc (tRPC's node adapter), /healthz, /.well-known/jwks.json.
+ * The HTTP front: /trpc (tRPC's node adapter), /api (the REST facade, rest/), /healthz,
+ * /.well-known/jwks.json.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 
+import type { Authenticator, AuthResponse } from '@gatehouse/auth'
 import { sql } from 'kysely'
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http'
 
@@ -12,6 +14,7 @@ import type { ContextDeps } from '../context.js'
 import { resolveAuthenticators } from '../authenticators.js'
 import { challengeFor, createContextInner } from '../context.js'
 import { CHALLENGE_FREE_REASONS } from '../errors.js'
+import { createRestHandler } from '../rest/handler.js'
 import { appRouter } from '../routers/_app.js'
 import { CookieJar, cookiesAreSecure, parseCookieHeader } from './cookies.js'
 
@@ -68,6 +71,26 @@ export function createRequestListener(opts: HttpOptions) {
     }
   }
 
+  const jarOf = (req: IncomingMessage) =>
+    new CookieJar({ secure: cookiesAreSecure(config.cookieSecure, arrivedOverTls(req)) })
+
+  /** A request's context, built this one way for /trpc and /api (which narrows the authenticators per view). */
+  function contextOf(req: IncomingMessage, o: { response: AuthResponse; authenticators?: readonly Authenticator[] }) {
+    const cookieHeader = req.headers.cookie
+    const http = {
+      method: req.method ?? 'GET',
+      cookies: cookieHeader === undefined ? undefined : parseCookieHeader(cookieHeader),
+      secure: arrivedOverTls(req),
+      response: o.response,
+    }
+    return createContextInner(
+      { auth, config, authenticators: o.authenticators ?? authenticators },
+      { authorization: req.headers.authorization, headers: headersOf(req), address: clientAddress(req), http },
+    )
+  }
+
+  const rest = createRestHandler({ config, authenticators, contextOf, jarOf, onError: opts.onError })
+
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/'
     const pathname = url.split('?', 1)[0] ?? '/'
@@ -76,6 +99,7 @@ export function createRequestListener(opts: HttpOptions) {
     if (pathname === '/.well-known/jwks.json' && (req.method === 'GET' || req.method === 'HEAD')) {
       return sendJson(res, { status: 200, body: auth.keys.jwks(), headers: { 'cache-control': 'public, max-age=300' } })
     }
+    if (pathname.startsWith('/api/')) return rest(req, res)
     if (!pathname.startsWith(TRPC_PREFIX)) {
       return sendJson(res, { status: 404, body: { detail: 'Not found.' } })
     }
@@ -88,16 +112,8 @@ export function createRequestListener(opts: HttpOptions) {
       return sendJson(res, { status: 413, body: trpcError(413, 'PAYLOAD_TOO_LARGE', message) })
     }
 
-    const secure = arrivedOverTls(req)
     // One jar per HTTP request: every call of a batch adds to it, and responseMeta writes it once.
-    const jar = new CookieJar({ secure: cookiesAreSecure(config.cookieSecure, secure) })
-    const cookieHeader = req.headers.cookie
-    const http = {
-      method: req.method ?? 'GET',
-      cookies: cookieHeader === undefined ? undefined : parseCookieHeader(cookieHeader),
-      secure,
-      response: jar,
-    }
+    const jar = jarOf(req)
 
     await nodeHTTPRequestHandler({
       req,
@@ -106,11 +122,7 @@ export function createRequestListener(opts: HttpOptions) {
       path: decodeURIComponent(pathname.slice(TRPC_PREFIX.length)),
       maxBodySize: config.maxBodyBytes,
       allowMethodOverride: false,
-      createContext: () =>
-        createContextInner(
-          { auth, config, authenticators },
-          { authorization: req.headers.authorization, headers: headersOf(req), address: clientAddress(req), http },
-        ),
+      createContext: () => contextOf(req, { response: jar }),
       responseMeta({ errors }) {
         const challenged = errors.find((e) => {
           if (e.code !== 'UNAUTHORIZED') return false

@@ -1,0 +1,445 @@
+/**
+ * The REST facade's routes beyond the seed: simplejwt's and DRF's stock token views, and
+ * Gatehouse's own procedures in DRF's style (snake_case, 201/204, cursor pages); plus the
+ * outage, bug and AUTH_SCHEMES cases of the facade itself.
+ */
+import type { AddressInfo } from 'node:net'
+
+import type { Authenticator } from '@gatehouse/auth'
+import { createAuthService } from '@gatehouse/auth'
+import { createDb } from '@gatehouse/db'
+import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import type { TestServer } from '../src/testing.js'
+import { startApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { createHttpServer } from '../src/http/server.js'
+import { startTestServer } from '../src/testing.js'
+
+const KEY = /^[0-9a-f]{24}\.[0-9a-f]{64}$/
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
+const BEARER = 'Bearer realm="api"'
+
+interface Answer {
+  status: number
+  headers: Headers
+  text: string
+  json: any
+}
+
+let base: string
+
+async function api(
+  method: string,
+  path: string,
+  opts: { json?: unknown; body?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const jsonHeaders: Record<string, string> = opts.json === undefined ? {} : { 'content-type': 'application/json' }
+  const res = await fetch(`${base}${path}`, {
+    method,
+    body: opts.json === undefined ? opts.body : JSON.stringify(opts.json),
+    headers: { ...jsonHeaders, ...opts.headers },
+    redirect: 'manual',
+  })
+  const text = await res.text()
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    json = undefined
+  }
+  return { status: res.status, headers: res.headers, text, json }
+}
+
+const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` })
+const form = (fields: Record<string, string>) => ({
+  body: new URLSearchParams(fields).toString(),
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+})
+
+describe(`${TEST_BACKEND}: REST facade, Gatehouse's routes`, () => {
+  let server: TestServer
+  let alice: { id: number; username: string; password: string }
+  let root: { id: number; username: string; password: string }
+
+  beforeAll(async () => {
+    server = await startTestServer()
+    base = server.url
+    alice = await server.createUser()
+    root = await server.createUser({ isSuperuser: true })
+  })
+  afterAll(() => server.close())
+
+  async function accessOf(user: { username: string; password: string }): Promise<string> {
+    const res = await api('POST', '/api/token/', { json: { username: user.username, password: user.password } })
+    expect(res.status).toBe(200)
+    return res.json.access
+  }
+
+  describe('simplejwt’s and DRF’s stock views', () => {
+    it('token/: {refresh, access} in simplejwt’s order, its 401 and field errors', async () => {
+      const ok = await api('POST', '/api/token/', { json: { username: alice.username, password: alice.password } })
+      expect(ok.status).toBe(200)
+      expect(Object.keys(ok.json)).toEqual(['refresh', 'access'])
+      expect(ok.headers.getSetCookie()).toEqual([])
+      const wrong = await api('POST', '/api/token/', { json: { username: alice.username, password: 'nope' } })
+      expect([wrong.status, wrong.text, wrong.headers.get('www-authenticate')]).toEqual([
+        401,
+        '{"detail":"No active account found with the given credentials"}',
+        BEARER,
+      ])
+      const empty = await api('POST', '/api/token/', { json: {} })
+      expect([empty.status, empty.text]).toEqual([
+        400,
+        '{"username":["This field is required."],"password":["This field is required."]}',
+      ])
+    })
+
+    it('token/blacklist/: answers {} and the refresh token is dead', async () => {
+      const { refresh } = (
+        await api('POST', '/api/token/', { json: { username: alice.username, password: alice.password } })
+      ).json
+      const res = await api('POST', '/api/token/blacklist/', { json: { refresh } })
+      expect([res.status, res.text]).toEqual([200, '{}'])
+      const reuse = await api('POST', '/api/token/refresh/', { json: { refresh } })
+      expect([reuse.status, reuse.text]).toEqual([401, '{"detail":"Token is blacklisted","code":"token_not_valid"}'])
+    })
+
+    it('token/sliding/: obtain, authenticate, refresh, blacklist', async () => {
+      const obtained = await api('POST', '/api/token/sliding/', {
+        json: { username: alice.username, password: alice.password },
+      })
+      expect(obtained.status).toBe(200)
+      expect(Object.keys(obtained.json)).toEqual(['token'])
+      expect((await api('GET', '/api/me/', { headers: bearer(obtained.json.token) })).status).toBe(200)
+      const refreshed = await api('POST', '/api/token/sliding/refresh/', { json: { token: obtained.json.token } })
+      expect(refreshed.status).toBe(200)
+      const ended = await api('POST', '/api/token/sliding/blacklist/', { json: { token: refreshed.json.token } })
+      expect([ended.status, ended.text]).toEqual([200, '{}'])
+      const again = await api('POST', '/api/token/sliding/refresh/', { json: { token: refreshed.json.token } })
+      expect([again.status, again.text, again.headers.get('www-authenticate')]).toEqual([
+        401,
+        '{"detail":"Token is blacklisted","code":"token_not_valid"}',
+        BEARER,
+      ])
+    })
+
+    it('api-token-auth/: DRF’s obtain_auth_token, with its 400 for bad credentials', async () => {
+      const ok = await api('POST', '/api/api-token-auth/', form({ username: alice.username, password: alice.password }))
+      expect(ok.status).toBe(200)
+      expect(ok.json.token).toMatch(KEY)
+      const me = await api('GET', '/api/me/', { headers: { authorization: `Token ${ok.json.token}` } })
+      expect(me.json.user.username).toBe(alice.username)
+      const wrong = await api('POST', '/api/api-token-auth/', { json: { username: alice.username, password: 'nope' } })
+      expect([wrong.status, wrong.text]).toEqual([
+        400,
+        '{"non_field_errors":["Unable to log in with provided credentials."]}',
+      ])
+    })
+  })
+
+  describe('the caller', () => {
+    it('me/: the user and grants in snake_case, by any scheme of AUTH_SCHEMES', async () => {
+      const res = await api('GET', '/api/me/', { headers: bearer(await accessOf(alice)) })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('vary')).toBe('Accept, Cookie') // session and cookie schemes read cookies
+      expect(res.json).toEqual({
+        user: {
+          id: alice.id,
+          username: alice.username,
+          email: '',
+          is_staff: false,
+          is_superuser: false,
+          groups: [],
+          date_joined: expect.stringMatching(ISO),
+        },
+        permissions: [],
+        object_permissions: {},
+      })
+    })
+
+    it('logout-all/: ends every login; the old access token is then revoked', async () => {
+      const user = await server.createUser()
+      const access = await accessOf(user)
+      const res = await api('POST', '/api/logout-all/', { headers: bearer(access) })
+      expect([res.status, res.text]).toEqual([200, '{"detail":"Logged out everywhere."}'])
+      const after = await api('GET', '/api/me/', { headers: bearer(access) })
+      expect([after.status, after.json.messages?.[0]?.message]).toEqual([401, 'Token has been revoked'])
+      const anonymous = await api('POST', '/api/logout-all/')
+      expect([anonymous.status, anonymous.headers.get('www-authenticate')]).toEqual([401, BEARER])
+    })
+  })
+
+  describe('API tokens', () => {
+    it('creates (201), lists, revokes one (204) and all; errors name the request’s fields', async () => {
+      const user = await server.createUser()
+      const auth = bearer(await accessOf(user))
+      const created = await api('POST', '/api/tokens/', { json: { name: 'ci' }, headers: auth })
+      expect(created.status).toBe(201)
+      expect(created.json).toEqual({
+        key: expect.stringMatching(KEY),
+        token: {
+          id: expect.any(String),
+          name: 'ci',
+          created_at: expect.stringMatching(ISO),
+          expires_at: null,
+          last_used_at: null,
+        },
+      })
+      const past = await api('POST', '/api/tokens/', {
+        json: { name: 'old', expires_at: '2001-01-01T00:00:00Z' },
+        headers: auth,
+      })
+      expect([past.status, past.text]).toEqual([400, '{"expires_at":["Ensure this date is in the future."]}'])
+      const list = await api('GET', '/api/tokens/', { headers: auth })
+      expect(list.json.map((t: { name: string }) => t.name)).toEqual(['ci'])
+      const id = created.json.token.id as string
+      const revoked = await api('DELETE', `/api/tokens/${id}/`, { headers: auth })
+      expect([revoked.status, revoked.text, revoked.headers.get('content-type')]).toEqual([204, '', null])
+      const gone = await api('DELETE', `/api/tokens/${id}/`, { headers: auth })
+      expect([gone.status, gone.text]).toEqual([404, '{"detail":"Not found."}'])
+      await api('POST', '/api/tokens/', { json: { name: 'a' }, headers: auth })
+      const all = await api('POST', '/api/tokens/revoke-all/', { headers: auth })
+      expect([all.status, all.text]).toEqual([200, '{"detail":"Tokens revoked.","revoked":1}'])
+    })
+  })
+
+  describe('sessions', () => {
+    it('logs in with a form, lists and revokes sessions by cookie with CSRF, logs out', async () => {
+      const user = await server.createUser()
+      // A stale cookie does not stand in the way of a new login (Django ignores a bad session too).
+      const login = await api('POST', '/api/session/login/', {
+        ...form({ username: user.username, password: user.password }),
+        headers: { ...form({}).headers, cookie: `sessionid=${'0'.repeat(32)}.${'1'.repeat(64)}` },
+      })
+      expect(login.status).toBe(200)
+      expect(login.json.user).toMatchObject({ username: user.username, is_staff: false })
+      const jar = Object.fromEntries(login.headers.getSetCookie().map((line) => line.split(';', 1)[0]!.split('=')))
+      const cookie = `sessionid=${jar.sessionid}; csrftoken=${jar.csrftoken}`
+      const list = await api('GET', '/api/sessions/', { headers: { cookie } })
+      expect(list.status).toBe(200)
+      expect(list.json).toEqual([expect.objectContaining({ current: true, user_agent: expect.any(String) })])
+      const forged = await api('POST', '/api/sessions/revoke-others/', { headers: { cookie, origin: base } })
+      expect([forged.status, forged.text]).toEqual([403, '{"detail":"CSRF Failed: CSRF token missing."}'])
+      const csrf = { cookie, origin: base, 'x-csrftoken': jar.csrftoken as string }
+      const others = await api('POST', '/api/sessions/revoke-others/', { headers: csrf })
+      expect([others.status, others.text]).toEqual([200, '{"detail":"Sessions revoked.","revoked":0}'])
+      const logout = await api('POST', '/api/session/logout/', { headers: csrf })
+      expect([logout.status, logout.text]).toEqual([200, '{"detail":"Successfully logged out."}'])
+      expect(logout.headers.getSetCookie()[0]).toMatch(/^sessionid=; Max-Age=0;/)
+      const after = await api('GET', '/api/sessions/', { headers: { cookie } })
+      expect([after.status, after.headers.get('www-authenticate')]).toEqual([401, 'Session realm="api"'])
+    })
+
+    it('revokes one session by id (204)', async () => {
+      const user = await server.createUser()
+      const login = await api('POST', '/api/session/login/', {
+        json: { username: user.username, password: user.password },
+      })
+      const id = (await api('GET', '/api/sessions/', { headers: bearer(await accessOf(user)) })).json[0].id as string
+      const res = await api('DELETE', `/api/sessions/${id}/`, { headers: bearer(await accessOf(user)) })
+      expect(res.status).toBe(204)
+      expect(login.status).toBe(200)
+      expect((await api('GET', '/api/sessions/', { headers: bearer(await accessOf(user)) })).json).toEqual([])
+    })
+  })
+
+  describe('articles', () => {
+    it('creates from a form (booleans as DRF reads them), pages, reads, edits and deletes', async () => {
+      const author = await server.createUser()
+      const auth = bearer(await accessOf(author))
+      const created = await api('POST', '/api/articles/', {
+        body: new URLSearchParams({ title: 'One', body: 'text', published: 'on' }).toString(),
+        headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+      })
+      expect(created.status).toBe(201)
+      expect(created.json).toEqual({
+        id: expect.any(Number),
+        title: 'One',
+        body: 'text',
+        published: true,
+        author_id: author.id,
+        created_at: expect.stringMatching(ISO),
+      })
+      const second = await api('POST', '/api/articles/', {
+        json: { title: 'Two', body: '', published: 'false' },
+        headers: auth,
+      })
+      expect(second.json.published).toBe(false)
+      const page = await api('GET', '/api/articles/?limit=1', { headers: auth })
+      expect(page.json.results.map((a: { id: number }) => a.id)).toEqual([second.json.id])
+      expect(page.json.previous).toBeNull()
+      expect(page.json.next).toBe(`${base}/api/articles/?limit=1&cursor=${second.json.id}`)
+      const next = await api(
+        'GET',
+        new URL(page.json.next as string).pathname + new URL(page.json.next as string).search,
+        {
+          headers: auth,
+        },
+      )
+      expect(next.json.results[0].id).toBe(created.json.id)
+      const anonymous = await api('GET', `/api/articles/${created.json.id}/`)
+      expect(anonymous.json.title).toBe('One')
+      const draft = await api('GET', `/api/articles/${second.json.id}/`)
+      expect([draft.status, draft.text]).toEqual([404, '{"detail":"Not found."}'])
+      const edited = await api('PATCH', `/api/articles/${created.json.id}/`, { json: { title: 'Uno' }, headers: auth })
+      expect(edited.json.title).toBe('Uno')
+      const bad = await api('PATCH', `/api/articles/${created.json.id}/`, {
+        json: { published: 'maybe' },
+        headers: auth,
+      })
+      expect([bad.status, bad.text]).toEqual([400, '{"published":["Must be a valid boolean."]}'])
+      expect((await api('DELETE', `/api/articles/${created.json.id}/`, { headers: auth })).status).toBe(204)
+      const post = await api('POST', `/api/articles/${second.json.id}/`, { headers: auth })
+      expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, PATCH, DELETE, HEAD, OPTIONS'])
+      expect((await api('GET', '/api/articles/abc/')).status).toBe(404)
+    })
+
+    it('shares an article; anonymous writes are 401', async () => {
+      const author = await server.createUser()
+      const friend = await server.createUser()
+      const auth = bearer(await accessOf(author))
+      const article = (await api('POST', '/api/articles/', { json: { title: 't', body: 'b' }, headers: auth })).json
+      const shared = await api('POST', `/api/articles/${article.id}/share/`, {
+        json: { username: friend.username },
+        headers: auth,
+      })
+      expect([shared.status, shared.json.id]).toEqual([200, article.id])
+      const edit = await api('PATCH', `/api/articles/${article.id}/`, {
+        json: { body: 'mine' },
+        headers: bearer(await accessOf(friend)),
+      })
+      expect(edit.json.body).toBe('mine')
+      const anonymous = await api('POST', '/api/articles/', { json: { title: 't', body: 'b' } })
+      expect([anonymous.status, anonymous.headers.get('www-authenticate')]).toEqual([401, BEARER])
+    })
+  })
+
+  describe('admin', () => {
+    it('users: pages, reads and changes with snake_case fields; a plain user is forbidden', async () => {
+      const auth = bearer(await accessOf(root))
+      const target = await server.createUser()
+      const page = await api('GET', `/api/admin/users/?search=${target.username}`, { headers: auth })
+      expect(page.json).toEqual({
+        next: null,
+        previous: null,
+        results: [expect.objectContaining({ id: target.id, is_active: true, last_login: null })],
+      })
+      const one = await api('GET', `/api/admin/users/${target.id}/`, { headers: auth })
+      expect(one.json.username).toBe(target.username)
+      const staff = await api('PATCH', `/api/admin/users/${target.id}/`, { json: { is_staff: 'yes' }, headers: auth })
+      expect(staff.json.is_staff).toBe(true)
+      const typo = await api('PATCH', `/api/admin/users/${target.id}/`, { json: { is_staff: 'maybe' }, headers: auth })
+      expect([typo.status, Object.keys(typo.json)]).toEqual([400, ['is_staff']])
+      const off = await api('POST', `/api/admin/users/${target.id}/deactivate/`, { headers: auth })
+      expect(off.json.is_active).toBe(false)
+      expect((await api('POST', `/api/admin/users/${target.id}/activate/`, { headers: auth })).json.is_active).toBe(
+        true,
+      )
+      const groups = await api('PUT', `/api/admin/users/${target.id}/groups/`, {
+        json: { groups: ['Editors'] },
+        headers: auth,
+      })
+      expect([groups.status, groups.json.groups]).toEqual([200, ['Editors']])
+      const plain = await api('GET', '/api/admin/users/', { headers: bearer(await accessOf(alice)) })
+      expect([plain.status, plain.text]).toEqual([
+        403,
+        '{"detail":"You do not have permission to perform this action."}',
+      ])
+      expect((await api('GET', '/api/admin/users/999999/', { headers: auth })).status).toBe(404)
+    })
+
+    it('groups and permissions: create (201), grant, list, delete (204); a target of both kinds is non_field_errors', async () => {
+      const auth = bearer(await accessOf(root))
+      const created = await api('POST', '/api/admin/groups/', { json: { name: 'Writers' }, headers: auth })
+      expect([created.status, created.json.group.name, created.json.created]).toEqual([201, 'Writers', true])
+      const grant = await api('POST', '/api/admin/permissions/grant/', {
+        json: { group: 'Writers', codename: 'add_article' },
+        headers: auth,
+      })
+      expect([grant.status, grant.text]).toEqual([200, '{"changed":true}'])
+      const both = await api('POST', '/api/admin/permissions/grant/', {
+        json: { group: 'Writers', username: alice.username, codename: 'add_article' },
+        headers: auth,
+      })
+      expect([both.status, both.text]).toEqual([
+        400,
+        '{"non_field_errors":["Give either {username, codename} or {group, codename}."]}',
+      ])
+      const groups = await api('GET', '/api/admin/groups/', { headers: auth })
+      expect(groups.json.find((g: { name: string }) => g.name === 'Writers')).toMatchObject({
+        permissions: ['add_article'],
+      })
+      const permissions = await api('GET', '/api/admin/permissions/', { headers: auth })
+      expect(permissions.json.length).toBeGreaterThan(0)
+      expect(
+        (
+          await api('POST', '/api/admin/permissions/revoke/', {
+            json: { group: 'Writers', codename: 'add_article' },
+            headers: auth,
+          })
+        ).text,
+      ).toBe('{"changed":true}')
+      expect((await api('DELETE', '/api/admin/groups/Writers/', { headers: auth })).status).toBe(204)
+    })
+
+    it('audit/: the log in pages, filtered by query parameters', async () => {
+      const auth = bearer(await accessOf(root))
+      await api('POST', '/api/token/', { json: { username: alice.username, password: 'wrong' } })
+      const res = await api('GET', `/api/admin/audit/?event=login.failed&username=${alice.username}&limit=1`, {
+        headers: auth,
+      })
+      expect(res.status).toBe(200)
+      expect(res.json.results).toEqual([
+        expect.objectContaining({
+          event: 'login.failed',
+          username: alice.username,
+          user_id: alice.id,
+          user_agent: expect.any(String),
+        }),
+      ])
+      const bad = await api('GET', '/api/admin/audit/?limit=0', { headers: auth })
+      expect([bad.status, bad.text]).toEqual([400, '{"limit":["Ensure this value is greater than or equal to 1."]}'])
+    })
+  })
+})
+
+describe(`${TEST_BACKEND}: REST facade, outages, bugs and AUTH_SCHEMES`, () => {
+  it('answers 503 when the database is down, in DRF’s shape', async () => {
+    const db = await createDb({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none' })
+    const config = loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(32), PASSWORD_HASH_COST: '4' })
+    const auth = await createAuthService({ db, jwt: { algorithm: 'HS256', secret: config.jwtSecret } })
+    const errors: unknown[] = []
+    const server = createHttpServer({ auth, config, onError: (e) => errors.push(e) })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const res = await api('POST', '/api/login/', { json: { username: 'a', password: 'b' } })
+      expect([res.status, res.text]).toEqual([503, '{"detail":"The database is unavailable; try again later."}'])
+      expect(errors).toEqual([])
+    } finally {
+      await new Promise((r) => server.close(r))
+      await db.destroy()
+    }
+  })
+
+  it('answers a bug with DRF’s 500 body and reports it; a seed view whose scheme is off still names it', async () => {
+    await using testDb = await createTestDb()
+    const boom = (): Authenticator => ({
+      scheme: 'boom',
+      hasCredential: (request) => request.headers['x-boom'] !== undefined,
+      authenticate: (request) =>
+        request.headers['x-boom'] === undefined ? Promise.resolve(null) : Promise.reject(new TypeError('kaboom')),
+    })
+    const errors: unknown[] = []
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', PASSWORD_HASH_COST: '4', AUTH_SCHEMES: 'bearer,boom' })
+    await using app = await startApp({ config, db: testDb.db, authenticators: [boom], onError: (e) => errors.push(e) })
+    base = app.url
+    const res = await api('GET', '/api/me/', { headers: { 'x-boom': '1' } })
+    expect([res.status, res.text]).toEqual([500, '{"detail":"A server error occurred."}'])
+    expect(errors).toEqual([expect.objectContaining({ message: 'kaboom' })])
+    const off = await api('GET', '/api/token-auth/protected/', { headers: { authorization: 'Token abc' } })
+    expect([off.status, off.headers.get('www-authenticate')]).toEqual([401, 'Token'])
+  })
+})
