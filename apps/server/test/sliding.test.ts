@@ -10,7 +10,6 @@ import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import { errorBody, mutation, query } from './helpers/http.js'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const claimsOf = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
 
@@ -138,23 +137,54 @@ describe(`${TEST_BACKEND}: sliding token obtain and lifetimes`, () => {
     expect((await mutation(base, 'auth.login', { username: u.username, password: u.password })).status).toBe(429)
   })
 
-  it('past exp: Bearer says TOKEN_EXPIRED but refresh works; past refresh_exp: TOKEN_REFRESH_EXPIRED', async () => {
-    await using slides = await startTestServer({ SLIDING_TOKEN_LIFETIME: '1s', SLIDING_TOKEN_REFRESH_LIFETIME: '1h' })
-    await using ends = await startTestServer({ SLIDING_TOKEN_LIFETIME: '1s', SLIDING_TOKEN_REFRESH_LIFETIME: '1s' })
-    const a = await obtain(slides, await slides.createUser())
-    const b = await obtain(ends, await ends.createUser())
-    await sleep(2100)
-
-    const expired = await query(slides.url, 'auth.me', { token: a })
-    expect(expired.body).toEqual(unauthorized('auth.me', 'Token is invalid or expired', 'TOKEN_EXPIRED'))
-    const refreshed = await mutation(slides.url, 'auth.sliding.refresh', { token: a })
-    expect(refreshed.status).toBe(200)
-    expect((await query(slides.url, 'auth.me', { token: refreshed.body.result.data.token })).status).toBe(200)
-
-    const over = await mutation(ends.url, 'auth.sliding.refresh', { token: b })
+  it('refresh before exp slides; past exp it is TOKEN_EXPIRED; past refresh_exp TOKEN_REFRESH_EXPIRED', async () => {
+    let now = new Date('2026-05-01T12:00:00Z')
+    const advance = (seconds: number) => (now = new Date(now.getTime() + seconds * 1000))
+    await using server = await startTestServer(
+      { SLIDING_TOKEN_LIFETIME: '10m', SLIDING_TOKEN_REFRESH_LIFETIME: '30m' },
+      { clock: () => now },
+    )
+    const first = await obtain(server, await server.createUser())
+    let token = first
+    for (const step of [9 * 60, 9 * 60, 9 * 60]) {
+      advance(step)
+      const res = await mutation(server.url, 'auth.sliding.refresh', { token })
+      expect(res.status).toBe(200)
+      token = res.body.result.data.token as string
+      expect((await query(server.url, 'auth.me', { token })).status).toBe(200)
+    }
+    // 27 minutes in: the last token lives until 37, but refresh_exp (30) ends the chain.
+    advance(3 * 60)
+    expect((await query(server.url, 'auth.me', { token })).status).toBe(200)
+    const over = await mutation(server.url, 'auth.sliding.refresh', { token })
     expect(over.status).toBe(401)
     expect(over.body).toEqual(
       unauthorized('auth.sliding.refresh', "Token 'refresh_exp' claim has expired", 'TOKEN_REFRESH_EXPIRED'),
+    )
+    // Past both exp and refresh_exp, exp is checked first, as simplejwt's decode does.
+    const stale = await mutation(server.url, 'auth.sliding.refresh', { token: first })
+    expect(stale.body).toEqual(unauthorized('auth.sliding.refresh', 'Token is invalid or expired', 'TOKEN_EXPIRED'))
+  })
+
+  it('attack: a sliding token past its exp cannot be refreshed, however far refresh_exp is', async () => {
+    let now = new Date('2026-05-01T12:00:00Z')
+    await using server = await startTestServer({}, { clock: () => now })
+    // Defaults: 5 minutes of life, 7 days of refresh_exp. Found in a log an hour later:
+    const leaked = await obtain(server, await server.createUser())
+    now = new Date(now.getTime() + 60 * 60 * 1000)
+    const me = await query(server.url, 'auth.me', { token: leaked })
+    expect(me.body).toEqual(unauthorized('auth.me', 'Token is invalid or expired', 'TOKEN_EXPIRED'))
+    const revived = await mutation(server.url, 'auth.sliding.refresh', { token: leaked })
+    expect(revived.status).toBe(401)
+    expect(revived.body).toEqual(unauthorized('auth.sliding.refresh', 'Token is invalid or expired', 'TOKEN_EXPIRED'))
+    expect(revived.headers.get('www-authenticate')).toBe('Bearer realm="api"')
+    // Its holder may still end it: logout accepts it until refresh_exp, and revives nothing.
+    const out = await mutation(server.url, 'auth.sliding.logout', { token: leaked })
+    expect(out.body).toEqual({ result: { data: { detail: 'Successfully logged out.' } } })
+    now = new Date(now.getTime() + 7 * 24 * 60 * 60 * 1000)
+    const late = await mutation(server.url, 'auth.sliding.logout', { token: leaked })
+    expect(late.body).toEqual(
+      unauthorized('auth.sliding.logout', "Token 'refresh_exp' claim has expired", 'TOKEN_REFRESH_EXPIRED'),
     )
   })
 })

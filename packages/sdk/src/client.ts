@@ -19,6 +19,7 @@ import { isAccessTokenStale, isGatehouseError } from './errors.js'
 import { cookieTransport, hasBrowserCookies } from './internal/cookie-transport.js'
 import { createCookieSession, createSession, isRejection } from './internal/session.js'
 import { csrfRetryLink } from './links/csrf.js'
+import { tokenAge } from './internal/token-age.js'
 import { refreshLink } from './links/refresh.js'
 import { ANONYMOUS_SUBJECT, can, toSubject } from './permissions.js'
 import { memoryStorage } from './storage/memory.js'
@@ -111,7 +112,11 @@ const MODES = ['jwt', 'cookie', 'sliding'] as const
  * - `'jwt'`: the access/refresh pair of `auth.login`, in `storage`, sent as `Authorization:
  *   Bearer`, refreshed by `auth.refresh` when the access token expires;
  * - `'sliding'`: the one token of `auth.sliding.obtain`, in `storage` (as both `access` and
- *   `refresh`), sent as `Bearer`, refreshed in place by `auth.sliding.refresh`;
+ *   `refresh`), sent as `Bearer`, refreshed in place by `auth.sliding.refresh` before its `exp`
+ *   (the server refuses to refresh an expired one): a call made once the token is half through
+ *   its life refreshes it first. A client idle past `exp` gets 401 `TOKEN_EXPIRED` and storage is
+ *   cleared; once `refresh_exp` ends the chain, the refused refresh clears it and the call goes
+ *   without a token;
  * - `'cookie'`: the server's cookies (`auth.login` with `cookies: true`, or `auth.session.login`),
  *   kept by the browser (or the `cookies` jar elsewhere); the SDK stores no token, sends
  *   `X-CSRFToken` on every mutation, and refreshes through the `refresh` cookie.
@@ -181,6 +186,13 @@ export interface GatehouseClientOptions {
    * @default true
    */
   batch?: boolean
+  /**
+   * The client's clock, in milliseconds since the epoch. Sliding mode measures a token's age on
+   * it (from when this client received the token) to refresh before `exp`; give a corrected
+   * clock if the device's is known to be off, or a fake one in tests.
+   * @default Date.now
+   */
+  now?: () => number
 }
 
 /** A procedure as a plain async function: no argument when the procedure takes no input. */
@@ -267,10 +279,12 @@ export interface GatehouseAuth extends Omit<
 /** `client.auth.sliding`: sliding mode keeps its one token up to date through these. */
 export interface GatehouseSliding extends Omit<ProcedureCalls['auth']['sliding'], 'refresh' | 'logout'> {
   /**
-   * Trades a sliding token for a fresh one (allowed past its `exp`, until its `refresh_exp`).
-   * Without an argument, sliding mode spends the stored token, sharing one request with any
-   * refresh in flight, and clears storage if the server refuses it; other modes reject with a
-   * TypeError. Sliding mode stores the answer either way.
+   * Trades a sliding token for a fresh one, before its `exp` (past it: 401 `TOKEN_EXPIRED`) and
+   * its `refresh_exp` (past it: 401 `TOKEN_REFRESH_EXPIRED`). Sliding mode already does this
+   * ahead of `exp` for any call made past half the token's life. Without an argument, sliding
+   * mode spends the stored token, sharing one request with any refresh in flight, and clears
+   * storage if the server refuses it; other modes reject with a TypeError. Sliding mode stores
+   * the answer either way.
    * @example
    * ```ts
    * await client.auth.sliding.refresh()
@@ -385,6 +399,7 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
   }
   const storage = opts.storage ?? memoryStorage()
   const url = `${String(opts.url).replace(/\/+$/, '')}/trpc`
+  const now = opts.now ?? Date.now
 
   // Whose grants `can()` uses. `identity` moves on whenever the user may have changed (login,
   // logout, a refused refresh), so an auth.me answer that was already in flight then is dropped.
@@ -414,6 +429,7 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
         : untyped.mutation('auth.refresh', { refresh }),
     tokensOf: mode === 'sliding' ? toSlidingTokens : toTokens,
     onClear: forgetSubject,
+    now,
   })
   const cookieSession = createCookieSession({
     // `{}`, not no input: the procedure takes an object, whose `refresh` the cookie stands in for.
@@ -469,16 +485,48 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
     // The access cookie lives as long as its token, so once the token expires the cookie is
     // usually gone too and the call arrives anonymous: refresh then too, if a refresh cookie may
     // be there.
-    if (cookies) return reasonOf(error) === 'NOT_AUTHENTICATED' && cookies.mayRefresh()
-    // A blacklisted sliding token (logged out elsewhere) is dead: the server refuses its refresh
-    // too, and a refused refresh clears storage, as it does for every mode.
-    return mode === 'sliding' && reasonOf(error) === 'TOKEN_BLACKLISTED'
+    return cookies !== undefined && reasonOf(error) === 'NOT_AUTHENTICATED' && cookies.mayRefresh()
+  }
+
+  /** Whether a failed call sent at `sentAt` may be sent again, and with what (see refreshLink). */
+  async function recover(error: unknown, sentAt: number): Promise<boolean> {
+    // An expired sliding token is past refreshing (the server checks `exp` first) and a
+    // blacklisted one is dead: forget it without asking the server to refuse a refresh too.
+    // TOKEN_REVOKED (a role change) is a live token the server re-stamps: refreshed below.
+    const reason = reasonOf(error)
+    if (mode === 'sliding' && (reason === 'TOKEN_EXPIRED' || reason === 'TOKEN_BLACKLISTED')) {
+      return session.discardSince(sentAt)
+    }
+    if (!shouldRefresh(error)) return false
+    await refresher.refreshSince(sentAt)
+    return true
+  }
+
+  // Sliding mode refreshes ahead: the server refuses to refresh a token past its `exp`, so a call
+  // made once the stored token is half through its life refreshes it first. Concurrent calls
+  // share one look at storage, and so one refresh.
+  let aheadCheck: Promise<void> | undefined
+  async function refreshIfHalfway() {
+    const tokens = await session.tokens()
+    if (!tokens) return
+    const age = tokenAge(tokens.access, { receivedAt: session.receivedAt(tokens.access), now: now() })
+    // Unreadable, young, or already expired (a refresh would be refused): the server judges the call.
+    if (!age || age.elapsedMs * 2 < age.lifetimeMs || age.elapsedMs >= age.lifetimeMs) return
+    // Failed, the call goes with what storage holds then: the same token, or (refused, which
+    // clears storage) none.
+    await session.refresh().catch(() => undefined)
   }
   const refresh = refreshLink<GatehouseRouter>({
     generation: () => refresher.generation,
-    refreshSince: (generation) => refresher.refreshSince(generation),
+    recover,
     skip: (path) => TOKEN_PATHS.has(path),
-    shouldRefresh,
+    beforeSend:
+      mode === 'sliding'
+        ? () =>
+            (aheadCheck ??= refreshIfHalfway().finally(() => {
+              aheadCheck = undefined
+            }))
+        : undefined,
   })
   // An API key is not refreshed: its 401 is the answer, so no refresh link in that mode.
   const links =

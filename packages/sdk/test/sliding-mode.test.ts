@@ -1,29 +1,35 @@
 /**
- * Sliding mode against a real server whose clock the test moves: one sliding token, stored as
- * both `access` and `refresh`, sent as Bearer and refreshed in place until its `refresh_exp`.
+ * Sliding mode against a real server: one sliding token, stored as both `access` and `refresh`,
+ * sent as Bearer and refreshed in place until its `refresh_exp`. The server refuses to refresh
+ * an expired sliding token (as simplejwt does), so the client refreshes ahead: a call made once
+ * the token is half through its life refreshes it first. The client's clock and the server's
+ * move together here, unless a test says otherwise.
  */
 import type { TestServer } from '@gatehouse/server/testing'
 import { startTestServer } from '@gatehouse/server/testing'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 
-import type { GatehouseHeaders } from '../src/index.js'
+import type { GatehouseHeaders, TokenStorage } from '../src/index.js'
 import { createGatehouseClient, isGatehouseError, memoryStorage } from '../src/index.js'
 import { rawMutation, rawQuery, recordingFetch } from './helpers/http.js'
 
 const START = new Date('2026-05-01T12:00:00Z')
 let now = START
-const clock = () => now
 function advance(seconds: number) {
   now = new Date(now.getTime() + seconds * 1000)
 }
-/** SLIDING_TOKEN_LIFETIME and SLIDING_TOKEN_REFRESH_LIFETIME, the defaults. */
-const LIFETIME = 5 * 60
-const REFRESH_LIFETIME = 7 * 24 * 60 * 60
+/** SLIDING_TOKEN_LIFETIME and SLIDING_TOKEN_REFRESH_LIFETIME of the test server. */
+const LIFETIME = 10 * 60
+const HALF = LIFETIME / 2
+const REFRESH_LIFETIME = 60 * 60
 
 let server: TestServer
 
 beforeAll(async () => {
-  server = await startTestServer({}, { clock })
+  server = await startTestServer(
+    { SLIDING_TOKEN_LIFETIME: '10m', SLIDING_TOKEN_REFRESH_LIFETIME: '1h' },
+    { clock: () => now },
+  )
 })
 
 afterAll(async () => {
@@ -34,11 +40,32 @@ beforeEach(() => {
   now = START
 })
 
-async function slidingClient(opts: { batch?: boolean; headers?: () => GatehouseHeaders } = {}) {
-  const user = await server.createUser()
-  const storage = memoryStorage()
+interface ClientOptions {
+  batch?: boolean
+  headers?: () => GatehouseHeaders
+  storage?: TokenStorage
+  /** How far the client's clock is behind the server's, in seconds. */
+  behind?: number
+}
+
+function clientOver(storage: TokenStorage, opts: ClientOptions = {}) {
   const http = recordingFetch()
-  const client = createGatehouseClient({ url: server.url, mode: 'sliding', storage, fetch: http.fetch, ...opts })
+  const { behind = 0, ...rest } = opts
+  const client = createGatehouseClient({
+    url: server.url,
+    mode: 'sliding',
+    fetch: http.fetch,
+    now: () => now.getTime() - behind * 1000,
+    ...rest,
+    storage,
+  })
+  return { client, http }
+}
+
+async function slidingClient(opts: ClientOptions = {}) {
+  const user = await server.createUser()
+  const storage = opts.storage ?? memoryStorage()
+  const { client, http } = clientOver(storage, opts)
   const { token } = await client.auth.sliding.obtain({ username: user.username, password: user.password })
   return { client, storage, http, token, ...user }
 }
@@ -76,60 +103,116 @@ describe('sliding mode', () => {
     ])
   })
 
+  it('does not refresh a token less than half through its life', async () => {
+    const { client, http, token } = await slidingClient()
+    advance(HALF - 1)
+    expect(await client.content.protected()).toEqual({ message: 'This is a protected view' })
+    expect(http.calls('auth.sliding.refresh')).toEqual([])
+    expect(http.requests.at(-1)?.authorization).toBe(`Bearer ${token}`)
+  })
+
   for (const batch of [true, false]) {
-    it(`refreshes the expired token in place once for 10 concurrent calls (batch: ${batch})`, async () => {
+    it(`refreshes ahead once for 10 concurrent calls past half-life, then sends them (batch: ${batch})`, async () => {
       const { client, storage, http, token, username } = await slidingClient({ batch })
-      advance(LIFETIME + 1)
-      await expectRefused(token, 'TOKEN_EXPIRED')
+      advance(HALF)
       http.requests.length = 0
 
       const results = await Promise.all(Array.from({ length: 10 }, () => client.auth.me()))
 
       expect(results.map((r) => r.user.username)).toEqual(Array(10).fill(username))
-      const refreshes = http.calls('auth.sliding.refresh')
-      expect(refreshes).toHaveLength(1)
-      expect(refreshes[0]?.authorization).toBeNull()
       const stored = await storage.get()
       expect(stored?.access).not.toBe(token)
       expect(stored?.refresh).toBe(stored?.access)
-      expect(http.requests.at(-1)?.authorization).toBe(`Bearer ${stored?.access}`)
+      // The refresh first, without a Bearer; then every call, with the new token only.
+      const [refresh, ...calls] = http.requests
+      expect([refresh?.paths, refresh?.authorization]).toEqual([['auth.sliding.refresh'], null])
+      expect(calls.flatMap((r) => r.paths)).toEqual(Array(10).fill('auth.me'))
+      expect(calls).toHaveLength(batch ? 1 : 10)
+      expect(new Set(calls.map((r) => r.authorization))).toEqual(new Set([`Bearer ${stored?.access}`]))
     })
   }
 
-  it('keeps sliding while each refresh comes before refresh_exp, then clears storage and surfaces the expiry', async () => {
-    const { client, storage, http } = await slidingClient()
-    for (let day = 1; day < 7; day += 1) {
-      advance(24 * 60 * 60)
+  it('slides while calls come at least every half-life, until refresh_exp; then clears storage', async () => {
+    const { client, storage, http, token } = await slidingClient()
+    for (let elapsed = HALF; elapsed < REFRESH_LIFETIME; elapsed += HALF) {
+      advance(HALF)
       expect(await client.content.protected()).toEqual({ message: 'This is a protected view' })
     }
-    expect(http.calls('auth.sliding.refresh')).toHaveLength(6)
-    now = new Date(START.getTime() + (REFRESH_LIFETIME + 1) * 1000)
+    const refreshes = REFRESH_LIFETIME / HALF - 1
+    expect(http.calls('auth.sliding.refresh')).toHaveLength(refreshes)
+    // The first token expired long ago, and the chain it started is alive.
+    await expectRefused(token, 'TOKEN_EXPIRED')
+
+    advance(HALF) // refresh_exp: the stored token is still valid, but can be refreshed no more
     const stored = (await storage.get())?.access ?? ''
     const direct = await rawMutation(server.url, 'auth.sliding.refresh', { token: stored })
-    expect(direct.body.error?.data).toMatchObject({ reason: 'TOKEN_REFRESH_EXPIRED' })
-
-    expect(reasonOf(await caught(client.content.protected()))).toBe('TOKEN_EXPIRED')
-    expect(http.calls('auth.sliding.refresh')).toHaveLength(7)
+    expect(direct.body.error).toMatchObject({
+      message: "Token 'refresh_exp' claim has expired",
+      data: { reason: 'TOKEN_REFRESH_EXPIRED' },
+    })
+    // The client's refresh ahead is refused the same way, which clears storage; the call then
+    // goes without a token and the server says so.
+    expect(reasonOf(await caught(client.content.protected()))).toBe('NOT_AUTHENTICATED')
+    expect(http.calls('auth.sliding.refresh')).toHaveLength(refreshes + 1)
+    expect(http.requests.at(-1)?.authorization).toBeNull()
     expect(await storage.get()).toBeNull()
   })
 
-  it('clears storage when the token was blacklisted elsewhere, and surfaces that', async () => {
+  it('refreshes a token one second before exp; past exp surfaces TOKEN_EXPIRED and clears storage', async () => {
+    const fresh = await slidingClient()
+    advance(LIFETIME - 1)
+    expect(await fresh.client.content.protected()).toEqual({ message: 'This is a protected view' })
+    expect(fresh.http.calls('auth.sliding.refresh')).toHaveLength(1)
+
+    now = START
+    const idle = await slidingClient()
+    await idle.client.loadPermissions()
+    expect(idle.client.can('add', 'article')).toBe(true)
+    advance(LIFETIME)
+    await expectRefused(idle.token, 'TOKEN_EXPIRED')
+
+    expect(reasonOf(await caught(idle.client.content.protected()))).toBe('TOKEN_EXPIRED')
+    // A refresh would be refused (exp is checked first): none is asked for.
+    expect(idle.http.calls('auth.sliding.refresh')).toEqual([])
+    expect(await idle.storage.get()).toBeNull()
+    expect(idle.client.can('add', 'article')).toBe(false)
+    expect(reasonOf(await caught(idle.client.content.protected()))).toBe('NOT_AUTHENTICATED')
+  })
+
+  it("measures a token's age from when it arrived, not from its iat, so a slow clock still refreshes", async () => {
+    const { client, http } = await slidingClient({ behind: 4 * 60 })
+    advance(HALF)
+    expect(await client.content.protected()).toEqual({ message: 'This is a protected view' })
+    expect(http.calls('auth.sliding.refresh')).toHaveLength(1)
+  })
+
+  it('falls back to iat for a token read back from storage (a page reload)', async () => {
+    const { storage, token } = await slidingClient()
+    advance(HALF)
+    const { client, http } = clientOver(storage)
+    expect(await client.content.protected()).toEqual({ message: 'This is a protected view' })
+    expect(http.requests.map((r) => r.paths.join())).toEqual(['auth.sliding.refresh', 'content.protected'])
+    expect((await storage.get())?.access).not.toBe(token)
+  })
+
+  it('surfaces a token blacklisted elsewhere and clears storage, without a refresh', async () => {
     const { client, storage, http, token } = await slidingClient()
     expect((await rawMutation(server.url, 'auth.sliding.logout', { token })).status).toBe(200)
     await expectRefused(token, 'TOKEN_BLACKLISTED')
 
     expect(reasonOf(await caught(client.content.protected()))).toBe('TOKEN_BLACKLISTED')
-    expect(http.calls('auth.sliding.refresh')).toHaveLength(1)
+    expect(http.calls('auth.sliding.refresh')).toEqual([])
     expect(await storage.get()).toBeNull()
   })
 
   it('after a role change, refreshes the revoked token and carries on with the new role', async () => {
-    const { client, storage, token, username } = await slidingClient()
+    const { client, storage, http, token, username } = await slidingClient()
     expect(reasonOf(await caught(client.content.hr()))).toBe('NOT_PERMITTED')
     await server.auth.addToGroup(username, 'HR')
     await expectRefused(token, 'TOKEN_REVOKED')
 
     expect(await client.content.hr()).toEqual({ content: 'HR-only content' })
+    expect(http.calls('auth.sliding.refresh')).toHaveLength(1)
     expect((await storage.get())?.access).not.toBe(token)
   })
 
@@ -139,6 +222,13 @@ describe('sliding mode', () => {
     const { token: next } = await client.auth.sliding.refresh()
     expect(next).not.toBe(token)
     expect(await storage.get()).toEqual({ access: next, refresh: next })
+  })
+
+  it('auth.sliding.refresh() of an expired token: TOKEN_EXPIRED, and storage is cleared', async () => {
+    const { client, storage } = await slidingClient()
+    advance(LIFETIME + 1)
+    expect(reasonOf(await caught(client.auth.sliding.refresh()))).toBe('TOKEN_EXPIRED')
+    expect(await storage.get()).toBeNull()
   })
 
   for (const how of ['auth.sliding.logout()', 'auth.logout()'] as const) {

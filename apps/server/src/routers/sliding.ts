@@ -15,13 +15,13 @@ export const slidingRouter = router({
     .input(z.strictObject({ username, password }))
     .mutation(({ ctx, input }) => ctx.auth.obtainSlidingToken(input, ctx.meta)),
 
-  /** simplejwt's TokenRefreshSlidingView: allowed past `exp`, never past `refresh_exp`. */
+  /** simplejwt's TokenRefreshSlidingView: before `exp` (TOKEN_EXPIRED) and `refresh_exp` (TOKEN_REFRESH_EXPIRED). */
   refresh: publicProcedure
     .use(throttled('refresh'))
     .input(z.strictObject({ token }))
     .mutation(({ ctx, input }) => ctx.auth.refreshSlidingToken(input.token, ctx.meta)),
 
-  /** Blacklists the token: it and every refresh of it stop working. */
+  /** Blacklists the token: it and every refresh of it stop working. Accepted past `exp`, until `refresh_exp`. */
   logout: publicProcedure.input(z.strictObject({ token })).mutation(async ({ ctx, input }) => {
     await ctx.auth.logoutSlidingToken(input.token, ctx.meta)
     return { detail: 'Successfully logged out.' as const }

@@ -16,8 +16,8 @@ export interface VerifyTokenOptions {
   issuer?: string | undefined
   audience?: string | undefined
   /**
-   * Accept a token whose `exp` has passed (everything else still checked): a sliding token is
-   * refreshed past its `exp` until its `refresh_exp`.
+   * Accept a token whose `exp` has passed (everything else still checked): a sliding token may
+   * be logged out past its `exp` until its `refresh_exp` (never refreshed).
    */
   allowExpired?: boolean
 }

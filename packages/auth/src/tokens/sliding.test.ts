@@ -57,28 +57,71 @@ describe(`${TEST_BACKEND}: sliding tokens`, () => {
     expect(row).toMatchObject({ user_id: u.id, token_type: 'sliding', family_id: claims.jti, expires_at: at(3600) })
   })
 
-  it('authenticates as Bearer until exp; refreshes past exp into the same jti and refresh_exp', async () => {
+  it('authenticates as Bearer until exp; refreshes before exp into the same jti and refresh_exp', async () => {
     const u = await user()
     await expect(auth.authenticateAccessToken(u.token)).resolves.toMatchObject({ id: u.id })
-    now = at(301)
-    await expect(auth.authenticateAccessToken(u.token)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' })
+    now = at(299)
     const { token } = await auth.refreshSlidingToken(u.token)
     const [before, after] = [decodeJwt(u.token), decodeJwt(token)]
-    expect(after).toEqual({ ...before, iat: T0S + 301, exp: T0S + 601 })
+    expect(after).toEqual({ ...before, iat: T0S + 299, exp: T0S + 599 })
+    now = at(301)
+    await expect(auth.authenticateAccessToken(u.token)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' })
     await expect(auth.authenticateAccessToken(token)).resolves.toMatchObject({ id: u.id })
   })
 
-  it("refuses a refresh at refresh_exp with simplejwt's message", async () => {
+  it('refuses to refresh an expired token, well within refresh_exp, as simplejwt does', async () => {
+    const u = await user()
+    now = at(300) // exp itself: expired, as PyJWT and jose both count it
+    await expect(auth.refreshSlidingToken(u.token)).rejects.toMatchObject({
+      code: 'TOKEN_EXPIRED',
+      message: 'Token is invalid or expired',
+    })
+    // Nothing was re-stamped or recorded: the chain ended with that token's exp.
+    const refreshed = await t.db
+      .selectFrom('audit_events')
+      .select('event')
+      .where('user_id', '=', u.id)
+      .where('event', '=', 'token.refreshed')
+      .execute()
+    expect(refreshed).toEqual([])
+  })
+
+  it("checks exp before refresh_exp, and refuses a live token at refresh_exp with simplejwt's message", async () => {
     const u = await user()
     now = at(3599)
-    const { token } = await auth.refreshSlidingToken(u.token)
-    now = at(3600)
-    for (const old of [u.token, token]) {
-      await expect(auth.refreshSlidingToken(old)).rejects.toMatchObject({
-        code: 'TOKEN_REFRESH_EXPIRED',
-        message: "Token 'refresh_exp' claim has expired",
-      })
+    await expect(auth.refreshSlidingToken(u.token)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' })
+    let { token } = u
+    for (let s = 250; s < 3600; s += 250) {
+      now = at(s)
+      ;({ token } = await auth.refreshSlidingToken(token))
     }
+    now = at(3599)
+    ;({ token } = await auth.refreshSlidingToken(token))
+    expect(decodeJwt(token)).toMatchObject({ exp: T0S + 3899, refresh_exp: T0S + 3600 })
+    now = at(3600)
+    await expect(auth.authenticateAccessToken(token)).resolves.toMatchObject({ id: u.id })
+    await expect(auth.refreshSlidingToken(token)).rejects.toMatchObject({
+      code: 'TOKEN_REFRESH_EXPIRED',
+      message: "Token 'refresh_exp' claim has expired",
+    })
+    // Past both: exp is checked first.
+    now = at(3900)
+    await expect(auth.refreshSlidingToken(token)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' })
+  })
+
+  it('logout accepts an expired token until refresh_exp', async () => {
+    const u = await user()
+    now = at(3599)
+    await auth.logoutSlidingToken(u.token)
+    const row = await t.db
+      .selectFrom('blacklisted_tokens')
+      .select('jti')
+      .where('jti', '=', decodeJwt(u.token).jti!)
+      .executeTakeFirst()
+    expect(row).toBeDefined()
+    const other = await user()
+    now = at(3600)
+    await expect(auth.logoutSlidingToken(other.token)).rejects.toMatchObject({ code: 'TOKEN_REFRESH_EXPIRED' })
   })
 
   it('logout blacklists the whole chain: the token, and every refresh of it', async () => {

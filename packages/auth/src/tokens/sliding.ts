@@ -2,9 +2,12 @@
  * Sliding tokens, simplejwt's SlidingToken: one token that authenticates (`Bearer`) and is also
  * refreshed, for clients that want no refresh token. A sliding token lives
  * SLIDING_TOKEN_LIFETIME (`exp`); refreshing it gives the same token (same jti, same
- * `refresh_exp`) with a new `iat` and `exp`, allowed past `exp` until `refresh_exp`, which is
- * fixed at obtain time (SLIDING_TOKEN_REFRESH_LIFETIME). Because the jti never changes,
- * blacklisting it (logout, password change, log out everywhere) ends the whole chain.
+ * `refresh_exp`) with a new `iat` and `exp`. As in simplejwt, only a live token is refreshed:
+ * refresh checks `exp` first (TOKEN_EXPIRED), then `refresh_exp`, which is fixed at obtain time
+ * (SLIDING_TOKEN_REFRESH_LIFETIME; TOKEN_REFRESH_EXPIRED). So a client keeps its login by
+ * refreshing before `exp`, and an expired token found in a log or a browser's history cannot be
+ * revived. Because the jti never changes, blacklisting it (logout, password change, log out
+ * everywhere) ends the whole chain.
  *
  * Each one is recorded in outstanding_tokens (token_type 'sliding', its own family, expiring at
  * `refresh_exp`) so it can be blacklisted and is pruned once it can no longer be refreshed.
@@ -20,13 +23,18 @@ import { findSlidingToken, readTokenEpoch } from '../store/epoch.repository.js'
 import { blacklistToken, insertOutstandingToken } from '../store/token.repository.js'
 import { verifyWith } from './refresh.js'
 
-/** A sliding token as auth.sliding.refresh and auth.sliding.logout receive it: signed by us, refreshable. */
+/**
+ * A sliding token as auth.sliding.refresh (`allowExpired: false`) and auth.sliding.logout
+ * (`allowExpired: true`) receive it: signed by us, within `refresh_exp`. `refresh_exp` is decided
+ * from the signed token before any database read, so a token whose row was pruned after
+ * `refresh_exp` still answers TOKEN_REFRESH_EXPIRED rather than TOKEN_INVALID.
+ */
 async function verifyRefreshable(
   core: ServiceCore,
   token: string,
+  allowExpired: boolean,
 ): Promise<VerifiedToken & { refreshExpiresAt: Date }> {
-  // `exp` may have passed: that is what refreshing a sliding token is for.
-  const verified = await verifyWith(core.tokens, token, { types: ['sliding'], allowExpired: true })
+  const verified = await verifyWith(core.tokens, token, { types: ['sliding'], allowExpired })
   const { refreshExpiresAt } = verified
   if (!refreshExpiresAt) throw new AuthError('TOKEN_INVALID')
   if (refreshExpiresAt.getTime() <= core.clock().getTime()) throw new AuthError('TOKEN_REFRESH_EXPIRED')
@@ -91,10 +99,12 @@ export function slidingService(core: ServiceCore) {
      * auth.sliding.refresh (simplejwt's TokenRefreshSlidingView): the same token with a new `iat`
      * and `exp`, stamped with the user's current epoch, so after a role change the client
      * refreshes and carries on. A blacklisted token is never re-stamped: what ended the login
-     * (logout, password change, deactivation, log out everywhere) blacklisted it.
+     * (logout, password change, deactivation, log out everywhere) blacklisted it. An expired token
+     * is refused (TOKEN_EXPIRED) as simplejwt refuses it: `SlidingToken(token)` verifies `exp`
+     * before the serializer looks at `refresh_exp`.
      */
     async refreshSlidingToken(token: string, meta: RequestMeta = {}) {
-      const verified = await verifyRefreshable(core, token)
+      const verified = await verifyRefreshable(core, token, false)
       const row = await findRecorded(core, verified)
       if (row.blacklisted) throw new AuthError('TOKEN_BLACKLISTED')
       if (!row.is_active) throw new AuthError('USER_INACTIVE')
@@ -112,9 +122,13 @@ export function slidingService(core: ServiceCore) {
       return { token: refreshed }
     },
 
-    /** auth.sliding.logout: blacklists the token (and with it every refresh of it). Idempotent. */
+    /**
+     * auth.sliding.logout: blacklists the token (and with it every refresh of it). Idempotent.
+     * Unlike refresh it accepts a token past `exp` (until `refresh_exp`): logging out revives
+     * nothing, and a client back from a long idle can still end the login it holds.
+     */
     async logoutSlidingToken(token: string, meta: RequestMeta = {}): Promise<void> {
-      const verified = await verifyRefreshable(core, token)
+      const verified = await verifyRefreshable(core, token, true)
       const row = await findRecorded(core, verified)
       await blacklistToken(core.db, verified.jti)
       const who = { userId: verified.userId, username: row.username, ...meta }

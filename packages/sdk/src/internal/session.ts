@@ -36,6 +36,18 @@ export interface Session extends Refresher {
   tokens(): Promise<Tokens | null>
   set(tokens: Tokens): Promise<void>
   clear(): Promise<void>
+  /**
+   * When (on the client's clock, ms) this client stored `token` from a server's answer;
+   * undefined for a token it did not receive itself (read back from persistent storage).
+   */
+  receivedAt(token: string): number | undefined
+  /**
+   * For a call sent at `generation` whose token the server refused for good (sliding mode:
+   * expired or blacklisted, which no refresh repairs): resolves `true` if other tokens have been
+   * stored since (send the call again with them), otherwise forgets the dead token, unless
+   * something replaced it meanwhile, and resolves `false`.
+   */
+  discardSince(generation: number): Promise<boolean>
 }
 
 export interface SessionOptions {
@@ -48,14 +60,20 @@ export interface SessionOptions {
   tokensOf?(answer: unknown): Tokens | null
   /** Called whenever the tokens are cleared: logout, or a refresh token the server refused. */
   onClear?(): void
+  /** The client's clock, in ms, for `receivedAt`. @default Date.now */
+  now?(): number
 }
 
 export function createSession(opts: SessionOptions): Session {
   const { storage } = opts
+  const now = () => (opts.now ? opts.now() : Date.now())
   let generation = 0
+  // Only the latest answer is worth remembering: it is the token that is stored.
+  let received: { token: string; at: number } | undefined
 
   async function write(tokens: Tokens | null) {
     generation += 1
+    received = tokens ? { token: tokens.access, at: now() } : undefined
     if (tokens) {
       await storage.set(tokens)
     } else {
@@ -96,6 +114,15 @@ export function createSession(opts: SessionOptions): Session {
     },
     set: (tokens) => write(tokens),
     clear: () => write(null),
+    receivedAt: (token) => (received?.token === token ? received.at : undefined),
+    async discardSince(sentAt) {
+      await refresher.settled()
+      if (generation === sentAt) {
+        await write(null)
+        return false
+      }
+      return toTokens(await storage.get()) !== null
+    },
   }
 }
 
