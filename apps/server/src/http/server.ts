@@ -1,6 +1,6 @@
 /**
- * The HTTP front: /trpc (tRPC's node adapter), /api (the REST facade, rest/), /healthz,
- * /.well-known/jwks.json.
+ * The HTTP front: /trpc (tRPC's node adapter), /api (the REST facade, rest/; its OpenAPI document
+ * at /api/openapi.json), /healthz, /.well-known/jwks.json.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
@@ -15,6 +15,7 @@ import { resolveAuthenticators } from '../authenticators.js'
 import { challengeFor, createContextInner } from '../context.js'
 import { CHALLENGE_FREE_REASONS } from '../errors.js'
 import { createRestHandler } from '../rest/handler.js'
+import { openApiDocument } from '../rest/openapi.js'
 import { appRouter } from '../routers/_app.js'
 import { CookieJar, cookiesAreSecure, parseCookieHeader } from './cookies.js'
 
@@ -90,6 +91,7 @@ export function createRequestListener(opts: HttpOptions) {
   }
 
   const rest = createRestHandler({ config, authenticators, contextOf, jarOf, onError: opts.onError })
+  const openApi = openApiDocument({ authSchemes: authenticators.map((a) => a.scheme) })
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/'
@@ -98,6 +100,11 @@ export function createRequestListener(opts: HttpOptions) {
     if (pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return health(res)
     if (pathname === '/.well-known/jwks.json' && (req.method === 'GET' || req.method === 'HEAD')) {
       return sendJson(res, { status: 200, body: auth.keys.jwks(), headers: { 'cache-control': 'public, max-age=300' } })
+    }
+    if (pathname === '/api/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const payload = openApi()
+      res.writeHead(200, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(payload) })
+      return void res.end(payload)
     }
     if (pathname.startsWith('/api/')) return rest(req, res)
     if (!pathname.startsWith(TRPC_PREFIX)) {

@@ -5,6 +5,8 @@
  * fields, cursor pages as `{next, previous, results}`). Every route calls its procedure; nothing
  * here decides who may do what.
  */
+import * as z from 'zod'
+
 import type { RestRequest, RestView } from './table.js'
 import { body, constant, op, param, query, toSnake, view } from './table.js'
 
@@ -16,6 +18,12 @@ const NO_ACTIVE_ACCOUNT = {
   challenge: 'Bearer realm="api"',
 }
 const credentials = { username: body('string'), password: body('string') }
+
+// The success bodies' schemas, for the OpenAPI document (openapi.ts).
+const PAIR = z.object({ access: z.string(), refresh: z.string() })
+const EMPTY = z.object({})
+const MESSAGE = z.object({ message: z.string() })
+const CONTENT = z.object({ content: z.string() })
 
 /** A keyset page as DRF's CursorPagination shapes it; `previous` is always null (forward only). */
 function page(output: { items: readonly unknown[]; nextCursor: number | null }, request: RestRequest) {
@@ -41,6 +49,7 @@ const code1: RestView[] = [
         status: 201,
         public: true,
         respond: ({ user, token }) => ({ username: user.username, token }),
+        response: z.object({ username: z.string(), token: z.string() }),
         summary: 'Register a user and answer its API token',
       }),
     },
@@ -55,6 +64,7 @@ const code1: RestView[] = [
         input: credentials,
         public: true,
         respond: ({ token }) => ({ token }),
+        response: z.object({ token: z.string() }),
         errors: { INVALID_CREDENTIALS: { status: 401, body: { error: 'Invalid Credentials' } } },
         summary: 'A new API token for a username and password',
       }),
@@ -68,6 +78,7 @@ const code1: RestView[] = [
       GET: op({
         procedure: 'content.protected',
         respond: () => ({ message: 'Hello, I am a protected content. Only authorised users can access me!' }),
+        response: MESSAGE,
         summary: 'Content for any authenticated user',
       }),
     },
@@ -87,6 +98,7 @@ const code2: RestView[] = [
         status: 201,
         public: true,
         respond: ({ user }) => ({ username: user.username, email: user.email }),
+        response: z.object({ username: z.string(), email: z.string() }),
         summary: 'Register a user',
       }),
     },
@@ -102,6 +114,7 @@ const code2: RestView[] = [
         input: { ...credentials, cookies: constant(true) },
         public: true,
         respond: ({ access, refresh }) => ({ access, refresh }),
+        response: PAIR,
         // The seed's view reads the fields with .get(): missing ones are a failed login, not a 400.
         errors: { INVALID_INPUT: INVALID_CREDENTIALS },
         summary: 'A JWT pair for a username and password, also set as cookies',
@@ -118,6 +131,7 @@ const code2: RestView[] = [
         procedure: 'auth.logout',
         input: { refresh: body('string') },
         public: true,
+        response: z.object({ detail: z.string() }),
         summary: 'Blacklist the refresh token (body or cookie) and clear the JWT cookies',
       }),
     },
@@ -126,25 +140,29 @@ const code2: RestView[] = [
     path: '/api/protected/',
     name: 'Protected',
     auth: 'bearer',
-    operations: { GET: op({ procedure: 'content.protected', summary: 'Content for any authenticated user' }) },
+    operations: {
+      GET: op({ procedure: 'content.protected', response: MESSAGE, summary: 'Content for any authenticated user' }),
+    },
   }),
   view({
     path: '/api/admin-content/',
     name: 'Admin Content',
     auth: 'bearer',
-    operations: { GET: op({ procedure: 'content.admin', summary: 'Content for superusers and group Admin' }) },
+    operations: {
+      GET: op({ procedure: 'content.admin', response: CONTENT, summary: 'Content for superusers and group Admin' }),
+    },
   }),
   view({
     path: '/api/manager-content/',
     name: 'Manager Content',
     auth: 'bearer',
-    operations: { GET: op({ procedure: 'content.manager', summary: 'Content for group Manager' }) },
+    operations: { GET: op({ procedure: 'content.manager', response: CONTENT, summary: 'Content for group Manager' }) },
   }),
   view({
     path: '/api/hr-content/',
     name: 'HR Content',
     auth: 'bearer',
-    operations: { GET: op({ procedure: 'content.hr', summary: 'Content for group HR' }) },
+    operations: { GET: op({ procedure: 'content.hr', response: CONTENT, summary: 'Content for group HR' }) },
   }),
   view({
     path: '/api/token/refresh/',
@@ -157,6 +175,7 @@ const code2: RestView[] = [
         input: { refresh: body('string') },
         public: true,
         respond: ({ access, refresh }) => ({ access, refresh }),
+        response: PAIR,
         summary: 'Rotate a refresh token (body or cookie)',
       }),
     },
@@ -171,6 +190,7 @@ const code2: RestView[] = [
         input: { token: body('string') },
         public: true,
         respond: () => ({}),
+        response: EMPTY,
         errors: { TOKEN_BLACKLISTED: { status: 400, body: { non_field_errors: ['Token is blacklisted'] } } },
         summary: 'Check an access, refresh or sliding token',
       }),
@@ -190,6 +210,7 @@ const stock: RestView[] = [
         input: credentials,
         public: true,
         respond: ({ access, refresh }) => ({ refresh, access }),
+        response: PAIR,
         errors: { INVALID_CREDENTIALS: NO_ACTIVE_ACCOUNT },
         summary: 'A JWT pair for a username and password (no cookies)',
       }),
@@ -205,6 +226,7 @@ const stock: RestView[] = [
         input: { refresh: body('string') },
         public: true,
         respond: () => ({}),
+        response: EMPTY,
         summary: 'Blacklist a refresh token',
       }),
     },

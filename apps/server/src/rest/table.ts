@@ -6,6 +6,7 @@
  */
 import type { AuthErrorCode } from '@gatehouse/auth'
 import type { AnyProcedure, inferProcedureInput, inferProcedureOutput } from '@trpc/server'
+import type { ZodType } from 'zod'
 
 import type { AppRouter } from '../routers/_app.js'
 
@@ -85,6 +86,8 @@ export interface Operation {
   readonly public: boolean
   /** The success body; undefined for a 204. */
   readonly respond: (output: never, request: RestRequest) => unknown
+  /** The success body's schema as `respond` shapes it (snake_case), for the OpenAPI document. */
+  readonly response: ZodType | undefined
   /** Errors this route answers with a fixed body instead of the mapped one. */
   readonly errors: Readonly<Partial<Record<ErrorKey, FixedReply>>>
   readonly summary: string
@@ -99,6 +102,8 @@ export interface OperationSpec<P extends ProcedurePath> {
   public?: boolean
   /** @default the output with its keys in snake_case (toSnake) */
   respond?: (output: OutputOf<P>, request: RestRequest) => unknown
+  /** The success body's schema, in the wire's spelling; without it OpenAPI says only "an object". */
+  response?: ZodType
   errors?: Partial<Record<ErrorKey, FixedReply>>
   summary?: string
 }
@@ -137,6 +142,7 @@ export function op<P extends ProcedurePath>(spec: OperationSpec<P>): Operation {
     status: spec.status ?? 200,
     public: spec.public ?? false,
     respond: spec.respond ?? toSnake,
+    response: spec.response,
     errors: spec.errors ?? {},
     summary: spec.summary ?? '',
   }
