@@ -8,11 +8,15 @@ import { parseArgs } from 'node:util'
 import type { AuthError, AuthService } from '@gatehouse/auth'
 import { admin, describeImport, importDjangoUsers, parseDjangoDump } from '@gatehouse/auth'
 
+import type { Config } from '../config.js'
+import { BUILTIN_AUTH_SCHEMES } from '../config.js'
+
 export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
 export interface CommandContext {
+  config: Config
   /** Opens the database (migrated) and the auth service on first use. */
   auth(): Promise<AuthService>
   migrate(): Promise<string[]>
@@ -238,6 +242,26 @@ COMMANDS['importusers'] = {
     })
     const dump = parseDjangoDump(content, { source: file })
     return describeImport(await importDjangoUsers((await ctx.auth()).db, dump))
+  },
+}
+
+COMMANDS['postman'] = {
+  usage: 'postman [--out DIR] [--base-url URL]',
+  summary: 'write a Postman collection and environment generated from the OpenAPI document',
+  async run(args, ctx) {
+    const { values } = parse(args, {
+      positionals: [],
+      options: { out: { type: 'string' }, 'base-url': { type: 'string' } },
+    })
+    const out = typeof values['out'] === 'string' ? values['out'] : 'postman'
+    const baseUrl =
+      typeof values['base-url'] === 'string' ? values['base-url'] : `http://localhost:${ctx.config.port || 3000}`
+    // Loaded here, not at the top: the document needs the router, which the other commands do not.
+    const { buildOpenApiDocument } = await import('../rest/openapi.js')
+    const { buildPostman, writePostman } = await import('../rest/postman.js')
+    const doc = buildOpenApiDocument({ authSchemes: ctx.config.authSchemes ?? BUILTIN_AUTH_SCHEMES })
+    const paths = await writePostman(out, buildPostman(doc, { baseUrl }))
+    return `Wrote ${paths.join(' and ')}.`
   },
 }
 

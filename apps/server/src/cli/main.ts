@@ -33,6 +33,7 @@ async function run(argv: string[]): Promise<number> {
     const open = async () =>
       (db ??= await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 }))
     const line = await command.run(args, {
+      config,
       migrate: async () => (await migrate(await open())).map((r) => r.migrationName),
       auth: async () => {
         if (auth) return auth

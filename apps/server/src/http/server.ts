@@ -1,6 +1,6 @@
 /**
  * The HTTP front: /trpc (tRPC's node adapter), /api (the REST facade, rest/; its OpenAPI document
- * at /api/openapi.json), /healthz, /.well-known/jwks.json.
+ * at /api/openapi.json, shown by Swagger UI at /api/docs, docs.ts), /healthz, /.well-known/jwks.json.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
@@ -18,6 +18,7 @@ import { createRestHandler } from '../rest/handler.js'
 import { openApiDocument } from '../rest/openapi.js'
 import { appRouter } from '../routers/_app.js'
 import { CookieJar, cookiesAreSecure, parseCookieHeader } from './cookies.js'
+import { createDocsHandler } from './docs.js'
 
 const TRPC_PREFIX = '/trpc/'
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' }
@@ -92,6 +93,7 @@ export function createRequestListener(opts: HttpOptions) {
 
   const rest = createRestHandler({ config, authenticators, contextOf, jarOf, onError: opts.onError })
   const openApi = openApiDocument({ authSchemes: authenticators.map((a) => a.scheme) })
+  const docs = createDocsHandler()
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/'
@@ -105,6 +107,9 @@ export function createRequestListener(opts: HttpOptions) {
       const payload = openApi()
       res.writeHead(200, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(payload) })
       return void res.end(payload)
+    }
+    if (pathname === '/api/docs' || pathname.startsWith('/api/docs/')) {
+      if (await docs(req, res)) return
     }
     if (pathname.startsWith('/api/')) return rest(req, res)
     if (!pathname.startsWith(TRPC_PREFIX)) {
