@@ -727,7 +727,7 @@ async function main(): Promise<number> {
       // Never the URL itself: it can hold a password.
       database: usesPostgres ? 'Postgres (DATABASE_URL)' : 'embedded PGlite, fresh temporary DATA_DIR',
       throttles: 'off (THROTTLE_ANON, THROTTLE_USER, THROTTLE_LOGIN_FAILURES)',
-      server: 'node --import tsx apps/server/src/main.ts, NODE_ENV=production, one process',
+      server: `node --import tsx apps/server/src/main.ts, NODE_ENV=production, one process, HTTP_ADAPTER=${process.env.HTTP_ADAPTER ?? 'lean (default)'}`,
     },
     machine: {
       cpus: cpus().length,

@@ -185,6 +185,9 @@ const Env = z
     CSRF_TRUSTED_ORIGINS: originList.default([]),
     COOKIE_SECURE: cookieSecure.default('auto'),
     AUDIT_RETENTION: durationOrOff.default(90 * 86_400),
+    HTTP_ADAPTER: z
+      .enum(['lean', 'stock'], { error: (issue) => `expected lean or stock, got "${String(issue.input)}"` })
+      .default('lean'),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_ALGORITHM === 'HS256' && (!env.JWT_SECRET || env.JWT_SECRET.length < 32)) {
@@ -239,6 +242,8 @@ function toConfig(env: z.output<typeof Env>) {
     cookieSecure: env.COOKIE_SECURE,
     /** How long audit events are kept, in seconds; null keeps them forever. */
     auditRetentionSeconds: env.AUDIT_RETENTION,
+    /** How /trpc is served: `lean` (straight from node:http, http/trpc-lean.ts) or tRPC's `stock` node adapter. */
+    httpAdapter: env.HTTP_ADAPTER,
   }
 }
 

@@ -30,7 +30,10 @@ export async function startTestServer(
   opts: { shared?: boolean; clock?: Clock } = {},
 ): Promise<TestServer> {
   const testDb = await createTestDb({ shared: opts.shared ?? false })
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', PASSWORD_HASH_COST: '4', ...env })
+  // HTTP_ADAPTER comes through from the environment: CI runs the whole suite once per adapter (.ci/run).
+  // eslint-disable-next-line no-restricted-properties -- the test run's choice, like DATABASE_URL for createTestDb
+  const adapter = process.env.HTTP_ADAPTER
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', PASSWORD_HASH_COST: '4', HTTP_ADAPTER: adapter, ...env })
   let app: App
   try {
     app = await startApp({ config, db: testDb.db, clock: opts.clock })

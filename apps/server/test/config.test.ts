@@ -130,6 +130,12 @@ describe('configuration', () => {
     expect(loadConfig({ COOKIE_SECURE: 'Auto' }).cookieSecure).toBe('auto')
   })
 
+  it('serves /trpc with the lean layer unless HTTP_ADAPTER=stock', () => {
+    expect(loadConfig({}).httpAdapter).toBe('lean')
+    expect(loadConfig({ HTTP_ADAPTER: 'stock' }).httpAdapter).toBe('stock')
+    expect(configErrorLines({ HTTP_ADAPTER: 'fetch' })).toEqual(['HTTP_ADAPTER: expected lean or stock, got "fetch"'])
+  })
+
   it('names each bad session or cookie variable on one line', () => {
     expect(
       configErrorLines({ SESSION_COOKIE_AGE: '2 weeks', CSRF_TRUSTED_ORIGINS: 'https://ok.example,app.example.com', COOKIE_SECURE: 'always' }),

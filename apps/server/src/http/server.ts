@@ -1,5 +1,5 @@
 /**
- * The HTTP front: /trpc (tRPC's node adapter), /api (the REST facade, rest/; its OpenAPI document
+ * The HTTP front: /trpc (trpc-lean.ts, or tRPC's node adapter with HTTP_ADAPTER=stock), /api (the REST facade, rest/; its OpenAPI document
  * at /api/openapi.json, shown by Swagger UI at /api/docs, docs.ts), /healthz, /.well-known/jwks.json.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -19,6 +19,8 @@ import { openApiDocument } from '../rest/openapi.js'
 import { appRouter } from '../routers/_app.js'
 import { CookieJar, cookiesAreSecure, parseCookieHeader } from './cookies.js'
 import { createDocsHandler } from './docs.js'
+import type { TrpcHandlerOptions } from './trpc-lean.js'
+import { leanHTTPRequestHandler } from './trpc-lean.js'
 
 const TRPC_PREFIX = '/trpc/'
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' }
@@ -94,6 +96,9 @@ export function createRequestListener(opts: HttpOptions) {
   const rest = createRestHandler({ config, authenticators, contextOf, jarOf, onError: opts.onError })
   const openApi = openApiDocument({ authSchemes: authenticators.map((a) => a.scheme) })
   const docs = createDocsHandler()
+  // HTTP_ADAPTER: the lean layer by default; tRPC's own adapter stays selectable, and CI runs the suite on both.
+  const trpcHandler: (o: TrpcHandlerOptions<typeof appRouter>) => Promise<void> =
+    config.httpAdapter === 'stock' ? nodeHTTPRequestHandler : leanHTTPRequestHandler
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/'
@@ -127,11 +132,12 @@ export function createRequestListener(opts: HttpOptions) {
     // One jar per HTTP request: every call of a batch adds to it, and responseMeta writes it once.
     const jar = jarOf(req)
 
-    await nodeHTTPRequestHandler({
+    await trpcHandler({
       req,
       res,
       router: appRouter,
-      path: decodeURIComponent(pathname.slice(TRPC_PREFIX.length)),
+      // Still URL-encoded: the adapter decodes it once, and answers a malformed escape with a 400.
+      path: pathname.slice(TRPC_PREFIX.length),
       maxBodySize: config.maxBodyBytes,
       allowMethodOverride: false,
       createContext: () => contextOf(req, { response: jar }),
