@@ -10,51 +10,33 @@ import { fileURLToPath } from 'node:url'
 import type { Db } from '@gatehouse/db'
 import { createDb } from '@gatehouse/db'
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { mutation } from './helpers/http.js'
-import type { ServerProcess } from './helpers/process.js'
-import { runCli, startServerProcess } from './helpers/process.js'
+import type { ProcessStore, ServerProcess } from './helpers/process.js'
+import { createProcessStore, runCli, startServerProcess } from './helpers/process.js'
 
 const fixture = (name: string) => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url))
 // Django's test vector: the fixtures' pbkdf2_sha256 hashes are of this password.
 const OLD_PASSWORD = 'lètmein'
 
 describe(`${TEST_BACKEND}: gatehouse importusers`, () => {
-  let dataDir: string
+  let store: ProcessStore
   let env: Record<string, string>
   let server: ServerProcess
   let db: Db
-  const adminUrl = process.env['DATABASE_URL']
-  const database = `gh_import_${process.pid}_${Date.now()}`
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'gh-import-'))
-    env = { DATA_DIR: dataDir, PASSWORD_HASH_COST: '4' }
-    if (adminUrl) {
-      const client = new pg.Client({ connectionString: adminUrl })
-      await client.connect()
-      await client.query(`create database ${database}`)
-      await client.end()
-      const url = new URL(adminUrl)
-      url.pathname = `/${database}`
-      env['DATABASE_URL'] = url.toString()
-    }
+    store = await createProcessStore('gh_import')
+    env = store.env
     server = await startServerProcess(env)
     // The test reads stored hashes itself, through the server's socket on PGlite.
-    db = await createDb({ databaseUrl: env['DATABASE_URL'], dataDir, poolSize: 1 })
+    db = await createDb({ databaseUrl: env['DATABASE_URL'], dataDir: store.dataDir, poolSize: 1 })
   })
   afterAll(async () => {
     await db?.destroy()
     await server?.stop()
-    await rm(dataDir, { recursive: true, force: true })
-    if (adminUrl) {
-      const client = new pg.Client({ connectionString: adminUrl })
-      await client.connect()
-      await client.query(`drop database if exists ${database} with (force)`)
-      await client.end()
-    }
+    await store?.dispose()
   })
 
   const login = (username: string, password: string) => mutation(server.url, 'auth.login', { username, password })

@@ -2,17 +2,13 @@
  * Signing key rotation and retirement, over HTTP: in the process that retires a key, and in a
  * running server after `gatehouse retirekey` (another process) retires it.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startTestServer } from '../src/testing.js'
 import { errorBody, mutation, query, wire } from './helpers/http.js'
-import { runCli, startServerProcess } from './helpers/process.js'
+import type { ProcessStore } from './helpers/process.js'
+import { createProcessStore, runCli, startServerProcess } from './helpers/process.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const kidOf = (token: string) =>
@@ -58,33 +54,14 @@ describe(`${TEST_BACKEND}: signing keys in one process`, () => {
 })
 
 describe(`${TEST_BACKEND}: gatehouse retirekey against a running server`, () => {
-  let dataDir: string
+  let store: ProcessStore
   let env: Record<string, string>
-  const adminUrl = process.env['DATABASE_URL']
-  const database = `gh_keys_${process.pid}_${Date.now()}`
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'gh-keys-'))
     // A one-second bound, so the test need not wait a minute for the server to notice.
-    env = { DATA_DIR: dataDir, PASSWORD_HASH_COST: '4', KEY_REFRESH_INTERVAL: '1s' }
-    if (adminUrl) {
-      const client = new pg.Client({ connectionString: adminUrl })
-      await client.connect()
-      await client.query(`create database ${database}`)
-      await client.end()
-      const url = new URL(adminUrl)
-      url.pathname = `/${database}`
-      env['DATABASE_URL'] = url.toString()
-    }
+    store = await createProcessStore('gh_keys', { KEY_REFRESH_INTERVAL: '1s' })
+    env = store.env
   })
-  afterAll(async () => {
-    await rm(dataDir, { recursive: true, force: true })
-    if (adminUrl) {
-      const client = new pg.Client({ connectionString: adminUrl })
-      await client.connect()
-      await client.query(`drop database if exists ${database} with (force)`)
-      await client.end()
-    }
-  })
+  afterAll(() => store?.dispose())
 
   it('rotatekeys then retirekey: the server refuses the retired key within KEY_REFRESH_INTERVAL', async () => {
     await using server = await startServerProcess(env)

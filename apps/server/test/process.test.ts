@@ -2,48 +2,24 @@
  * The server and the CLI as separate processes, as a user runs them: `pnpm start` and
  * `pnpm gatehouse …` side by side on one embedded data folder, or on Postgres.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { mutation, query } from './helpers/http.js'
-import { runCli, startServerProcess } from './helpers/process.js'
+import type { ProcessStore } from './helpers/process.js'
+import { createProcessStore, runCli, startServerProcess } from './helpers/process.js'
 
 describe(`${TEST_BACKEND}: server and CLI processes`, () => {
-  let dataDir: string
+  let store: ProcessStore
   let env: Record<string, string>
-  const adminUrl = process.env['DATABASE_URL']
-  const database = `gh_proc_${process.pid}_${Date.now()}`
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'gh-proc-'))
-    env = { DATA_DIR: dataDir, PASSWORD_HASH_COST: '4' }
-    if (adminUrl) {
-      // Processes share a database, not a schema: give them a fresh, empty one of their own.
-      const client = new pg.Client({ connectionString: adminUrl })
-      await client.connect()
-      await client.query(`create database ${database}`)
-      await client.end()
-      const url = new URL(adminUrl)
-      url.pathname = `/${database}`
-      env['DATABASE_URL'] = url.toString()
-    }
+    store = await createProcessStore('gh_proc')
+    env = store.env
   })
-  afterAll(async () => {
-    await rm(dataDir, { recursive: true, force: true })
-    if (adminUrl) {
-      const client = new pg.Client({ connectionString: adminUrl })
-      await client.connect()
-      await client.query(`drop database if exists ${database} with (force)`)
-      await client.end()
-    }
-  })
+  afterAll(() => store?.dispose())
 
   it('two servers starting at once on one empty database both come up and serve', async () => {
     const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)])
@@ -54,9 +30,9 @@ describe(`${TEST_BACKEND}: server and CLI processes`, () => {
       // a token from one process works on the other: keys and users live in the database
       const { access } = (await mutation(a.url, 'auth.login', { username: u, password: 'Tr1cky-passphrase' })).body.result.data
       expect((await query(b.url, 'auth.me', { token: access })).status).toBe(200)
-      if (!adminUrl) {
+      if (!env['DATABASE_URL']) {
         // psql reaches the embedded database through the same socket as the CLI
-        const { stdout } = await promisify(execFile)('psql', ['-h', dataDir, '-U', 'postgres', '-d', 'postgres', '-tAc', `select count(*) from users where username = '${u}'`])
+        const { stdout } = await promisify(execFile)('psql', ['-h', store.dataDir, '-U', 'postgres', '-d', 'postgres', '-tAc', `select count(*) from users where username = '${u}'`])
         expect(stdout.trim()).toBe('1')
       }
     } finally {

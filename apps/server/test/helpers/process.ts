@@ -1,6 +1,11 @@
 import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+
+import pg from 'pg'
 
 const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url))
 const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))
@@ -62,4 +67,48 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
     child.stderr.on('data', onData)
     child.on('exit', (code) => reject(new Error(`server exited with ${code} before listening:\n${out}`)))
   })
+}
+
+/** Where a test's server and CLI processes keep their data, and how to throw it away. */
+export interface ProcessStore {
+  /** The environment the processes share: DATA_DIR, and DATABASE_URL on Postgres. */
+  env: Record<string, string>
+  dataDir: string
+  dispose(): Promise<void>
+}
+
+/**
+ * A fresh, empty store for processes: a temporary DATA_DIR, and on Postgres (DATABASE_URL set) a
+ * new database of its own, because processes share a database, not a test schema.
+ * @example
+ * const store = await createProcessStore('gh_keys', { KEY_REFRESH_INTERVAL: '1s' })
+ */
+export async function createProcessStore(prefix: string, extra: Record<string, string> = {}): Promise<ProcessStore> {
+  const dataDir = await mkdtemp(join(tmpdir(), `${prefix}-`))
+  const env: Record<string, string> = { DATA_DIR: dataDir, PASSWORD_HASH_COST: '4', ...extra }
+  const adminUrl = process.env['DATABASE_URL']
+  const database = `${prefix}_${process.pid}_${Date.now()}`
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: adminUrl })
+    await client.connect()
+    try {
+      await client.query(statement)
+    } finally {
+      await client.end()
+    }
+  }
+  if (adminUrl) {
+    await admin(`create database ${database}`)
+    const url = new URL(adminUrl)
+    url.pathname = `/${database}`
+    env['DATABASE_URL'] = url.toString()
+  }
+  return {
+    env,
+    dataDir,
+    async dispose() {
+      await rm(dataDir, { recursive: true, force: true })
+      if (adminUrl) await admin(`drop database if exists ${database} with (force)`)
+    },
+  }
 }
