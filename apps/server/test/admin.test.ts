@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
-import { mutation, query } from './helpers/http.js'
+import { login, mutation, query } from './helpers/http.js'
 
 describe(`${TEST_BACKEND}: users, groups and grants`, () => {
   let server: TestServer
@@ -13,13 +13,13 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
     server = await startTestServer()
     base = server.url
     const r = await server.createUser({ isSuperuser: true, isStaff: true })
-    root = (await mutation(base, 'auth.login', { username: r.username, password: r.password })).body.result.data.access
+    root = (await login(base, r)).access
   })
   afterAll(() => server.close())
 
   async function loginAs(opts: Parameters<TestServer['createUser']>[0] = {}) {
     const u = await server.createUser(opts)
-    const { access, refresh } = (await mutation(base, 'auth.login', { username: u.username, password: u.password })).body.result.data
+    const { access, refresh } = await login(base, u)
     return { ...u, access, refresh }
   }
 
@@ -42,7 +42,9 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
       dateJoined: expect.any(String),
       lastLogin: null,
     })
-    const second = (await query(base, 'admin.users.list', { input: { search: tag, limit: 2, cursor: page.nextCursor }, token: root })).body.result.data
+    const second = (
+      await query(base, 'admin.users.list', { input: { search: tag, limit: 2, cursor: page.nextCursor }, token: root })
+    ).body.result.data
     expect(second).toMatchObject({ items: [{ username: `${tag}_2` }], nextCursor: null })
     // LIKE wildcards in the search are literal
     const none = (await query(base, 'admin.users.list', { input: { search: '%' }, token: root })).body.result.data
@@ -108,14 +110,23 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
     const self = await mutation(base, 'admin.users.update', { id: manager.id, isSuperuser: true }, manager.access)
     expect(self.status).toBe(403)
     expect(self.body.error.message).toBe('Only a superuser can change isSuperuser.')
-    const staffed = await mutation(base, 'admin.users.update', { id: manager.id, isStaff: true, email: 'm@example.com' }, manager.access)
+    const staffed = await mutation(
+      base,
+      'admin.users.update',
+      { id: manager.id, isStaff: true, email: 'm@example.com' },
+      manager.access,
+    )
     expect(staffed.body.result.data.user).toMatchObject({ isStaff: true, email: 'm@example.com' })
   })
 
   it('creates and deletes groups, lists permissions, and names unknown codenames', async () => {
     const name = `G${Date.now()}`
-    expect((await mutation(base, 'admin.groups.create', { name }, root)).body.result.data).toMatchObject({ created: true })
-    expect((await mutation(base, 'admin.groups.create', { name }, root)).body.result.data).toMatchObject({ created: false })
+    expect((await mutation(base, 'admin.groups.create', { name }, root)).body.result.data).toMatchObject({
+      created: true,
+    })
+    expect((await mutation(base, 'admin.groups.create', { name }, root)).body.result.data).toMatchObject({
+      created: false,
+    })
     expect((await mutation(base, 'admin.groups.delete', { name }, root)).status).toBe(200)
     expect((await mutation(base, 'admin.groups.delete', { name }, root)).status).toBe(404)
     const perms = (await query(base, 'admin.permissions.list', { token: root })).body.result.data.items

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
-import { mutation, query } from './helpers/http.js'
+import { login, mutation, query } from './helpers/http.js'
 
 describe(`${TEST_BACKEND}: articles, the sample resource`, () => {
   let server: TestServer
@@ -23,7 +23,7 @@ describe(`${TEST_BACKEND}: articles, the sample resource`, () => {
     })) {
       const u = await server.createUser(opts)
       users[kind] = u
-      tokens[kind] = (await mutation(base, 'auth.login', { username: u.username, password: u.password })).body.result.data.access
+      tokens[kind] = (await login(base, u)).access
     }
   })
   afterAll(() => server.close())
@@ -68,7 +68,8 @@ describe(`${TEST_BACKEND}: articles, the sample resource`, () => {
     const anonList = (await query(base, 'articles.list', { input: { limit: 100 } })).body.result.data
     expect(anonList.items.some((a: { id: number }) => a.id === draft.id)).toBe(false)
     expect(anonList.items.some((a: { id: number }) => a.id === pub.id)).toBe(true)
-    const own = (await query(base, 'articles.list', { input: { limit: 100 }, token: tokens['author'] })).body.result.data
+    const own = (await query(base, 'articles.list', { input: { limit: 100 }, token: tokens['author'] })).body.result
+      .data
     expect(own.items.some((a: { id: number }) => a.id === draft.id)).toBe(true)
   })
 
@@ -77,7 +78,8 @@ describe(`${TEST_BACKEND}: articles, the sample resource`, () => {
     const first = (await query(base, 'articles.list', { input: { limit: 2 } })).body.result.data
     expect(first.items).toHaveLength(2)
     expect(first.nextCursor).toBe(first.items[1].id)
-    const second = (await query(base, 'articles.list', { input: { limit: 2, cursor: first.nextCursor } })).body.result.data
+    const second = (await query(base, 'articles.list', { input: { limit: 2, cursor: first.nextCursor } })).body.result
+      .data
     expect(second.items[0].id).toBeLessThan(first.items[1].id)
   })
 
@@ -88,7 +90,9 @@ describe(`${TEST_BACKEND}: articles, the sample resource`, () => {
     const ok = await mutation(base, 'articles.update', { id: a.id, title: 'New', published: true }, tokens['author'])
     expect(ok.body.result.data.article).toMatchObject({ title: 'New', published: true })
     expect((await mutation(base, 'articles.delete', { id: a.id }, tokens['other'])).status).toBe(403)
-    expect((await mutation(base, 'articles.delete', { id: a.id }, tokens['author'])).body).toEqual({ result: { data: { detail: 'Deleted.' } } })
+    expect((await mutation(base, 'articles.delete', { id: a.id }, tokens['author'])).body).toEqual({
+      result: { data: { detail: 'Deleted.' } },
+    })
     expect((await mutation(base, 'articles.delete', { id: a.id }, tokens['author'])).status).toBe(404)
   })
 
@@ -102,8 +106,16 @@ describe(`${TEST_BACKEND}: articles, the sample resource`, () => {
     const a = await create('author')
     const b = await create('author')
     expect((await mutation(base, 'articles.update', { id: a.id, body: 'x' }, tokens['friend'])).status).toBe(403)
-    expect((await mutation(base, 'articles.share', { id: a.id, username: users['friend']!.username }, tokens['other'])).status).toBe(403)
-    const shared = await mutation(base, 'articles.share', { id: a.id, username: users['friend']!.username }, tokens['author'])
+    expect(
+      (await mutation(base, 'articles.share', { id: a.id, username: users['friend']!.username }, tokens['other']))
+        .status,
+    ).toBe(403)
+    const shared = await mutation(
+      base,
+      'articles.share',
+      { id: a.id, username: users['friend']!.username },
+      tokens['author'],
+    )
     expect(shared.status).toBe(200)
     // effective on the friend's next request, with the same access token
     expect((await mutation(base, 'articles.update', { id: a.id, body: 'x' }, tokens['friend'])).status).toBe(200)

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
-import { errorBody, mutation, query, wire } from './helpers/http.js'
+import { errorBody, login, mutation, query, wire } from './helpers/http.js'
 
 const UA = 'audit-test/1.0 (+https://example.com)'
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
@@ -21,7 +21,7 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
     server = await startTestServer()
     base = server.url
     const r = await server.createUser({ isSuperuser: true, isStaff: true })
-    root = (await mutation(base, 'auth.login', { username: r.username, password: r.password })).body.result.data.access
+    root = (await login(base, r)).access
   })
   afterAll(() => server.close())
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
-import { errorBody, mutation, query } from './helpers/http.js'
+import { errorBody, login, mutation, query } from './helpers/http.js'
 
 const revoked = (path: string) =>
   errorBody({ message: 'Token has been revoked', code: 'UNAUTHORIZED', httpStatus: 401, path, reason: 'TOKEN_REVOKED' })
@@ -29,16 +29,16 @@ describe(`${TEST_BACKEND}: token epoch`, () => {
     server = await startTestServer()
     base = server.url
     const r = await server.createUser({ isSuperuser: true, isStaff: true })
-    root = (await mutation(base, 'auth.login', { username: r.username, password: r.password })).body.result.data.access
+    root = (await login(base, r)).access
   })
   afterAll(() => server.close())
 
   async function loggedIn(opts: Parameters<TestServer['createUser']>[0] = {}) {
     const u = await server.createUser(opts)
-    const pair = (await mutation(base, 'auth.login', { username: u.username, password: u.password })).body.result.data
+    const pair = await login(base, u)
     const sliding = (await mutation(base, 'auth.sliding.obtain', { username: u.username, password: u.password })).body
       .result.data.token
-    return { ...u, access: pair.access as string, refresh: pair.refresh as string, sliding: sliding as string }
+    return { ...u, access: pair.access, refresh: pair.refresh, sliding: sliding as string }
   }
 
   async function expectRevoked(token: string) {
@@ -126,7 +126,7 @@ describe(`${TEST_BACKEND}: token epoch`, () => {
     const name = `Temp${Date.now()}`
     await server.auth.createGroup(name)
     await server.auth.addToGroup(u.username, name)
-    const fresh = (await mutation(base, 'auth.login', { username: u.username, password: u.password })).body.result.data
+    const fresh = await login(base, u)
     expect((await mutation(base, 'admin.groups.delete', { name }, root)).status).toBe(200)
     await expectRevoked(fresh.access)
     await refreshAndGo(fresh.refresh)
@@ -135,7 +135,7 @@ describe(`${TEST_BACKEND}: token epoch`, () => {
   it('auth.logoutAll ends every login of the caller, keeps their API keys, and no one else’s tokens', async () => {
     const u = await loggedIn()
     const other = await loggedIn()
-    const second = (await mutation(base, 'auth.login', { username: u.username, password: u.password })).body.result.data
+    const second = await login(base, u)
     const key = (await mutation(base, 'auth.tokens.obtain', { username: u.username, password: u.password })).body.result
       .data.token
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
-import { errorBody, mutation, query } from './helpers/http.js'
+import { errorBody, login, mutation, query } from './helpers/http.js'
 
 const claimsOf = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
@@ -81,7 +81,7 @@ describe(`${TEST_BACKEND}: sliding tokens over HTTP`, () => {
   it('wrong token types are refused both ways', async () => {
     const u = await server.createUser()
     const sliding = await obtain(server, u)
-    const pair = (await mutation(base, 'auth.login', { username: u.username, password: u.password })).body.result.data
+    const pair = await login(base, u)
     for (const other of [pair.access, pair.refresh]) {
       const res = await mutation(base, 'auth.sliding.refresh', { token: other })
       expect(res.status).toBe(401)

@@ -33,7 +33,18 @@ export function mutation(base: string, path: string, input: unknown, token?: str
   })
 }
 
-export function query(base: string, path: string, opts: { input?: unknown; token?: string; headers?: Record<string, string> } = {}) {
+/** `auth.login` for a user the test made; the pair, or a thrown error naming the status. */
+export async function login(base: string, user: { username: string; password: string }) {
+  const res = await mutation(base, 'auth.login', { username: user.username, password: user.password })
+  if (res.status !== 200) throw new Error(`auth.login answered ${res.status}: ${JSON.stringify(res.body)}`)
+  return res.body.result.data as { access: string; refresh: string }
+}
+
+export function query(
+  base: string,
+  path: string,
+  opts: { input?: unknown; token?: string; headers?: Record<string, string> } = {},
+) {
   const qs = opts.input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(opts.input))}`
   return wire(`${base}/trpc/${path}${qs}`, { headers: { ...auth(opts.token), ...opts.headers } })
 }
