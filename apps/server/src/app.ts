@@ -75,6 +75,8 @@ export async function startApp(opts: StartOptions): Promise<App> {
     const auth = await createAuthService({
       db,
       ...authOptions(config),
+      cache: config.authCache,
+      onCacheError: (error: unknown) => opts.onError?.(error, 'auth cache (LISTEN connection)'),
       onAuditError,
       ...(opts.clock ? { clock: opts.clock } : {}),
     })
@@ -96,6 +98,7 @@ export async function startApp(opts: StartOptions): Promise<App> {
           server.close(() => resolve())
           server.closeIdleConnections()
         })
+        await auth.close()
         if (ownsDb) await db.destroy()
       })())
     return { config, db, auth, url: `http://${host}:${port}`, close, [Symbol.asyncDispose]: close }

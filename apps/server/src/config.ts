@@ -188,6 +188,9 @@ const Env = z
     HTTP_ADAPTER: z
       .enum(['lean', 'stock'], { error: (issue) => `expected lean or stock, got "${String(issue.input)}"` })
       .default('lean'),
+    AUTH_CACHE: z
+      .enum(['on', 'off'], { error: (issue) => `expected on or off, got "${String(issue.input)}"` })
+      .default('on'),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_ALGORITHM === 'HS256' && (!env.JWT_SECRET || env.JWT_SECRET.length < 32)) {
@@ -244,6 +247,11 @@ function toConfig(env: z.output<typeof Env>) {
     auditRetentionSeconds: env.AUDIT_RETENTION,
     /** How /trpc is served: `lean` (straight from node:http, http/trpc-lean.ts) or tRPC's `stock` node adapter. */
     httpAdapter: env.HTTP_ADAPTER,
+    /**
+     * Whether this process caches verified access tokens, users, sessions and API keys,
+     * invalidated through LISTEN/NOTIFY (the auth package's cache/). `off`: every request reads the database.
+     */
+    authCache: env.AUTH_CACHE === 'on',
   }
 }
 

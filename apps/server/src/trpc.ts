@@ -80,6 +80,20 @@ const translateErrors = t.middleware(async function translateErrors({ next }) {
   return result
 })
 
+/**
+ * After a mutation, wait until the credential changes it committed have reached this process's
+ * auth cache (a NOTIFY round trip, `auth.settle()`), so a revocation is in force here before its
+ * response leaves; other processes hear it in commit order through the same NOTIFY.
+ */
+const settleAfterMutation = t.middleware(async function settleAfterMutation({ type, ctx, next }) {
+  if (type !== 'mutation') return next()
+  try {
+    return await next()
+  } finally {
+    await ctx.auth.settle()
+  }
+})
+
 export const router = t.router
 export const middleware = t.middleware
 export const createCallerFactory = t.createCallerFactory
@@ -87,4 +101,4 @@ export const createCallerFactory = t.createCallerFactory
  * The root builder; public and every other builder derive from it. Not exported as `procedure`.
  * Throttling comes right after error translation, so a refused caller costs nothing further.
  */
-export const baseProcedure = t.procedure.use(translateErrors).use(throttle)
+export const baseProcedure = t.procedure.use(translateErrors).use(settleAfterMutation).use(throttle)

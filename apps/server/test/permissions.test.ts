@@ -49,7 +49,7 @@ function caller(who: AuthUser | null, defaultPermission: PermissionName = 'IsAut
   let authenticated = 0
   const ctx = {
     // Refusals are written to the audit log (see audit.test.ts); here they go nowhere.
-    auth: { audit: () => Promise.resolve() } as unknown as Context['auth'],
+    auth: { audit: () => Promise.resolve(), settle: () => Promise.resolve() } as unknown as Context['auth'],
     config,
     meta: {},
     authenticate: () => {

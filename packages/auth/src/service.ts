@@ -37,7 +37,11 @@ import { blacklistUserTokens } from './store/token.repository.js'
 import { hitCounter, reserveCounter, ThrottleState, throttledError } from './throttle/index.js'
 import { findUserByUsername, findUserWithGroups, insertUser, updateUser } from './store/user.repository.js'
 import { checkToken, issueTokenPair, revokeRefreshToken, rotateRefreshToken } from './tokens/refresh.js'
-import { authenticateJwt, logoutEverywhere } from './tokens/epoch.js'
+import { assertCurrentEpoch, authenticateJwt, authenticateVerifiedJwt, logoutEverywhere } from './tokens/epoch.js'
+import { verifyWith } from './tokens/refresh.js'
+import { AuthCache, type CachedUser } from './cache/auth-cache.js'
+import { InvalidationBus } from './cache/bus.js'
+import { findTokenUser } from './store/epoch.repository.js'
 import { slidingService } from './tokens/sliding.js'
 import { sessionService, type SessionOptions } from './sessions/service.js'
 import { deleteUserSessions } from './sessions/repository.js'
@@ -108,6 +112,16 @@ export interface AuthServiceOptions {
   auditRetentionSeconds?: number | null | undefined
   /** Session age and write throttling (SESSION_COOKIE_AGE); see sessions/service.ts. */
   sessions?: SessionOptions | undefined
+  /**
+   * Cache what authentication reads (verified access tokens, users, sessions, API keys) in this
+   * process, invalidated through Postgres LISTEN/NOTIFY (cache/). Off, every request reads the
+   * database. Call `close()` when done: caching holds one extra connection. The server turns it on
+   * (AUTH_CACHE).
+   * @default false
+   */
+  cache?: boolean | { maxEntries?: number | undefined; heartbeatMs?: number | undefined } | undefined
+  /** Where the cache's connection problems are reported (it reconnects by itself). */
+  onCacheError?: ((error: unknown) => void) | undefined
 }
 
 /** An API token as its owner sees it: never the key, never the hash. */
@@ -158,6 +172,14 @@ export interface ServiceCore {
   /** The one password check behind every credential exchange; see `checkLogin` below. */
   checkLogin(input: { username: string; password: string }, opts: LoginOptions): Promise<AuthUser>
   loadUser(id: number): Promise<AuthUser | undefined>
+  /**
+   * The user and their token epoch as authentication needs them, from this process's cache when
+   * it may serve (see cache/auth-cache.ts), else one query. The user object is frozen.
+   */
+  cachedUser(id: number): Promise<CachedUser | undefined>
+  /** This process's auth cache and its invalidation bus; null when caching is off. */
+  cache: AuthCache | null
+  bus: InvalidationBus | null
   audit: AuditRecorder
   /**
    * Call after a write that leaves rows to expire (tokens, sessions, keys): prunes expired rows
@@ -227,6 +249,36 @@ export async function createAuthService(opts: AuthServiceOptions) {
   async function loadUser(id: number): Promise<AuthUser | undefined> {
     const row = await findUserWithGroups(db, id)
     return row && toAuthUser(row, row.groups)
+  }
+
+  const cacheOptions = opts.cache === true ? {} : opts.cache || null
+  const cache = cacheOptions
+    ? new AuthCache({
+        maxEntries: cacheOptions.maxEntries,
+        now: clock === systemClock ? Date.now : () => clock().getTime(),
+      })
+    : null
+  const bus = cache
+    ? new InvalidationBus({
+        db,
+        onChange: (what) => cache.change(what),
+        onLive: (live) => cache.setLive(live),
+        heartbeatMs: cacheOptions?.heartbeatMs,
+        onError: opts.onCacheError,
+      })
+    : null
+  if (cache) cache.onKeysChanged = () => keys.invalidate()
+  await bus?.start()
+
+  async function cachedUser(id: number): Promise<CachedUser | undefined> {
+    const hit = cache?.user(id)
+    if (hit) return hit
+    const ticket = cache?.ticket() ?? -1
+    const row = await findTokenUser(db, id)
+    if (!row) return undefined
+    const entry: CachedUser = { user: toAuthUser(row, row.groups), epoch: row.token_epoch }
+    cache?.putUser(entry, ticket)
+    return entry
   }
 
   function loginFailureKeys(username: string, opts: LoginOptions): string[] {
@@ -343,7 +395,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
     return generated
   }
 
-  const core: ServiceCore = { db, clock, cost, tokens, checkLogin, loadUser, audit, afterWrite }
+  const core: ServiceCore = { db, clock, cost, tokens, checkLogin, loadUser, cachedUser, cache, bus, audit, afterWrite }
 
   return {
     db,
@@ -354,6 +406,18 @@ export async function createAuthService(opts: AuthServiceOptions) {
     audit,
     /** For feature modules and tests; not a stable API. */
     core,
+
+    /**
+     * Resolves once every credential change committed before the call has reached this process's
+     * cache (a NOTIFY round trip; at once when caching is off). The server awaits it after every
+     * mutation, so a revocation is in force here before its response leaves.
+     */
+    settle: (): Promise<void> => bus?.sync() ?? Promise.resolve(),
+
+    /** Stops the cache's LISTEN connection. The pool stays the caller's to close. */
+    close: async (): Promise<void> => {
+      await bus?.close()
+    },
 
     /** auth.register: a plain user, Django's password validators applied. */
     register: (input: RegisterInput) => createUser(input),
@@ -453,11 +517,16 @@ export async function createAuthService(opts: AuthServiceOptions) {
     async authenticateApiToken(key: string): Promise<AuthUser> {
       const parsed = parseApiToken(key)
       if (!parsed) throw new AuthError('API_TOKEN_INVALID')
-      const row = await findApiToken(db, parsed.id)
+      let row = cache?.apiToken(parsed.id)
+      if (!row) {
+        const ticket = cache?.ticket() ?? -1
+        row = await findApiToken(db, parsed.id)
+        if (row) cache?.putApiToken(row, ticket)
+      }
       if (!row || !verifyApiTokenSecret(parsed.secret, row.secret_hash)) throw new AuthError('API_TOKEN_INVALID')
       const now = clock()
       if (row.expires_at && row.expires_at.getTime() <= now.getTime()) throw new AuthError('API_TOKEN_INVALID')
-      const user = await loadUser(row.user_id)
+      const user = (await cachedUser(row.user_id))?.user
       if (!user?.isActive) throw new AuthError('API_TOKEN_USER_INACTIVE')
       // Throttled write: skipped entirely while the recorded use is recent.
       const staleBefore = new Date(now.getTime() - lastUsedIntervalMs)
@@ -482,7 +551,22 @@ export async function createAuthService(opts: AuthServiceOptions) {
      * Bearer authentication: an access or sliding token names an active user and carries their
      * current token epoch, or this throws (see tokens/epoch.ts). One query per request.
      */
-    authenticateAccessToken: (token: string): Promise<AuthUser> => authenticateJwt(db, tokens, token),
+    async authenticateAccessToken(token: string): Promise<AuthUser> {
+      if (!cache) return authenticateJwt(db, tokens, token)
+      let verified = cache.token(token)
+      if (!verified) {
+        const ticket = cache.ticket()
+        verified = await verifyWith(tokens, token, ['access', 'sliding'])
+        // A sliding token is checked against the blacklist on every use: never cached.
+        if (verified.tokenType !== 'access') return authenticateVerifiedJwt(db, verified)
+        cache.putToken(token, verified, ticket)
+      }
+      const entry = await cachedUser(verified.userId)
+      if (!entry) throw new AuthError('USER_NOT_FOUND')
+      if (!entry.user.isActive) throw new AuthError('USER_INACTIVE')
+      assertCurrentEpoch(verified, entry.epoch)
+      return entry.user
+    },
 
     /**
      * auth.logoutAll: the user's access and sliding tokens stop at their next request, their

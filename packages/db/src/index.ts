@@ -13,6 +13,9 @@ export { openEmbedded, EmbeddedDatabaseError, type EmbeddedEndpoint } from './em
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10))
 
 export type Db = Kysely<Database>
+/** A dedicated connection for LISTEN (see `createListenClient`). */
+export type ListenClient = pg.Client
+export type ListenNotification = pg.Notification
 
 export interface CreateDbOptions {
   /** Postgres connection string. Unset → the embedded PGlite database in `dataDir`. */
@@ -37,6 +40,8 @@ export interface DbInfo {
 }
 
 const infos = new WeakMap<object, DbInfo>()
+// How to open one more connection like the pool's (a LISTEN connection cannot come from the pool).
+const connections = new WeakMap<object, pg.ClientConfig>()
 
 /** What `createDb` connected to. */
 export function dbInfo(db: Db): DbInfo {
@@ -59,17 +64,18 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<Db> {
     pool.on('error', () => undefined)
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
     infos.set(db, { backend: 'postgres' })
+    connections.set(db, { connectionString: opts.databaseUrl, ...opts.pgOptions })
     return db
   }
   const endpoint = await openEmbedded({ dataDir: opts.dataDir === undefined ? './.data' : opts.dataDir })
-  const pool = new pg.Pool({
+  const client: pg.ClientConfig = {
     host: endpoint.socketDir,
     port: endpoint.port,
     user: 'postgres',
     database: 'postgres',
-    max,
     ...opts.pgOptions,
-  })
+  }
+  const pool = new pg.Pool({ ...client, max })
   pool.on('error', () => undefined)
   const wrapped: PostgresPool = {
     connect: () => pool.connect(),
@@ -80,5 +86,16 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<Db> {
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: wrapped }) })
   infos.set(db, { backend: 'pglite', socketDir: endpoint.socketDir, holder: endpoint.holder })
+  connections.set(db, client)
   return db
+}
+
+/**
+ * A new, unconnected node-postgres client with the pool's settings (same server, database and
+ * search_path), for a LISTEN connection; undefined for a Kysely instance `createDb` did not make.
+ * The caller connects, handles its 'error' event and ends it.
+ */
+export function createListenClient(db: Db): pg.Client | undefined {
+  const config = connections.get(db)
+  return config && new pg.Client(config)
 }

@@ -20,6 +20,43 @@ describe('embedded PGlite server', () => {
     }
   })
 
+  it('should deliver NOTIFY to the connections that LISTEN, in commit order, and to no one else', async () => {
+    const endpoint = await openEmbedded({ dataDir: null })
+    const connect = async () => {
+      const client = new pg.Client({ host: endpoint.socketDir, port: endpoint.port, user: 'postgres', database: 'postgres' })
+      await client.connect()
+      return client
+    }
+    const heard = new Map<string, string[]>()
+    const listenerOf = (name: string, client: pg.Client) => {
+      heard.set(name, [])
+      client.on('notification', (m) => heard.get(name)?.push(`${m.channel}:${m.payload ?? ''}`))
+    }
+    const [listener, other, writer] = [await connect(), await connect(), await connect()]
+    try {
+      listenerOf('listener', listener)
+      listenerOf('other', other)
+      listenerOf('writer', writer)
+      await listener.query('LISTEN gatehouse_auth')
+      await other.query('LISTEN elsewhere')
+      await writer.query(`select pg_notify('gatehouse_auth', 'one')`)
+      await writer.query('begin')
+      await writer.query(`notify gatehouse_auth, 'two'`)
+      expect(heard.get('listener')).toEqual(['gatehouse_auth:one']) // not before its commit
+      await writer.query('commit')
+      await writer.query(`select pg_notify('gatehouse_auth', 'three')`)
+      await listener.query(`notify gatehouse_auth, 'self'`) // a session hears its own
+      await other.query('UNLISTEN *')
+      expect(heard.get('listener')).toEqual(['gatehouse_auth:one', 'gatehouse_auth:two', 'gatehouse_auth:three', 'gatehouse_auth:self'])
+      expect(heard.get('writer')).toEqual([]) // taken out of the committing connection's output
+      expect(heard.get('other')).toEqual([])
+      expect((await writer.query('select 1 as x')).rows).toEqual([{ x: 1 }])
+    } finally {
+      for (const client of [listener, other, writer]) await client.end()
+      await endpoint.close()
+    }
+  })
+
   it('should roll back a transaction whose connection went away, and not block the others', async () => {
     const endpoint = await openEmbedded({ dataDir: null })
     const connect = async () => {

@@ -74,6 +74,8 @@ export class KeyRing {
   /** When the last reload started (its rows are at least that fresh). */
   #loadedAt = Number.NEGATIVE_INFINITY
   #reloading: Promise<void> | null = null
+  /** Bumped by `invalidate()`: a read that started before it does not count as fresh. */
+  #invalidations = 0
 
   constructor(opts: KeyRingOptions) {
     this.algorithm = opts.algorithm
@@ -113,11 +115,21 @@ export class KeyRing {
 
   async #read(): Promise<void> {
     const startedAt = this.#now()
+    const invalidations = this.#invalidations
     const rows = await findActiveSigningKeys(this.#db, this.algorithm)
     const loaded = await Promise.all(rows.map((row) => this.#load(row)))
     this.#verifying = new Map(loaded.map((k) => [k.kid, k]))
     this.#signing = loaded[0] ?? null
-    this.#loadedAt = startedAt
+    if (invalidations === this.#invalidations) this.#loadedAt = startedAt
+  }
+
+  /**
+   * The keys changed in the database (another process rotated or retired one; the auth cache hears
+   * it through NOTIFY): the next verification or signing waits for a fresh read.
+   */
+  invalidate(): void {
+    this.#invalidations++
+    this.#loadedAt = Number.NEGATIVE_INFINITY
   }
 
   /**

@@ -87,6 +87,19 @@ export function sessionService(core: ServiceCore, opts: SessionOptions = {}) {
     return row && verifySessionSecret(parsed.secret, row.secret_hash) ? row : undefined
   }
 
+  /** `rowFor` through this process's cache (the secret is still checked on every use). */
+  async function cachedRowFor(key: string): Promise<Session | undefined> {
+    const parsed = parseSessionKey(key)
+    if (!parsed) return undefined
+    let row = core.cache?.session(parsed.id)
+    if (!row) {
+      const ticket = core.cache?.ticket() ?? -1
+      row = await findSession(db, parsed.id)
+      if (row) core.cache?.putSession(row, ticket)
+    }
+    return row && verifySessionSecret(parsed.secret, row.secret_hash) ? row : undefined
+  }
+
   const revoked = (userId: number, meta: RequestMeta, detail: Record<string, unknown>) =>
     audit({ event: 'session.revoked', userId, address: meta.address, userAgent: meta.userAgent, detail })
 
@@ -138,10 +151,10 @@ export function sessionService(core: ServiceCore, opts: SessionOptions = {}) {
      * every request, so deactivation takes effect at once (USER_INACTIVE).
      */
     async authenticateSession(key: string): Promise<VerifiedSession> {
-      const row = await rowFor(key)
+      const row = await cachedRowFor(key)
       const now = clock()
       if (!row || row.expires_at.getTime() <= now.getTime()) throw new AuthError('SESSION_INVALID')
-      const user = await core.loadUser(row.user_id)
+      const user = (await core.cachedUser(row.user_id))?.user
       if (!user) throw new AuthError('SESSION_INVALID')
       if (!user.isActive) throw new AuthError('USER_INACTIVE')
       return {

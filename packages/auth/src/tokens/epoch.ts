@@ -31,7 +31,11 @@ export function assertCurrentEpoch(verified: VerifiedToken, current: number): vo
  * access token never is, so the hot path stays one round trip with no blacklist lookup.
  */
 export async function authenticateJwt(db: Db, s: TokenSettings, token: string): Promise<AuthUser> {
-  const verified = await verifyWith(s, token, ['access', 'sliding'])
+  return authenticateVerifiedJwt(db, await verifyWith(s, token, ['access', 'sliding']))
+}
+
+/** The database half of `authenticateJwt`, for a token whose signature and claims are checked. */
+export async function authenticateVerifiedJwt(db: Db, verified: VerifiedToken): Promise<AuthUser> {
   const row = await findTokenUser(db, verified.userId, verified.tokenType === 'sliding' ? verified.jti : undefined)
   if (row?.blacklisted) throw new AuthError('TOKEN_BLACKLISTED')
   if (!row) throw new AuthError('USER_NOT_FOUND')

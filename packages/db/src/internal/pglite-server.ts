@@ -10,6 +10,11 @@
  *
  * Locks are per session in Postgres and PGlite has one session, so advisory and row locks do not
  * serialise connections here; the unit scheduler does that instead.
+ *
+ * LISTEN/NOTIFY: the one session hears every channel any connection listens on, and PGlite writes
+ * a notification into the output of whichever connection's unit committed it. Here notifications
+ * are taken out of that output and sent to the connections that ran `LISTEN channel` (the auth
+ * cache's invalidation bus, cache/bus.ts in the auth package), as Postgres would deliver them.
  */
 import type { Server, Socket } from 'node:net'
 import { createServer } from 'node:net'
@@ -21,6 +26,9 @@ const CANCEL_REQUEST = 80_877_102
 const PROTOCOL_3 = 196_608
 // Message types after which the client waits for an answer.
 const UNIT_END = new Set(['S', 'Q', 'H', 'c', 'f', 'F'])
+const NOTIFICATION = 0x41 // 'A', NotificationResponse
+const QUERY = 0x51 // 'Q', a simple query
+const LISTEN = /^\s*(UN)?LISTEN\s+("?)([A-Za-z_][A-Za-z0-9_$]*|\*)\2\s*;?\s*$/i
 
 interface Unit {
   conn: Connection
@@ -34,6 +42,8 @@ interface Connection {
   started: boolean
   pending: Uint8Array[]
   closed: boolean
+  /** Channels this connection listens on (lower case, as Postgres folds unquoted names). */
+  channels: Set<string>
 }
 
 export class PGliteServer {
@@ -79,6 +89,7 @@ export class PGliteServer {
       started: false,
       pending: [],
       closed: false,
+      channels: new Set(),
     }
     this.#connections.add(conn)
     socket.on('data', (chunk) => this.#receive(conn, chunk))
@@ -180,6 +191,59 @@ export class PGliteServer {
       socket.destroy()
       return
     }
-    if (!unit.conn.closed && socket.writable && out.length > 0) socket.write(Buffer.concat(out))
+    this.#trackListen(unit)
+    let output: Buffer = Buffer.concat(out)
+    const notifications: Buffer[] = []
+    if (this.#hasListeners()) output = takeNotifications(output, notifications)
+    if (!unit.conn.closed && socket.writable && output.length > 0) socket.write(output)
+    for (const notification of notifications) this.#deliver(notification)
   }
+
+  #hasListeners(): boolean {
+    for (const conn of this.#connections) if (conn.channels.size > 0) return true
+    return false
+  }
+
+  /** Records `LISTEN x` / `UNLISTEN x|*` sent as simple queries (how node-postgres sends them). */
+  #trackListen(unit: Unit): void {
+    for (const message of unit.messages) {
+      if (message[0] !== QUERY) continue
+      const text = Buffer.from(message.subarray(5, message.length - 1)).toString('utf8')
+      const match = LISTEN.exec(text)
+      if (!match) continue
+      const [, un, quoted, name = ''] = match
+      const channel = quoted ? name : name.toLowerCase()
+      if (!un) unit.conn.channels.add(channel)
+      else if (channel === '*') unit.conn.channels.clear()
+      else unit.conn.channels.delete(channel)
+    }
+  }
+
+  #deliver(notification: Buffer): void {
+    // Body: int32 sender pid, channel\0, payload\0.
+    const end = notification.indexOf(0, 9)
+    const channel = notification.subarray(9, end).toString('utf8')
+    for (const conn of this.#connections) {
+      if (conn.channels.has(channel) && !conn.closed && conn.socket.writable) conn.socket.write(notification)
+    }
+  }
+}
+
+/** Splits NotificationResponse messages out of a unit's output; returns the rest. */
+function takeNotifications(output: Buffer, into: Buffer[]): Buffer {
+  const kept: Buffer[] = []
+  let start = 0
+  let offset = 0
+  while (offset + 5 <= output.length) {
+    const length = 1 + output.readInt32BE(offset + 1)
+    if (output[offset] === NOTIFICATION) {
+      if (offset > start) kept.push(output.subarray(start, offset))
+      into.push(output.subarray(offset, offset + length))
+      start = offset + length
+    }
+    offset += length
+  }
+  if (into.length === 0) return output
+  if (start < output.length) kept.push(output.subarray(start))
+  return Buffer.concat(kept)
 }
