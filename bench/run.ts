@@ -37,7 +37,9 @@ const HELP = `usage: pnpm bench [--quick] [--cost N] [--connections N] [--hash-c
   --only IDS       comma-separated scenario ids (the baseline always runs, and bcrypt before the
                    loads that hash): healthz, trpc-public, protected-jwt, protected-token,
                    protected-session, hr-200,
-                   hr-403, me, bcrypt, login, login-storm, refresh-chains, register
+                   hr-403, me, bcrypt, login, login-storm, refresh-chains, register, workers
+                   (workers, after the others: the JWT scenario on this server and then on a
+                   WORKERS=2 server, back to back, and the ratio of the two)
 
 Uses DATABASE_URL when set, otherwise a fresh embedded database in a temporary folder.
 Writes bench/results/latest.json and bench/results/latest.md.`
@@ -56,6 +58,7 @@ const SCENARIO_IDS = [
   'login-storm',
   'refresh-chains',
   'register',
+  'workers',
 ] as const
 type ScenarioId = (typeof SCENARIO_IDS)[number]
 
@@ -141,8 +144,11 @@ function parseOptions(argv: string[]): Options | null {
 // ---------------------------------------------------------------------------------------------
 // Measuring
 
-async function measure<T>(pid: number, run: () => Promise<T>): Promise<{ value: T; peakRssMb: number | null }> {
-  const watch = watchMemory(pid)
+async function measure<T>(
+  pids: number | readonly number[],
+  run: () => Promise<T>,
+): Promise<{ value: T; peakRssMb: number | null }> {
+  const watch = watchMemory(pids)
   try {
     const value = await run()
     return { value, peakRssMb: watch.stop() }
@@ -196,7 +202,11 @@ function describeStatuses(counts: Record<string, number>) {
 
 interface Run {
   opts: Options
+  /** How to start another server on the same database (the workers scenario). */
+  gh: GatehouseOptions
   gatehouse: Gatehouse
+  /** The JWT scenario's rate on one process, once it ran: what WORKERS=2 is compared with. */
+  jwtRps: number | null
   baselineRps: number | null
   /** Bare hashes per second at the run's cost, once the bcrypt scenario has run. */
   bcryptRps: number | null
@@ -254,7 +264,7 @@ function cannon(def: { title: string; expected?: number; load: (run: Run) => Pro
     title: def.title,
     async run(run) {
       const load = await def.load(run)
-      const { value, peakRssMb } = await measure(run.gatehouse.pid, () =>
+      const { value, peakRssMb } = await measure(run.gatehouse.pids, () =>
         drive({
           kind: 'autocannon',
           load,
@@ -277,7 +287,7 @@ function hashing(def: { title: string; load: (run: Run) => HttpLoad }): Scenario
     async run(run) {
       const load = def.load(run)
       const durationSeconds = bcryptWindowSeconds(run)
-      const { value, peakRssMb } = await measure(run.gatehouse.pid, () =>
+      const { value, peakRssMb } = await measure(run.gatehouse.pids, () =>
         drive({ kind: 'autocannon', load, durationSeconds, warmupSeconds: 0 }),
       )
       return { ...summarise(value.load, { expected: 200, bcryptBound: true }), peakRssMb }
@@ -393,7 +403,7 @@ const SCENARIOS: Record<ScenarioId, ScenarioDef> = {
         timeoutSeconds: BCRYPT_TIMEOUT_SECONDS,
       })
       const durationSeconds = bcryptWindowSeconds(run)
-      const { value, peakRssMb } = await measure(run.gatehouse.pid, () =>
+      const { value, peakRssMb } = await measure(run.gatehouse.pids, () =>
         drive({ kind: 'autocannon', load, background: loginLoad(run), durationSeconds, warmupSeconds: 0 }),
       )
       const storm = value.background
@@ -428,7 +438,7 @@ const SCENARIOS: Record<ScenarioId, ScenarioDef> = {
         warmupSeconds: run.opts.warmupSeconds,
         timeoutSeconds: FAST_TIMEOUT_SECONDS,
       }
-      const { value, peakRssMb } = await measure(run.gatehouse.pid, () => drive(spec))
+      const { value, peakRssMb } = await measure(run.gatehouse.pids, () => drive(spec))
       const summary = summarise(value.load, { expected: 200 })
       return {
         ...summary,
@@ -439,6 +449,37 @@ const SCENARIOS: Record<ScenarioId, ScenarioDef> = {
           (summary.errors
             ? ` (${describeStatuses(summary.statusCounts)}, ${value.load.transportErrors} without an answer)`
             : ''),
+      }
+    },
+  },
+  workers: {
+    title: 'content.protected (JWT), WORKERS=2',
+    async run(run) {
+      // The one-process rate again, right before: on a shared machine the load of other work
+      // drifts over a run, and the ratio should compare like with like.
+      const one = await SCENARIOS['protected-jwt'].run(run)
+      // Stopped first: with the embedded database the cluster's primary must hold the data folder,
+      // not connect to this server as a client of its socket.
+      await run.gatehouse.stop()
+      const clustered = await startGatehouse({ ...run.gh, workers: 2 })
+      try {
+        // Two fresh processes: their JIT and per-process caches start cold, while the one-process
+        // server has run every scenario before. A longer warm-up evens that out.
+        const warmed = { ...run.opts, warmupSeconds: Math.max(run.opts.warmupSeconds, 3) }
+        const result = await SCENARIOS['protected-jwt'].run({ ...run, opts: warmed, gatehouse: clustered })
+        const scaling = result.rps !== null && one.rps ? result.rps / one.rps : null
+        const earlier = run.jwtRps === null ? '' : `, ${Math.round(run.jwtRps)}/s in its own row earlier`
+        return {
+          ...result,
+          scaling,
+          note:
+            `WORKERS=2 (primary and worker pids ${clustered.pids.join(', ')}), ready in ${Math.round(clustered.readyMs)} ms; ` +
+            `${scaling === null ? 'no WORKERS=1 rate to compare with' : `${scaling.toFixed(2)}×`} the WORKERS=1 rate measured just before ` +
+            `(${Math.round(one.rps ?? 0)}/s, p99 ${one.p99Ms?.toFixed(1) ?? '—'} ms${earlier}); ` +
+            "peak RSS is the sum of the three processes' peaks",
+        }
+      } finally {
+        await clustered.stop()
       }
     },
   },
@@ -502,6 +543,7 @@ function evaluateTargets(report: Omit<Report, 'targets'>, usesPostgres: boolean)
   const session = ok('protected-session')
   const refresh = ok('refresh-chains')
   const storm = ok('login-storm')
+  const workers = ok('workers')
   const notRun = { measured: '—', met: null, note: 'not run' }
   const ms = (n: number | null | undefined) => (n === null || n === undefined ? '—' : `${n.toFixed(n < 10 ? 2 : 0)} ms`)
   const postgresNote = 'measured on the embedded PGlite; the target is for Postgres (set DATABASE_URL)'
@@ -574,7 +616,14 @@ function evaluateTargets(report: Omit<Report, 'targets'>, usesPostgres: boolean)
           ...(usesPostgres ? {} : { note: postgresNote }),
         }
       : { target: 'ready to serve ≤ 1 s after start on Postgres', ...notRun },
-    { target: '1 → 2 workers ≥ 1.6× on the JWT scenario', measured: '—', met: null, note: 'WORKERS is not built yet' },
+    workers?.scaling != null
+      ? {
+          target: '1 → 2 workers ≥ 1.6× on the JWT scenario',
+          measured: `${workers.scaling.toFixed(2)}×`,
+          met: workers.scaling >= 1.6,
+          note: `${Math.round(workers.rps ?? 0)} rps on WORKERS=2; the load driver runs on the same machine`,
+        }
+      : { target: '1 → 2 workers ≥ 1.6× on the JWT scenario', ...notRun },
   ]
 }
 
@@ -669,7 +718,7 @@ async function main(): Promise<number> {
     await mutate(gatehouse.origin, 'auth.register', { username: users.hr, password: PASSWORD })
     console.log(`  ${await cli(['addtogroup', users.hr, 'HR'], gh)}`)
 
-    const run: Run = { opts, gatehouse, baselineRps: baseline.rps, bcryptRps: null, users }
+    const run: Run = { opts, gh, gatehouse, jwtRps: null, baselineRps: baseline.rps, bcryptRps: null, users }
     for (const id of wanted) {
       if (firstSignalAt) return 130
       const def = SCENARIOS[id]
@@ -681,6 +730,7 @@ async function main(): Promise<number> {
         const ratioToBaseline =
           comparable && result.rps !== null && run.baselineRps ? result.rps / run.baselineRps : null
         scenarios.push({ id, title: def.title, ...result, ratioToBaseline })
+        if (id === 'protected-jwt') run.jwtRps = result.rps
         console.log(
           `  ${result.rps === null ? '—' : result.rps.toFixed(result.rps < 100 ? 1 : 0)} /s, p50 ${result.p50Ms?.toFixed(2) ?? '—'} ms, ` +
             `p99 ${result.p99Ms?.toFixed(2) ?? '—'} ms, errors ${result.errors ?? '—'}, peak RSS ${result.peakRssMb ?? '—'} MB`,
@@ -690,7 +740,9 @@ async function main(): Promise<number> {
         const message = err instanceof Error ? err.message : String(err)
         scenarios.push({ ...emptyResult(id, def.title), failed: message })
         console.error(`  failed: ${message}`)
-        if (!gatehouse.alive()) throw new Error(`the server exited during ${id}:\n${gatehouse.output.toString()}`)
+        // The workers scenario runs last, on a server of its own.
+        if (id !== 'workers' && !gatehouse.alive())
+          throw new Error(`the server exited during ${id}:\n${gatehouse.output.toString()}`)
       }
     }
 
@@ -727,7 +779,7 @@ async function main(): Promise<number> {
       // Never the URL itself: it can hold a password.
       database: usesPostgres ? 'Postgres (DATABASE_URL)' : 'embedded PGlite, fresh temporary DATA_DIR',
       throttles: 'off (THROTTLE_ANON, THROTTLE_USER, THROTTLE_LOGIN_FAILURES)',
-      server: `node --import tsx apps/server/src/main.ts, NODE_ENV=production, one process, HTTP_ADAPTER=${process.env.HTTP_ADAPTER ?? 'lean (default)'}`,
+      server: `node --import tsx apps/server/src/main.ts, NODE_ENV=production, one process (WORKERS=1; the workers row: 2), HTTP_ADAPTER=${process.env.HTTP_ADAPTER ?? 'lean (default)'}`,
     },
     machine: {
       cpus: cpus().length,

@@ -41,14 +41,17 @@ export class OutputTail {
  * uses, without the tsx CLI's extra wrapper process, so the pid we watch is the program itself and
  * a signal we send reaches it directly.
  */
-export function spawnTs(file: string, opts: { args?: string[]; env?: NodeJS.ProcessEnv; stdin?: boolean } = {}) {
+export function spawnTs(
+  file: string,
+  opts: { args?: string[]; env?: NodeJS.ProcessEnv; stdin?: boolean; nodeArgs?: string[] } = {},
+) {
   if (closing) throw new Error('the bench is stopping')
   const options: SpawnOptions = {
     cwd: REPO_ROOT,
     env: opts.env ?? process.env,
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...(opts.args ?? [])], options)
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', file, ...(opts.args ?? [])], options)
   running.add(child)
   child.once('exit', () => running.delete(child))
   child.stdout?.setEncoding('utf8')

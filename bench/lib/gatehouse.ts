@@ -13,6 +13,10 @@ export interface GatehouseOptions {
   cost: number
   /** The embedded database folder; ignored when DATABASE_URL is set. */
   dataDir: string
+  /** Server processes (WORKERS); 1 unless a scenario says otherwise, whatever the caller's environment. */
+  workers?: number
+  /** Extra node options for the server process (`--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[]
 }
 
 /** The server's environment: the caller's, plus what makes a load test measure the work itself. */
@@ -29,6 +33,7 @@ export function gatehouseEnv(opts: GatehouseOptions): NodeJS.ProcessEnv {
     THROTTLE_USER: 'off',
     THROTTLE_LOGIN_FAILURES: 'off',
     THROTTLE_RATES: '',
+    WORKERS: String(opts.workers ?? 1),
   }
   if (!env.DATABASE_URL) env.DATA_DIR = opts.dataDir
   return env
@@ -37,6 +42,8 @@ export function gatehouseEnv(opts: GatehouseOptions): NodeJS.ProcessEnv {
 export interface Gatehouse {
   child: ChildProcess
   pid: number
+  /** Every server process: the one pid, or with WORKERS > 1 the primary's and its workers'. */
+  pids: number[]
   origin: string
   /** Spawn to the "listening on" line, and spawn to the first 200 from /healthz. */
   listeningMs: number
@@ -48,7 +55,7 @@ export interface Gatehouse {
 
 export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse> {
   const started = performance.now()
-  const child = spawnTs('apps/server/src/main.ts', { env: gatehouseEnv(opts) })
+  const child = spawnTs('apps/server/src/main.ts', { env: gatehouseEnv(opts), nodeArgs: opts.nodeArgs })
   const output = new OutputTail()
   child.stdout?.on('data', (chunk: string) => output.push(chunk))
   child.stderr?.on('data', (chunk: string) => output.push(chunk))
@@ -59,9 +66,13 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
     if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(origin)) throw new Error(`server listens on ${origin}, not on loopback`)
     await waitForHealthy(origin, child, 60_000)
     const readyMs = performance.now() - started
+    // A clustered server names its workers on its one "listening on" line.
+    const workers = /workers \(pids ([\d, ]+)\)/.exec(output.toString())?.[1]
+    const pid = child.pid ?? 0
     return {
       child,
-      pid: child.pid ?? 0,
+      pid,
+      pids: [pid, ...(workers ? workers.split(',').map((w) => Number(w.trim())) : [])],
       origin,
       listeningMs,
       readyMs,

@@ -24,8 +24,21 @@ export interface MemoryWatch {
  * covers the whole life of the process: writing 5 to clear_refs resets it (Linux 4.0+), so it
  * measures this scenario alone. Where that reset is refused, only the sampled VmRSS counts, since an
  * unreset VmHWM would include start-up and earlier scenarios.
+ *
+ * Several pids (a WORKERS > 1 server: its primary and workers) report the sum of their peaks, an
+ * upper bound of the peak of their sum.
  */
-export function watchMemory(pid: number, intervalMs = 100): MemoryWatch {
+export function watchMemory(pids: number | readonly number[], intervalMs = 100): MemoryWatch {
+  const watches = (typeof pids === 'number' ? [pids] : pids).map((pid) => watchOne(pid, intervalMs))
+  return {
+    stop() {
+      const peaks = watches.map((w) => w.stop())
+      return peaks.some((p) => p === null) ? null : peaks.reduce<number>((sum, p) => sum + (p ?? 0), 0)
+    },
+  }
+}
+
+function watchOne(pid: number, intervalMs: number): MemoryWatch {
   let hwmReset = false
   try {
     writeFileSync(`/proc/${pid}/clear_refs`, '5')

@@ -25,6 +25,8 @@ export interface ScenarioResult {
   /** Of the process under test: the baseline server, the Gatehouse server, or the bcrypt child. */
   peakRssMb: number | null
   ratioToBaseline: number | null
+  /** The workers scenario: its rate ÷ the JWT scenario's on one process (issue 6 wants ≥ 1.6). */
+  scaling?: number | null
   note?: string
   /** Set when the scenario could not run; its numbers are then null. */
   failed?: string
@@ -112,6 +114,13 @@ export function scenarioTable(scenarios: ScenarioResult[]): string {
   return table([['scenario', 'rps', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'peak RSS MB', '× baseline'], ...rows])
 }
 
+function scalingLine(scenarios: ScenarioResult[]): string {
+  const workers = scenarios.find((x) => x.id === 'workers' && !x.failed)
+  if (!workers) return ''
+  const scaling = workers.scaling ?? null
+  return ` JWT scenario from WORKERS=1 to WORKERS=2: ${scaling === null ? '—' : `${scaling.toFixed(2)}×`} (the load driver shares the machine).`
+}
+
 export function renderMarkdown(r: Report): string {
   const s = r.settings
   const notes = r.scenarios.filter((x) => x.note && !x.failed).map((x) => `- **${x.title}**: ${x.note}`)
@@ -140,7 +149,8 @@ export function renderMarkdown(r: Report): string {
       `Server RSS once ready, before any load: ${fmt.int(r.ready.idleRssMb)} MB` +
       (s.database.startsWith('embedded') ? ' (the embedded PGlite database runs inside the server process).' : '.'),
     '',
-    `Login ÷ bare bcrypt hash rate: ${r.loginToBcrypt === null ? '—' : r.loginToBcrypt.toFixed(2)}.`,
+    `Login ÷ bare bcrypt hash rate: ${r.loginToBcrypt === null ? '—' : r.loginToBcrypt.toFixed(2)}.` +
+      scalingLine(r.scenarios),
     '',
     ...(notes.length ? ['Notes:', '', ...notes, ''] : []),
     '## Targets of issue 6',

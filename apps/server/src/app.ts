@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net'
 
 import type { AuthService, Clock } from '@gatehouse/auth'
-import { createAuthService } from '@gatehouse/auth'
+import { createAuthService, setPasswordHashConcurrency } from '@gatehouse/auth'
 import type { Db } from '@gatehouse/db'
 import { createDb, migrate } from '@gatehouse/db'
 
@@ -13,6 +13,8 @@ import type { AuthenticatorFactory } from './authenticators.js'
 import type { Config } from './config.js'
 import { resolveAuthenticators } from './authenticators.js'
 import { createHttpServer } from './http/server.js'
+import type { OAuthSettingsRef } from './oauth/settings.js'
+import { createOAuthServer } from './oauth/provider.js'
 
 export function authOptions(config: Config) {
   return {
@@ -40,6 +42,8 @@ export interface App {
   config: Config
   db: Db
   auth: AuthService
+  /** The OAuth server's settings (issuer, resource, lifetimes) and signing keys; bound once listening. */
+  oauth: OAuthSettingsRef
   /** http://host:port once listening. */
   url: string
   /** Stops accepting, lets in-flight requests finish, then closes the pool. */
@@ -65,6 +69,8 @@ export interface StartOptions {
 export async function startApp(opts: StartOptions): Promise<App> {
   const { config } = opts
   const ownsDb = !opts.db
+  // Process-wide: hashing may hold only some of libuv's threads, whichever app hashes.
+  setPasswordHashConcurrency(config.passwordHashConcurrency)
   const db =
     opts.db ??
     (await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }))
@@ -80,8 +86,9 @@ export async function startApp(opts: StartOptions): Promise<App> {
       onAuditError,
       ...(opts.clock ? { clock: opts.clock } : {}),
     })
-    const authenticators = resolveAuthenticators({ auth, config }, opts.authenticators)
-    const server = createHttpServer({ auth, config, authenticators, onError: opts.onError })
+    const oauth = await createOAuthServer({ auth, config, onError: opts.onError })
+    const authenticators = resolveAuthenticators({ auth, config, oauth: oauth.settings }, opts.authenticators)
+    const server = createHttpServer({ auth, config, authenticators, onError: opts.onError, oauth })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(config.port, config.host, () => {
@@ -101,7 +108,12 @@ export async function startApp(opts: StartOptions): Promise<App> {
         await auth.close()
         if (ownsDb) await db.destroy()
       })())
-    return { config, db, auth, url: `http://${host}:${port}`, close, [Symbol.asyncDispose]: close }
+    const url = `http://${host}:${port}`
+    await oauth.bind(url).catch(async (error: unknown) => {
+      await close()
+      throw error
+    })
+    return { config, db, auth, oauth: oauth.settings, url, close, [Symbol.asyncDispose]: close }
   } catch (err) {
     if (ownsDb) await db.destroy().catch(() => undefined)
     throw err

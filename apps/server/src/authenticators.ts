@@ -1,19 +1,35 @@
 /**
  * Which authenticators a server runs, and in what order: AUTH_SCHEMES names them, like DRF's
  * DEFAULT_AUTHENTICATION_CLASSES. The built-ins are `bearer` (JWT access tokens), `token`
- * (opaque API keys), `session` (the `sessionid` cookie) and `cookie` (the JWT `access` cookie);
- * an app adds its own through `startApp({ authenticators: [...] })` without touching this file.
+ * (opaque API keys), `session` (the `sessionid` cookie), `cookie` (the JWT `access` cookie) and
+ * `oauth` (access tokens of our OAuth server, `typ: at+jwt`); an app adds its own through
+ * `startApp({ authenticators: [...] })` without touching this file.
  */
 import type { Authenticator, AuthService } from '@gatehouse/auth'
-import { bearerAuthenticator, cookieAuthenticator, sessionAuthenticator, tokenAuthenticator } from '@gatehouse/auth'
+import {
+  AuthError,
+  bearerAuthenticator,
+  cookieAuthenticator,
+  isOAuthAccessToken,
+  oauthAuthenticator,
+  oauthPrincipalLoader,
+  sessionAuthenticator,
+  tokenAuthenticator,
+} from '@gatehouse/auth'
 
 import type { Config } from './config.js'
+import type { OAuthSettingsRef } from './oauth/settings.js'
 import { BUILTIN_AUTH_SCHEMES, ConfigError } from './config.js'
 
 /** What a custom authenticator is built from, once the app's auth service exists. */
 export interface AuthenticatorDeps {
   auth: AuthService
   config: Config
+  /**
+   * The OAuth server's settings once bound, and the keys its tokens verify against. Without it
+   * (an in-process context with no server) every OAuth access token is refused as invalid.
+   */
+  oauth?: OAuthSettingsRef | undefined
 }
 
 /**
@@ -32,7 +48,25 @@ export interface AuthenticatorDeps {
  */
 export type AuthenticatorFactory = (deps: AuthenticatorDeps) => Authenticator
 
-function builtins({ auth, config }: AuthenticatorDeps): Record<(typeof BUILTIN_AUTH_SCHEMES)[number], Authenticator> {
+/** The `oauth` scheme: read the settings per request, since the issuer is known only after listen. */
+function oauthScheme({ auth, oauth }: AuthenticatorDeps): Authenticator {
+  if (!oauth) {
+    return {
+      scheme: 'oauth',
+      hasCredential: isOAuthAccessToken,
+      authenticate: (request) =>
+        isOAuthAccessToken(request) ? Promise.reject(new AuthError('TOKEN_INVALID')) : Promise.resolve(null),
+    }
+  }
+  const loadPrincipal = oauthPrincipalLoader(auth.db, auth.clock)
+  return oauthAuthenticator({ keys: oauth.keys, clock: auth.clock, settings: () => oauth.get(), loadPrincipal })
+}
+
+function builtins({
+  auth,
+  config,
+  oauth,
+}: AuthenticatorDeps): Record<(typeof BUILTIN_AUTH_SCHEMES)[number], Authenticator> {
   const trustedOrigins = config.csrfTrustedOrigins
   return {
     bearer: bearerAuthenticator({ verify: (token) => auth.authenticateAccessToken(token) }),
@@ -43,11 +77,12 @@ function builtins({ auth, config }: AuthenticatorDeps): Record<(typeof BUILTIN_A
       trustedOrigins,
     }),
     cookie: cookieAuthenticator({ verify: (token) => auth.authenticateAccessToken(token), trustedOrigins }),
+    oauth: oauthScheme({ auth, config, oauth }),
   }
 }
 
 /**
- * The authenticators in AUTH_SCHEMES order. Unset, the order is `bearer,token,session,cookie` then the
+ * The authenticators in AUTH_SCHEMES order. Unset, the order is `bearer,token,session,cookie,oauth` then the
  * custom ones in the order given. A name nobody provides is a ConfigError naming AUTH_SCHEMES; a
  * custom scheme reusing a taken name is a programming error (TypeError).
  *

@@ -2,9 +2,19 @@
  * Configuration: parsed once from the environment, validated, frozen, passed down. The only
  * module that reads process.env (the entry points hand it in).
  */
+import { availableParallelism } from 'node:os'
+
 import type { Rate } from '@gatehouse/auth'
-import { JWT_ALGORITHMS, normalizeTrustedOrigin, parseDurationSeconds, parseRate } from '@gatehouse/auth'
+import {
+  DEFAULT_THREADPOOL_SIZE,
+  JWT_ALGORITHMS,
+  normalizeTrustedOrigin,
+  parseDurationSeconds,
+  parseRate,
+} from '@gatehouse/auth'
 import * as z from 'zod'
+
+import { defaultDbPoolSize, defaultPasswordHashConcurrency, MAX_WORKERS, workerThreadpoolSize } from './sizing.js'
 
 const duration = z
   .string()
@@ -91,7 +101,7 @@ const scopedRates = z
   })
 
 /** The built-in authentication schemes, in their default order (DRF's DEFAULT_AUTHENTICATION_CLASSES). */
-export const BUILTIN_AUTH_SCHEMES = ['bearer', 'token', 'session', 'cookie'] as const
+export const BUILTIN_AUTH_SCHEMES = ['bearer', 'token', 'session', 'cookie', 'oauth'] as const
 
 /** Django's CSRF_TRUSTED_ORIGINS: `https://app.example.com,https://*.example.com`, normalised. */
 const originList = z
@@ -144,6 +154,67 @@ const schemeList = z
     return Object.freeze(names)
   })
 
+/** The grants the OAuth server can offer (OAUTH_GRANTS); a client is allowed a subset of them. */
+export const OAUTH_GRANT_TYPES = ['authorization_code', 'client_credentials', 'refresh_token'] as const
+export type OAuthGrantType = (typeof OAUTH_GRANT_TYPES)[number]
+
+/** OAUTH_GRANTS: comma-separated grant types, each one of OAUTH_GRANT_TYPES. */
+const grantList = z
+  .string()
+  .trim()
+  .transform((value, ctx): readonly OAuthGrantType[] => {
+    const names = value
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean)
+    const bad = names.find((name) => !(OAUTH_GRANT_TYPES as readonly string[]).includes(name))
+    if (bad !== undefined || names.length === 0) {
+      const why = bad === undefined ? 'none given' : `"${bad}" is not one of them`
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected comma-separated grants from ${OAUTH_GRANT_TYPES.join(', ')}; ${why}`,
+      })
+      return z.NEVER
+    }
+    return Object.freeze([...new Set(names)] as OAuthGrantType[])
+  })
+
+/** An absolute http(s) URL without query or fragment (an OAuth issuer). */
+const issuerUrl = z
+  .string()
+  .trim()
+  .transform((value, ctx) => {
+    let url: URL | undefined
+    try {
+      url = new URL(value)
+    } catch {
+      url = undefined
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.search || url.hash) {
+      ctx.addIssue({ code: 'custom', message: `expected an http(s) URL without query or fragment, got "${value}"` })
+      return z.NEVER
+    }
+    return value.replace(/\/+$/, '')
+  })
+
+/** WORKERS: `auto` (one per core) or a whole number of processes. */
+const workers = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((value, ctx): number => {
+    if (value === 'auto') return availableParallelism()
+    const n = /^\d+$/.test(value) ? Number(value) : Number.NaN
+    if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected auto or a whole number from 1 to ${MAX_WORKERS}, got "${value}"`,
+      })
+      return z.NEVER
+    }
+    return n
+  })
+
 export const PERMISSION_NAMES = ['AllowAny', 'IsAuthenticated', 'IsAdminUser', 'IsAuthenticatedOrReadOnly'] as const
 export type PermissionName = (typeof PERMISSION_NAMES)[number]
 
@@ -174,7 +245,12 @@ const Env = z
       .default('IsAuthenticated'),
     /** Largest request body accepted, in bytes. */
     MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
-    DB_POOL_SIZE: int(1, 1000).default(10),
+    DB_POOL_SIZE: int(1, 1000).optional(),
+    WORKERS: workers.default(1),
+    // Read by libuv when the thread pool starts, before any of our code: here only to size the
+    // hashing slots to it (and checked, so a typo is not silently libuv's default).
+    UV_THREADPOOL_SIZE: int(1, 1024).optional(),
+    PASSWORD_HASH_CONCURRENCY: int(1, 1024).optional(),
     // Generous on purpose: they stop floods, not busy clients behind one address.
     THROTTLE_ANON: rate.default({ limit: 1000, windowSeconds: 60 }),
     THROTTLE_USER: rate.default({ limit: 10_000, windowSeconds: 60 }),
@@ -191,6 +267,12 @@ const Env = z
     AUTH_CACHE: z
       .enum(['on', 'off'], { error: (issue) => `expected on or off, got "${String(issue.input)}"` })
       .default('on'),
+    OAUTH_ISSUER: issuerUrl.optional(),
+    OAUTH_RESOURCE: z.string().trim().min(1).default('urn:gatehouse:api'),
+    OAUTH_ACCESS_TOKEN_LIFETIME: duration.default(3600),
+    OAUTH_REFRESH_TOKEN_LIFETIME: duration.default(14 * 86_400),
+    OAUTH_AUTHORIZATION_CODE_LIFETIME: duration.default(60),
+    OAUTH_GRANTS: grantList.default([...OAUTH_GRANT_TYPES]),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_ALGORITHM === 'HS256' && (!env.JWT_SECRET || env.JWT_SECRET.length < 32)) {
@@ -203,6 +285,9 @@ const Env = z
   })
 
 function toConfig(env: z.output<typeof Env>) {
+  const cores = availableParallelism()
+  const sizing = { cores, workers: env.WORKERS }
+  const threadpoolSize = env.UV_THREADPOOL_SIZE ?? DEFAULT_THREADPOOL_SIZE
   return {
     port: env.PORT,
     host: env.HOST,
@@ -223,7 +308,17 @@ function toConfig(env: z.output<typeof Env>) {
     passwordHashCost: env.PASSWORD_HASH_COST,
     defaultPermission: env.DEFAULT_PERMISSION,
     maxBodyBytes: env.MAX_BODY_BYTES,
-    dbPoolSize: env.DB_POOL_SIZE,
+    /** Connections per process; by default from the cores and WORKERS (sizing.ts). */
+    dbPoolSize: env.DB_POOL_SIZE ?? defaultDbPoolSize(sizing),
+    /** Server processes (node:cluster workers) when above 1; cluster.ts. */
+    workers: env.WORKERS,
+    /** This process's libuv thread pool: UV_THREADPOOL_SIZE, or libuv's default of 4. */
+    threadpoolSize,
+    /** The thread pool the primary gives its workers: UV_THREADPOOL_SIZE, or from the cores. */
+    workerThreadpoolSize: env.UV_THREADPOOL_SIZE ?? workerThreadpoolSize(sizing),
+    /** Password hashes in flight per process, below the thread pool size (auth's password/limiter.ts). */
+    passwordHashConcurrency:
+      env.PASSWORD_HASH_CONCURRENCY ?? defaultPasswordHashConcurrency({ ...sizing, threadpoolSize }),
     /** Anonymous callers, per client address (DRF's AnonRateThrottle); null when off. */
     throttleAnon: env.THROTTLE_ANON,
     /** Authenticated callers, per user (DRF's UserRateThrottle); null when off. */
@@ -252,6 +347,15 @@ function toConfig(env: z.output<typeof Env>) {
      * invalidated through LISTEN/NOTIFY (the auth package's cache/). `off`: every request reads the database.
      */
     authCache: env.AUTH_CACHE === 'on',
+    /** The OAuth server's issuer (`iss`); unset, `<the bound URL>/oauth` (see oauth/settings.ts). */
+    oauthIssuer: env.OAUTH_ISSUER,
+    /** The resource indicator our API answers to: the `aud` of OAuth access tokens. */
+    oauthResource: env.OAUTH_RESOURCE,
+    oauthAccessTokenLifetimeSeconds: env.OAUTH_ACCESS_TOKEN_LIFETIME,
+    oauthRefreshTokenLifetimeSeconds: env.OAUTH_REFRESH_TOKEN_LIFETIME,
+    oauthAuthorizationCodeLifetimeSeconds: env.OAUTH_AUTHORIZATION_CODE_LIFETIME,
+    /** The grants the OAuth server offers at all; each client is allowed a subset. */
+    oauthGrants: env.OAUTH_GRANTS,
   }
 }
 

@@ -1,7 +1,9 @@
 /* eslint-disable no-console -- the entry point is where the process talks to its operator */
+import cluster from 'node:cluster'
+
 import { dbInfo } from '@gatehouse/db'
 
-import { startApp } from './app.js'
+import { describeDatabase, runPrimary, WORKER_READY } from './cluster.js'
 import { ConfigError, loadConfig } from './config.js'
 
 async function main() {
@@ -15,22 +17,26 @@ async function main() {
     }
     throw err
   }
+  if (config.workers > 1 && cluster.isPrimary) {
+    // The primary serves nothing itself, so it never loads the app (cluster.ts).
+    return runPrimary(config)
+  }
+  // A worker talks to its operator through the primary: it reports ready to it, and only its errors
+  // reach the terminal (its stdio is the primary's).
+  const worker = cluster.isWorker
+  const { startApp } = await import('./app.js')
   const app = await startApp({
     config,
     onError: (error, path) => console.error(`gatehouse: unexpected error in ${path ?? 'request'}:`, error),
   })
-  const info = dbInfo(app.db)
-  const where =
-    info.backend === 'pglite'
-      ? `embedded PGlite in ${config.dataDir} (psql -h ${info.socketDir} -U postgres postgres)`
-      : 'Postgres (DATABASE_URL)'
-  console.log(`gatehouse: listening on ${app.url} — database: ${where}`)
+  if (worker) process.send?.({ type: WORKER_READY, url: app.url })
+  else console.log(`gatehouse: listening on ${app.url} — database: ${describeDatabase(config, dbInfo(app.db))}`)
 
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
     stopping = true
-    console.log(`gatehouse: ${signal} received, finishing in-flight requests`)
+    if (!worker) console.log(`gatehouse: ${signal} received, finishing in-flight requests`)
     // A request that never ends must not keep the process alive forever.
     setTimeout(() => {
       console.error('gatehouse: shutdown took longer than 10 s, exiting')

@@ -177,7 +177,7 @@ describe(`${TEST_BACKEND}: a custom X-API-Key scheme`, () => {
     const started = startApp({ config, db: testDb.db, authenticators: [apiKey] })
     await expect(started).rejects.toBeInstanceOf(ConfigError)
     await expect(started).rejects.toThrow(
-      'AUTH_SCHEMES: unknown scheme "oauth2"; available: bearer, token, session, cookie, api-key',
+      'AUTH_SCHEMES: unknown scheme "oauth2"; available: bearer, token, session, cookie, oauth, api-key',
     )
   })
 

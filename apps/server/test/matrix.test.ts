@@ -140,10 +140,18 @@ const ROWS: Row[] = [
     note: "the caller's own session",
   },
   { path: 'auth.session.revokeOthers', call: m('auth.session.revokeOthers', () => undefined), expected: AUTHENTICATED },
+  { path: 'auth.apps.list', call: q('auth.apps.list'), expected: AUTHENTICATED },
+  {
+    path: 'auth.apps.revoke',
+    call: m('auth.apps.revoke', () => ({ clientId: 'never-authorised' })),
+    expected: { default: 404, anonymous: 401 },
+    note: 'an app the caller never authorised',
+  },
   { path: 'content.protected', call: q('content.protected'), expected: AUTHENTICATED },
   { path: 'content.admin', call: q('content.admin'), expected: { default: 403, anonymous: 401, superuser: 200, Admin: 200 } },
   { path: 'content.manager', call: q('content.manager'), expected: { default: 403, anonymous: 401, Manager: 200 } },
   { path: 'content.hr', call: q('content.hr'), expected: { default: 403, anonymous: 401, HR: 200 } },
+  { path: 'content.scoped', call: q('content.scoped'), expected: AUTHENTICATED, note: 'OAuth tokens need `read` (oauth-resource.test.ts)' },
   { path: 'articles.create', call: m('articles.create', () => ({ title: 't', body: 'b' })), expected: AUTHENTICATED },
   { path: 'articles.list', call: q('articles.list'), expected: ALL_OK },
   {
@@ -195,6 +203,21 @@ const ROWS: Row[] = [
   { path: 'admin.permissions.grant', call: m('admin.permissions.grant', (w) => ({ username: w.callers.user.username, codename: 'view_group' })), expected: SUPERUSER_ONLY },
   { path: 'admin.permissions.revoke', call: m('admin.permissions.revoke', (w) => ({ username: w.callers.user.username, codename: 'view_group' })), expected: SUPERUSER_ONLY },
   { path: 'admin.audit.list', call: q('admin.audit.list'), expected: SUPERUSER_ONLY },
+  { path: 'admin.oauthClients.list', call: q('admin.oauthClients.list'), expected: SUPERUSER_ONLY },
+  {
+    path: 'admin.oauthClients.create',
+    call: m('admin.oauthClients.create', () => ({ name: 'Matrix', grants: ['client_credentials'], scopes: 'read' })),
+    expected: SUPERUSER_ONLY,
+  },
+  {
+    path: 'admin.oauthClients.delete',
+    call: async (w, c) => {
+      const { createOAuthClient } = await import('../src/oauth/clients.js')
+      const { client } = await createOAuthClient(w.server.db, { name: 'Matrix', grants: ['client_credentials'], scopes: 'read' }, ['client_credentials'])
+      return mutation(w.server.url, 'admin.oauthClients.delete', { clientId: client.clientId }, c.token)
+    },
+    expected: SUPERUSER_ONLY,
+  },
 ]
 
 function expectedStatus(row: Row, kind: Kind): number {
@@ -216,6 +239,10 @@ function renderMatrix(): string {
     '`Manager`, `HR`, `Editors` — Editors hold `view_`, `change_` and `delete_article`), `owner`',
     "(the article's author) and `granted` (a user the article was shared with through `articles.share`).",
     'Article rows act on an unpublished article of `owner`\'s.',
+    '',
+    'OAuth access tokens act as their user (or their client\'s service user) and reach only the',
+    'procedures that declare scopes: `content.scoped` (`read`) and `articles.*` (`read` for queries,',
+    '`write` for mutations); every other procedure answers them 403 (apps/server/test/oauth-resource.test.ts).',
     '',
     header,
     rule,

@@ -152,6 +152,7 @@ describe('GET /api/openapi.json', () => {
     expect(schemes.tokenAuth).toMatchObject({ type: 'apiKey', in: 'header', name: 'Authorization' })
     expect(schemes.sessionAuth).toMatchObject({ type: 'apiKey', in: 'cookie', name: 'sessionid' })
     expect(schemes.jwtCookieAuth).toMatchObject({ type: 'apiKey', in: 'cookie', name: 'access' })
+    expect(schemes.oauthAuth).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'at+jwt' })
     expect(doc.paths['/api/token-auth/protected/'].get.security).toEqual([{ tokenAuth: [] }])
     expect(doc.paths['/api/protected/'].get.security).toEqual([{ jwtAuth: [] }])
     expect(doc.paths['/api/token/refresh/'].post.security).toEqual([])
@@ -162,6 +163,8 @@ describe('GET /api/openapi.json', () => {
       { sessionAuth: [] },
       { jwtCookieAuth: [] },
     ])
+    // OAuth access tokens only where the procedure declares scopes
+    expect(doc.paths['/api/articles/'].get.security).toContainEqual({ oauthAuth: [] })
     // AllowAny: credentials optional.
     expect(doc.paths['/api/register/'].post.security).toEqual([{}, { jwtAuth: [] }])
 

@@ -32,7 +32,14 @@ export {
   verifyPassword,
   type PasswordValidator,
 } from './password/index.js'
-export { toPublicUser, type AuthUser, type PublicUser } from './users/user.js'
+export {
+  DEFAULT_THREADPOOL_SIZE,
+  defaultHashConcurrency,
+  passwordHashSlots,
+  Semaphore,
+  setPasswordHashConcurrency,
+} from './password/limiter.js'
+export { toPublicUser, type AuthUser, type OAuthTokenInfo, type PublicUser } from './users/user.js'
 export {
   authenticateRequest,
   AuthenticatorFailure,
@@ -124,6 +131,28 @@ export {
   type Subject,
 } from './permissions/decide.js'
 export { ANONYMOUS_SUBJECT, createAccessLookup, loadSubject } from './permissions/access.js'
+export {
+  HasScope,
+  IsAuthenticatedOrTokenHasScope,
+  IsOAuthToken,
+  OAuthScopes,
+  READ_SCOPE,
+  TokenHasReadWriteScope,
+  TokenHasScope,
+  tokenScopes,
+  WRITE_SCOPE,
+} from './permissions/scope.js'
+export {
+  isOAuthAccessToken,
+  jwtTypeOf,
+  OAUTH_TOKEN_TYPE,
+  oauthAuthenticator,
+  verifyOAuthToken,
+  type OAuthAuthenticatorOptions,
+  type OAuthResourceSettings,
+  type VerifiedOAuthToken,
+} from './authenticators/oauth.js'
+export { oauthPrincipalLoader } from './tokens/oauth-principal.js'
 export * as admin from './admin.js'
 export type { AdminUser, GrantTarget } from './admin.js'
 export {

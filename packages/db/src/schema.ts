@@ -148,6 +148,40 @@ export interface AuditEventTable {
   detail: ColumnType<Record<string, unknown>, string | undefined, string>
 }
 
+export interface OAuthClientTable {
+  /** The client_id. */
+  id: string
+  name: string
+  /** Hex SHA-256 of the client secret; null for a public client. The secret itself is never stored. */
+  secret_hash: string | null
+  redirect_uris: ColumnType<string[], string | undefined, string>
+  grant_types: ColumnType<string[], string | undefined, string>
+  /** Space separated, as in OAuth requests. */
+  scopes: Generated<string>
+  public: Generated<boolean>
+  /** The user client_credentials tokens act as (`client:<id>`). */
+  service_user_id: number | null
+  created_at: CreatedAt & Generated<Date>
+}
+
+/** One oidc-provider model instance (access token, code, grant, interaction, …). */
+export interface OAuthPayloadTable {
+  model: string
+  id: string
+  payload: JsonObject
+  grant_id: string | null
+  user_code: string | null
+  uid: string | null
+  expires_at: Timestamp | null
+  consumed_at: Timestamp | null
+}
+
+export interface OAuthSecretTable {
+  name: string
+  secret: string
+  created_at: CreatedAt & Generated<Date>
+}
+
 export interface Database {
   users: UserTable
   groups: GroupTable
@@ -164,6 +198,9 @@ export interface Database {
   api_tokens: ApiTokenTable
   sessions: SessionTable
   audit_events: AuditEventTable
+  oauth_clients: OAuthClientTable
+  oauth_payloads: OAuthPayloadTable
+  oauth_secrets: OAuthSecretTable
 }
 
 export type User = Selectable<UserTable>
@@ -185,3 +222,6 @@ export type Session = Selectable<SessionTable>
 export type NewSession = Insertable<SessionTable>
 export type AuditEvent = Selectable<AuditEventTable>
 export type NewAuditEvent = Insertable<AuditEventTable>
+export type OAuthClient = Selectable<OAuthClientTable>
+export type NewOAuthClient = Insertable<OAuthClientTable>
+export type OAuthPayload = Selectable<OAuthPayloadTable>

@@ -53,10 +53,13 @@ const PROCEDURE_KINDS: ProcedureKinds<AppRouter> = {
   'auth.session.list': 'query',
   'auth.session.revoke': 'mutation',
   'auth.session.revokeOthers': 'mutation',
+  'auth.apps.list': 'query',
+  'auth.apps.revoke': 'mutation',
   'content.protected': 'query',
   'content.admin': 'query',
   'content.manager': 'query',
   'content.hr': 'query',
+  'content.scoped': 'query',
   'articles.create': 'mutation',
   'articles.list': 'query',
   'articles.get': 'query',
@@ -76,6 +79,9 @@ const PROCEDURE_KINDS: ProcedureKinds<AppRouter> = {
   'admin.permissions.grant': 'mutation',
   'admin.permissions.revoke': 'mutation',
   'admin.audit.list': 'query',
+  'admin.oauthClients.list': 'query',
+  'admin.oauthClients.create': 'mutation',
+  'admin.oauthClients.delete': 'mutation',
 }
 
 type ProcedurePath = keyof typeof PROCEDURE_KINDS
@@ -370,6 +376,21 @@ export interface GatehouseClient extends Omit<ProcedureCalls, 'auth' | 'trpc' | 
  * ```
  */
 export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseClient {
+  return buildClient(opts)
+}
+
+/**
+ * Where a client's `Authorization` comes from when something other than a login holds it (the
+ * service client's client-credentials tokens): sent on every call but the token endpoints, and
+ * renewed through the same single-flight refresher when a call finds it expired.
+ */
+export interface BearerSource extends Refresher {
+  /** The `Authorization` value for the next call (renewed first when it is about to expire). */
+  authorization(): Promise<string>
+}
+
+/** createGatehouseClient, with the credentials optionally held by `bearer` instead of a login. */
+export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource): GatehouseClient {
   if (!opts?.url) throw new TypeError('createGatehouseClient(): `url` is required, such as https://auth.example.com')
   const { apiToken } = opts
   const mode = opts.mode ?? 'jwt'
@@ -445,7 +466,8 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
     const out: Record<string, string> = {}
     // Cookie mode sends no Authorization: on the server a header always wins over the cookies.
     if (!cookies && ops.some((op) => !TOKEN_PATHS.has(op.path))) {
-      if (apiToken !== undefined) out.authorization = `Token ${apiToken}`
+      if (bearer) out.authorization = await bearer.authorization()
+      else if (apiToken !== undefined) out.authorization = `Token ${apiToken}`
       else {
         const tokens = await session.tokens()
         if (tokens) out.authorization = `Bearer ${tokens.access}`
@@ -493,6 +515,11 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
     // An expired sliding token is past refreshing (the server checks `exp` first) and a
     // blacklisted one is dead: forget it without asking the server to refuse a refresh too.
     // TOKEN_REVOKED (a role change) is a live token the server re-stamps: refreshed below.
+    if (bearer) {
+      if (!isAccessTokenStale(error)) return false
+      await bearer.refreshSince(sentAt)
+      return true
+    }
     const reason = reasonOf(error)
     if (mode === 'sliding' && (reason === 'TOKEN_EXPIRED' || reason === 'TOKEN_BLACKLISTED')) {
       return session.discardSince(sentAt)
@@ -517,11 +544,11 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
     await session.refresh().catch(() => undefined)
   }
   const refresh = refreshLink<GatehouseRouter>({
-    generation: () => refresher.generation,
+    generation: () => (bearer ?? refresher).generation,
     recover,
     skip: (path) => TOKEN_PATHS.has(path),
     beforeSend:
-      mode === 'sliding'
+      mode === 'sliding' && !bearer
         ? () =>
             (aheadCheck ??= refreshIfHalfway().finally(() => {
               aheadCheck = undefined

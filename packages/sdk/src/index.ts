@@ -9,6 +9,10 @@ export type {
   GatehouseSession,
   GatehouseSliding,
 } from './client.js'
+export { createServiceClient, OAuthTokenError } from './service-client.js'
+export type { ServiceClient, ServiceClientOptions } from './service-client.js'
+export { createPkceFlow } from './pkce.js'
+export type { PkceFlow, PkceFlowOptions, PkceStorage, PkceTokens } from './pkce.js'
 export { memoryCookieJar } from './cookies/cookie-jar.js'
 export type { CookieJar, MemoryCookieJarOptions } from './cookies/cookie-jar.js'
 export { isDenied, isGatehouseError } from './errors.js'

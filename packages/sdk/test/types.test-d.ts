@@ -77,10 +77,13 @@ describe('GatehouseRouter', () => {
       'auth.session.list': 'query'
       'auth.session.revoke': 'mutation'
       'auth.session.revokeOthers': 'mutation'
+      'auth.apps.list': 'query'
+      'auth.apps.revoke': 'mutation'
       'content.protected': 'query'
       'content.admin': 'query'
       'content.manager': 'query'
       'content.hr': 'query'
+      'content.scoped': 'query'
       'articles.create': 'mutation'
       'articles.list': 'query'
       'articles.get': 'query'
@@ -100,6 +103,9 @@ describe('GatehouseRouter', () => {
       'admin.permissions.grant': 'mutation'
       'admin.permissions.revoke': 'mutation'
       'admin.audit.list': 'query'
+      'admin.oauthClients.list': 'query'
+      'admin.oauthClients.create': 'mutation'
+      'admin.oauthClients.delete': 'mutation'
     }>()
   })
 

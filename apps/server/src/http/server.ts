@@ -2,6 +2,7 @@
  * The HTTP front: /trpc (trpc-lean.ts, or tRPC's node adapter with HTTP_ADAPTER=stock), /api (the REST facade, rest/; its OpenAPI document
  * at /api/openapi.json, shown by Swagger UI at /api/docs, docs.ts), /healthz, /.well-known/jwks.json.
  */
+import cluster from 'node:cluster'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
 import type { TLSSocket } from 'node:tls'
@@ -19,6 +20,7 @@ import { openApiDocument } from '../rest/openapi.js'
 import { appRouter } from '../routers/_app.js'
 import { CookieJar, cookiesAreSecure, parseCookieHeader } from './cookies.js'
 import { createDocsHandler } from './docs.js'
+import type { OAuthServer } from '../oauth/provider.js'
 import type { TrpcHandlerOptions } from './trpc-lean.js'
 import { leanHTTPRequestHandler } from './trpc-lean.js'
 
@@ -26,6 +28,8 @@ const TRPC_PREFIX = '/trpc/'
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' }
 
 export interface HttpOptions extends ContextDeps {
+  /** The OAuth authorization server, answering under /oauth (oauth/provider.ts); absent, /oauth is 404. */
+  oauth?: OAuthServer | undefined
   /** Called with unexpected errors (never with a client's bad input). */
   onError?: (error: unknown, path: string | undefined) => void
 }
@@ -63,7 +67,7 @@ function arrivedOverTls(req: IncomingMessage): boolean {
 export function createRequestListener(opts: HttpOptions) {
   const { auth, config } = opts
   // Resolved once: a request only runs them, lazily.
-  const authenticators = opts.authenticators ?? resolveAuthenticators({ auth, config })
+  const authenticators = opts.authenticators ?? resolveAuthenticators({ auth, config, oauth: opts.oauth?.settings })
   const db = auth.db
 
   async function health(res: ServerResponse) {
@@ -108,6 +112,7 @@ export function createRequestListener(opts: HttpOptions) {
     if (pathname === '/.well-known/jwks.json' && (req.method === 'GET' || req.method === 'HEAD')) {
       return sendJson(res, { status: 200, body: auth.keys.jwks(), headers: { 'cache-control': 'public, max-age=300' } })
     }
+    if (opts.oauth && (pathname === '/oauth' || pathname.startsWith('/oauth/'))) return opts.oauth.handle(req, res)
     if (pathname === '/api/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) {
       const payload = openApi()
       res.writeHead(200, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(payload) })
@@ -168,7 +173,10 @@ export function createRequestListener(opts: HttpOptions) {
 
 export function createHttpServer(opts: HttpOptions) {
   const listener = createRequestListener(opts)
+  // WORKERS > 1 only: which worker answered (its node:cluster id), so an operator can tell them apart.
+  const workerId = cluster.isWorker ? String(cluster.worker?.id) : undefined
   const server = createServer((req, res) => {
+    if (workerId !== undefined) res.setHeader('x-gatehouse-worker', workerId)
     listener(req, res).catch((err: unknown) => {
       opts.onError?.(err, req.url)
       if (!res.headersSent) {

@@ -59,6 +59,16 @@ const SECURITY_SCHEMES: Readonly<Record<string, { name: string; scheme: JsonSche
       description: 'The access JWT in the `access` cookie set by login; unsafe methods also need `X-CSRFToken`.',
     },
   },
+  oauth: {
+    name: 'oauthAuth',
+    scheme: {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'at+jwt',
+      description:
+        "An access token of Gatehouse's OAuth server (/oauth, RFC 9068 `typ: at+jwt`): `Authorization: Bearer <token>`; its scopes narrow what it may do.",
+    },
+  },
 }
 
 const detail = { type: 'object', properties: { detail: { type: 'string' } }, required: ['detail'] }
@@ -209,12 +219,21 @@ function parametersOf(operation: Operation, branches: readonly ObjectSchema[]): 
   return out
 }
 
+/** Whether the procedure lets OAuth access tokens in (it declares scopes: middleware/oauth.ts). */
+function acceptsOAuth(procedure: string): boolean {
+  const procedures = appRouter._def.procedures as unknown as Record<
+    string,
+    { _def: { meta?: { oauth?: boolean } } } | undefined
+  >
+  return procedures[procedure]?._def.meta?.oauth === true
+}
+
 function securityOf(family: AuthFamily, operation: Operation, schemes: readonly string[]): JsonSchema[] {
   const names: Record<AuthFamily, readonly string[]> = {
     token: ['token'],
     bearer: ['bearer'],
     none: [],
-    default: schemes,
+    default: acceptsOAuth(operation.procedure) ? schemes : schemes.filter((s) => s !== 'oauth'),
   }
   if (family === 'none') return []
   const requirements = names[family].flatMap((s) => {

@@ -8,6 +8,7 @@ import * as z from 'zod'
 import { permitted, publicProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import { auditRouter } from './audit.js'
+import { oauthClientsRouter } from './oauth-clients.js'
 import { email, field, username } from './schemas.js'
 
 const on = (resource: 'user' | 'group' | 'permission') =>
@@ -92,4 +93,5 @@ export const adminRouter = router({
       }),
   }),
   audit: auditRouter,
+  oauthClients: oauthClientsRouter,
 })

@@ -5,6 +5,8 @@
  * - authors edit and delete their own (IsOwner, the classic IsOwnerOrReadOnly);
  * - holders of change_article / delete_article (the Editors group) edit or delete any (ModelPermissions);
  * - `share` gives one user the per-object right to edit one article (ObjectPermissions).
+ * OAuth access tokens may call all of them, reading with the `read` scope and writing with `write`
+ * (DOT's TokenHasReadWriteScope), and never beyond what their user may do.
  */
 import type { Article as ArticleRow, Db } from '@gatehouse/db'
 import type { AccessLookup, AuthUser, Subject } from '@gatehouse/auth'
@@ -22,7 +24,7 @@ import {
 import { sql } from 'kysely'
 import * as z from 'zod'
 
-import { permitted, protectedProcedure, publicProcedure } from '../procedures.js'
+import { permitted, scopedProcedure, scopedPublicProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import { field, username } from './schemas.js'
 
@@ -77,7 +79,7 @@ async function mayRead(article: Article, who: { user: AuthUser | null; access: A
 }
 
 export const articlesRouter = router({
-  create: protectedProcedure
+  create: scopedProcedure()
     .input(z.strictObject({ title, body, published: published.optional() }))
     .mutation(async ({ ctx, input }) => {
       const { user } = ctx
@@ -89,7 +91,7 @@ export const articlesRouter = router({
       return { article: toArticle(row) }
     }),
 
-  list: publicProcedure
+  list: scopedPublicProcedure()
     .use(permitted(IsAuthenticatedOrReadOnly))
     .input(
       z
@@ -137,7 +139,7 @@ export const articlesRouter = router({
       return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null }
     }),
 
-  get: publicProcedure
+  get: scopedPublicProcedure()
     .use(permitted(IsAuthenticatedOrReadOnly))
     .input(z.strictObject({ id }))
     .query(async ({ ctx, input }) => {
@@ -149,7 +151,7 @@ export const articlesRouter = router({
       return { article }
     }),
 
-  update: publicProcedure
+  update: scopedPublicProcedure()
     .use(permitted(IsAuthenticatedOrReadOnly, EditArticle))
     .input(z.strictObject({ id, title: title.optional(), body: body.optional(), published: published.optional() }))
     .mutation(async ({ ctx, input }) => {
@@ -165,7 +167,7 @@ export const articlesRouter = router({
       return { article: toArticle(row) }
     }),
 
-  delete: publicProcedure
+  delete: scopedPublicProcedure()
     .use(permitted(IsAuthenticatedOrReadOnly, DeleteArticle))
     .input(z.strictObject({ id }))
     .mutation(async ({ ctx, input }) => {
@@ -175,7 +177,7 @@ export const articlesRouter = router({
     }),
 
   /** The author (or an editor) lets one more user edit this article. */
-  share: publicProcedure
+  share: scopedPublicProcedure()
     .use(permitted(IsAuthenticated, or(IsOwner('authorId'), ModelPermissions('article'))))
     .input(z.strictObject({ id, username }))
     .mutation(async ({ ctx, input }) => {

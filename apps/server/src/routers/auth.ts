@@ -6,6 +6,7 @@ import { router } from '../trpc.js'
 import { checkLoginOrigin, clearJwtCookies, refreshFromCookie, sendsJwtCookies, setJwtCookies } from './jwt-cookies.js'
 import { email, password, token, username } from './schemas.js'
 import { sessionRouter } from './session.js'
+import { oauthAppsRouter } from './oauth-apps.js'
 import { logoutAll, slidingRouter } from './sliding.js'
 import { tokensRouter } from './tokens.js'
 
@@ -85,4 +86,7 @@ export const authRouter = router({
 
   /** DRF's SessionAuthentication: the `sessionid` cookie, with CSRF checks (see session.ts). */
   session: sessionRouter,
+
+  /** The apps the caller authorised through the OAuth server, and revoking one (see oauth-apps.ts). */
+  apps: oauthAppsRouter,
 })

@@ -11,12 +11,15 @@
  *   still runs one bcrypt compare at the configured cost, so response time doesn't tell an
  *   attacker which usernames exist or which rows hold odd data.
  * - Only bcrypt's async API is used: it runs on libuv's thread pool, so a login never blocks the
- *   event loop for the ~250 ms a production cost takes.
+ *   event loop for the ~250 ms a production cost takes. Every hash and check waits for one of
+ *   `passwordHashSlots` (limiter.ts), so hashing never holds every thread of that shared pool.
  */
 import { createHash, pbkdf2, timingSafeEqual } from 'node:crypto'
 import { promisify } from 'node:util'
 
 import bcrypt from 'bcrypt'
+
+import { passwordHashSlots } from './limiter.js'
 
 const pbkdf2Async = promisify(pbkdf2)
 
@@ -57,7 +60,8 @@ const INVALID: PasswordVerification = { valid: false, needsRehash: false }
  */
 export async function hashPassword(password: string, opts: PasswordHashOptions): Promise<string> {
   assertCost(opts.cost)
-  return BCRYPT_SHA256_PREFIX + (await bcrypt.hash(sha256Hex(password), opts.cost))
+  const hashed = await passwordHashSlots.run(() => bcrypt.hash(sha256Hex(password), opts.cost))
+  return BCRYPT_SHA256_PREFIX + hashed
 }
 
 /**
@@ -79,18 +83,20 @@ export async function verifyPassword(
     // bcrypt.compare answers `false` at once for a malformed hash; go through the dummy instead
     // so a corrupt row costs the same time as a wrong password.
     if (!BCRYPT_HASH_PATTERN.test(bcryptHash)) return invalidAfterDummy(password, opts)
-    const valid = await bcrypt.compare(sha256Hex(password), bcryptHash)
+    const valid = await passwordHashSlots.run(() => bcrypt.compare(sha256Hex(password), bcryptHash))
     return { valid, needsRehash: valid && bcrypt.getRounds(bcryptHash) !== opts.cost }
   }
   if (encoded.startsWith(`${PBKDF2_SHA256_ALGORITHM}$`)) {
     const parsed = parsePbkdf2(encoded)
     if (!parsed) return invalidAfterDummy(password, opts)
-    const derived = await pbkdf2Async(
-      Buffer.from(password, 'utf8'),
-      Buffer.from(parsed.salt, 'utf8'),
-      parsed.iterations,
-      PBKDF2_KEY_LENGTH_BYTES,
-      'sha256',
+    const derived = await passwordHashSlots.run(() =>
+      pbkdf2Async(
+        Buffer.from(password, 'utf8'),
+        Buffer.from(parsed.salt, 'utf8'),
+        parsed.iterations,
+        PBKDF2_KEY_LENGTH_BYTES,
+        'sha256',
+      ),
     )
     const valid = timingSafeEqual(derived, parsed.hash)
     // Imported Django users move to bcrypt on their first successful login.
@@ -130,12 +136,13 @@ export async function verifyDummyPassword(password: string, opts: PasswordHashOp
   assertCost(opts.cost)
   let dummyHash = dummyHashes.get(opts.cost)
   if (!dummyHash) {
-    dummyHash = bcrypt.hash(sha256Hex(DUMMY_PASSWORD), opts.cost)
+    dummyHash = passwordHashSlots.run(() => bcrypt.hash(sha256Hex(DUMMY_PASSWORD), opts.cost))
     dummyHashes.set(opts.cost, dummyHash)
     // A failed hash must not stay memoised, or every later unknown-user login would reject.
     dummyHash.catch(() => dummyHashes.delete(opts.cost))
   }
-  await bcrypt.compare(sha256Hex(password), await dummyHash)
+  const against = await dummyHash
+  await passwordHashSlots.run(() => bcrypt.compare(sha256Hex(password), against))
   return false
 }
 

@@ -1,5 +1,12 @@
 export type { PasswordHashOptions, PasswordVerification } from './hash.js'
 export { hashPassword, isVerifiableHash, verifyDummyPassword, verifyPassword } from './hash.js'
+export {
+  DEFAULT_THREADPOOL_SIZE,
+  defaultHashConcurrency,
+  passwordHashSlots,
+  Semaphore,
+  setPasswordHashConcurrency,
+} from './limiter.js'
 export type {
   MinimumLengthOptions,
   PasswordUserAttributes,

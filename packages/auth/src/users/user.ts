@@ -10,6 +10,20 @@ export interface AuthUser {
   isSuperuser: boolean
   groups: string[]
   dateJoined: Date
+  /**
+   * Set only when an OAuth access token authenticated the request (DOT's `request.auth`): the
+   * client it was issued to and its scopes, which the scope permissions check. Absent for every
+   * other credential.
+   */
+  oauth?: OAuthTokenInfo
+}
+
+/** The OAuth access token a request came with. */
+export interface OAuthTokenInfo {
+  clientId: string
+  /** The token's `scope`, split; may be empty. */
+  scopes: readonly string[]
+  jti: string
 }
 
 /** The wire shape of a user (DESIGN.md): no password, no hash, dates as ISO strings. */

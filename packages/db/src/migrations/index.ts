@@ -8,6 +8,7 @@ import * as m000005 from './2026_11_26_000005_create_api_tokens.js'
 import * as m000006 from './2026_11_26_000006_sessions_audit_epoch.js'
 import * as m000007 from './2026_11_26_000007_audit_permission.js'
 import * as m000008 from './2026_11_26_000008_api_token_expiry_index.js'
+import * as m000009 from './2026_11_26_000009_oauth.js'
 import * as m000010 from './2026_11_26_000010_auth_cache_notify.js'
 
 /** Every migration, keyed by name; names sort in the order they run. */
@@ -20,5 +21,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_000006_sessions_audit_epoch': m000006,
   '2026_11_26_000007_audit_permission': m000007,
   '2026_11_26_000008_api_token_expiry_index': m000008,
+  '2026_11_26_000009_oauth': m000009,
   '2026_11_26_000010_auth_cache_notify': m000010,
 }

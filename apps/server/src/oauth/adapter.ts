@@ -1,0 +1,151 @@
+/**
+ * oidc-provider's storage adapter on our database (Postgres or PGlite): one row per model instance
+ * in `oauth_payloads`, clients read from `oauth_clients`. Everything the provider issues lives
+ * here, so every process sees the same codes, tokens, grants and interactions.
+ */
+import type { Db, OAuthClient } from '@gatehouse/db'
+import type { Adapter, AdapterPayload, ClientMetadata } from 'oidc-provider'
+import { sql } from 'kysely'
+
+/** Models whose rows belong to a grant, so `revokeByGrantId` removes them with it. */
+const GRANTABLE = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+])
+
+/** How a client row becomes the metadata oidc-provider validates and uses. */
+export function toClientMetadata(row: OAuthClient): ClientMetadata {
+  const grantTypes = row.grant_types
+  return {
+    client_id: row.id,
+    client_name: row.name,
+    // The provider compares secrets through Client#compareClientSecret, which provider.ts replaces with a
+    // constant-time comparison of SHA-256 digests: it only ever holds the hash.
+    ...(row.secret_hash === null ? {} : { client_secret: row.secret_hash }),
+    token_endpoint_auth_method: row.public ? 'none' : 'client_secret_basic',
+    grant_types: grantTypes,
+    response_types: grantTypes.includes('authorization_code') ? ['code'] : [],
+    redirect_uris: row.redirect_uris,
+    scope: row.scopes,
+  }
+}
+
+function epochToDate(seconds: number | undefined): Date | null {
+  return typeof seconds === 'number' ? new Date(seconds * 1000) : null
+}
+
+/** The adapter for one model; `createAdapterFactory(db)` is what the provider's `adapter` option takes. */
+export class KyselyAdapter implements Adapter {
+  readonly #db: Db
+  readonly #model: string
+
+  constructor(db: Db, model: string) {
+    this.#db = db
+    this.#model = model
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    const expiresAt = expiresIn > 0 ? new Date(Date.now() + expiresIn * 1000) : epochToDate(payload.exp)
+    const row = {
+      payload: JSON.stringify(payload),
+      grant_id: GRANTABLE.has(this.#model) ? (payload.grantId ?? null) : null,
+      user_code: payload.userCode ?? null,
+      uid: payload.uid ?? null,
+      expires_at: expiresAt,
+      consumed_at: epochToDate(typeof payload.consumed === 'number' ? payload.consumed : undefined),
+    }
+    await this.#db
+      .insertInto('oauth_payloads')
+      .values({ model: this.#model, id, ...row })
+      .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(row))
+      .execute()
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    if (this.#model === 'Client') return this.#findClient(id)
+    const row = await this.#live().where('id', '=', id).executeTakeFirst()
+    return row && this.#toPayload(row)
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    const row = await this.#live().where('user_code', '=', userCode).executeTakeFirst()
+    return row && this.#toPayload(row)
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    const row = await this.#live().where('uid', '=', uid).executeTakeFirst()
+    return row && this.#toPayload(row)
+  }
+
+  async consume(id: string): Promise<void> {
+    await this.#db
+      .updateTable('oauth_payloads')
+      .set({ consumed_at: sql<Date>`now()` })
+      .where('model', '=', this.#model)
+      .where('id', '=', id)
+      .execute()
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.#db.deleteFrom('oauth_payloads').where('model', '=', this.#model).where('id', '=', id).execute()
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.#db
+      .deleteFrom('oauth_payloads')
+      .where('model', '=', this.#model)
+      .where('grant_id', '=', grantId)
+      .execute()
+  }
+
+  #live() {
+    return this.#db
+      .selectFrom('oauth_payloads')
+      .select(['payload', 'consumed_at'])
+      .where('model', '=', this.#model)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+  }
+
+  #toPayload(row: { payload: Record<string, unknown>; consumed_at: Date | null }): AdapterPayload {
+    const payload = row.payload as AdapterPayload
+    // `consumed` is how the provider tells a used code or rotated refresh token (reuse detection).
+    return row.consumed_at ? { ...payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : payload
+  }
+
+  async #findClient(id: string): Promise<AdapterPayload | undefined> {
+    const row = await this.#db.selectFrom('oauth_clients').selectAll().where('id', '=', id).executeTakeFirst()
+    return row && toClientMetadata(row)
+  }
+}
+
+export function createAdapterFactory(db: Db): (model: string) => Adapter {
+  return (model) => new KyselyAdapter(db, model)
+}
+
+/**
+ * Whether the OAuth access token with this `jti` is still live: issued here, not revoked (RFC 7009,
+ * a reused code or refresh token, a deleted client, an app the user revoked) and not expired. JWT
+ * access tokens verify offline; this one indexed read is what makes them revocable.
+ */
+export async function isOAuthAccessTokenLive(db: Db, jti: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('oauth_payloads')
+    .select('id')
+    .where('model', 'in', ['AccessToken', 'ClientCredentials'])
+    .where('id', '=', jti)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+/** Deletes expired rows (the provider never deletes what simply expires). */
+export async function pruneOAuthPayloads(db: Db): Promise<number> {
+  const result = await db
+    .deleteFrom('oauth_payloads')
+    .where('expires_at', '<=', sql<Date>`now()`)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}

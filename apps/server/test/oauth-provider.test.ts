@@ -1,0 +1,812 @@
+/**
+ * The OAuth 2 / OpenID Connect authorization server at /oauth, over HTTP only: discovery, each
+ * grant end to end (the interaction pages driven like a browser), and the attacks on them.
+ */
+import { TEST_BACKEND } from '@gatehouse/db/testing'
+import { createLocalJWKSet, jwtVerify } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { createOAuthClient } from '../src/oauth/clients.js'
+import type { TestServer } from '../src/testing.js'
+import { startTestServer } from '../src/testing.js'
+import {
+  authorize,
+  authorizeUrl,
+  basic,
+  Browser,
+  csrfOf,
+  decodeJwt,
+  FORM,
+  formAction,
+  formPost,
+  pkce,
+  tokenRequest,
+} from './helpers/oauth.js'
+
+const REDIRECT = 'https://app.example.com/callback'
+const ALL_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token'] as const
+
+describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
+  let server: TestServer
+  let base: string
+  let issuer: string
+  let service: { clientId: string; secret: string; serviceUserId: number }
+  let web: { clientId: string; secret: string }
+  let spa: { clientId: string }
+  let alice: { id: number; username: string; password: string }
+
+  beforeAll(async () => {
+    server = await startTestServer()
+    base = server.url
+    issuer = `${base}/oauth`
+    const svc = await createOAuthClient(
+      server.db,
+      { name: 'Billing service', grants: ['client_credentials'], scopes: 'read write' },
+      ALL_GRANTS,
+    )
+    service = {
+      clientId: svc.client.clientId,
+      secret: svc.clientSecret ?? '',
+      serviceUserId: svc.client.serviceUser?.id ?? 0,
+    }
+    const w = await createOAuthClient(
+      server.db,
+      {
+        name: 'Web <App>',
+        grants: ['authorization_code', 'refresh_token'],
+        redirectUris: [REDIRECT],
+        scopes: 'openid profile email read write',
+      },
+      ALL_GRANTS,
+    )
+    web = { clientId: w.client.clientId, secret: w.clientSecret ?? '' }
+    const s = await createOAuthClient(
+      server.db,
+      {
+        name: 'Single page app',
+        grants: ['authorization_code', 'refresh_token'],
+        redirectUris: [REDIRECT],
+        scopes: 'openid profile read',
+        public: true,
+      },
+      ALL_GRANTS,
+    )
+    spa = { clientId: s.client.clientId }
+    alice = await server.createUser({ username: 'alice' })
+    await server.db.updateTable('users').set({ email: 'alice@example.com' }).where('id', '=', alice.id).execute()
+  })
+  afterAll(() => server.close())
+
+  /** A new confidential web client, so no grant from another test is remembered for it. */
+  async function newWebClient(scopes = 'openid profile email read write') {
+    const created = await createOAuthClient(
+      server.db,
+      { name: 'Another app', grants: ['authorization_code', 'refresh_token'], redirectUris: [REDIRECT], scopes },
+      ALL_GRANTS,
+    )
+    return { clientId: created.client.clientId, secret: created.clientSecret ?? '' }
+  }
+
+  const serviceAuth = () => basic(service.clientId, service.secret)
+  const webAuth = () => basic(web.clientId, web.secret)
+
+  async function jwks() {
+    const res = await fetch(`${base}/.well-known/jwks.json`)
+    return createLocalJWKSet((await res.json()) as { keys: [] })
+  }
+
+  async function clientCredentials(scope = 'read') {
+    const res = await tokenRequest(base, {
+      form: { grant_type: 'client_credentials', scope },
+      authorization: serviceAuth(),
+    })
+    expect(res.status).toBe(200)
+    return res.body.access_token as string
+  }
+
+  /** A code for alice through the pages (signing in, consenting); a fresh browser unless given one. */
+  async function codeFor(o: {
+    clientId?: string
+    scope?: string
+    browser?: Browser
+    challenge?: string
+    method?: string
+  }) {
+    const clientId = o.clientId ?? web.clientId
+    const result = await authorize(o.browser ?? new Browser(), {
+      base,
+      clientId,
+      redirectUri: REDIRECT,
+      scope: o.scope ?? 'openid profile read',
+      challenge: o.challenge,
+      method: o.method,
+      user: alice,
+    })
+    return { code: result.params.get('code') ?? '', result }
+  }
+
+  describe('discovery (RFC 8414, OIDC Discovery)', () => {
+    it('publishes the endpoints, S256 only, and our signing algorithm', async () => {
+      const res = await fetch(`${base}/oauth/.well-known/openid-configuration`)
+      expect(res.status).toBe(200)
+      const doc = (await res.json()) as Record<string, unknown>
+      expect(doc).toMatchObject({
+        issuer,
+        authorization_endpoint: `${issuer}/auth`,
+        token_endpoint: `${issuer}/token`,
+        userinfo_endpoint: `${issuer}/me`,
+        jwks_uri: `${issuer}/jwks`,
+        introspection_endpoint: `${issuer}/token/introspection`,
+        revocation_endpoint: `${issuer}/token/revocation`,
+        code_challenge_methods_supported: ['S256'],
+        response_types_supported: ['code'],
+        grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+        scopes_supported: ['openid', 'profile', 'email', 'offline_access', 'read', 'write'],
+        id_token_signing_alg_values_supported: ['EdDSA'],
+        token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+      })
+    })
+
+    it("the provider's keys are ours: /oauth/jwks is /.well-known/jwks.json", async () => {
+      const ours = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }
+      const its = (await (await fetch(`${issuer}/jwks`)).json()) as { keys: { kid: string }[] }
+      expect(its.keys.map((k) => k.kid)).toEqual(ours.keys.map((k) => k.kid))
+      expect(JSON.stringify(its)).not.toMatch(/"d":/)
+    })
+
+    it('answers an unknown /oauth path with a 404', async () => {
+      const res = await fetch(`${base}/oauth/nope`)
+      expect(res.status).toBe(404)
+    })
+  })
+
+  describe('client credentials', () => {
+    it('issues an at+jwt for our API, signed with the keys /.well-known/jwks.json publishes', async () => {
+      const res = await tokenRequest(base, {
+        form: { grant_type: 'client_credentials', scope: 'read write' },
+        authorization: serviceAuth(),
+      })
+      expect(res.status).toBe(200)
+      expect(res.body).toEqual({
+        access_token: expect.any(String),
+        expires_in: 3600,
+        scope: 'read write',
+        token_type: 'Bearer',
+      })
+      expect(res.headers.get('cache-control')).toBe('no-store')
+      const { payload, protectedHeader } = await jwtVerify(res.body.access_token as string, await jwks(), {
+        issuer,
+        audience: 'urn:gatehouse:api',
+        typ: 'at+jwt',
+        algorithms: ['EdDSA'],
+      })
+      expect(protectedHeader.typ).toBe('at+jwt')
+      expect(payload).toEqual({
+        iss: issuer,
+        sub: service.clientId,
+        aud: 'urn:gatehouse:api',
+        client_id: service.clientId,
+        scope: 'read write',
+        jti: expect.any(String),
+        iat: expect.any(Number),
+        exp: (payload.iat ?? 0) + 3600,
+      })
+    })
+
+    it('accepts the secret in the form body too (client_secret_post)', async () => {
+      const res = await tokenRequest(base, {
+        form: {
+          grant_type: 'client_credentials',
+          scope: 'read',
+          client_id: service.clientId,
+          client_secret: service.secret,
+        },
+      })
+      expect(res.status).toBe(200)
+      expect(res.body.scope).toBe('read')
+    })
+
+    it('signs with a rotated key as soon as it is added, without a restart', async () => {
+      const before = decodeJwt(await clientCredentials()).header.kid
+      const kid = await server.auth.rotateKeys()
+      const after = await clientCredentials()
+      expect(decodeJwt(after).header.kid).toBe(kid)
+      expect(kid).not.toBe(before)
+      await jwtVerify(after, await jwks(), { issuer, audience: 'urn:gatehouse:api', typ: 'at+jwt' })
+    })
+
+    it('refuses a wrong secret, an unknown client and no authentication with 401 invalid_client', async () => {
+      const wrong = await tokenRequest(base, {
+        form: { grant_type: 'client_credentials', scope: 'read' },
+        authorization: basic(service.clientId, `${service.secret}x`),
+      })
+      expect(wrong.status).toBe(401)
+      expect(wrong.body).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' })
+      expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic realm=/)
+      const unknown = await tokenRequest(base, {
+        form: { grant_type: 'client_credentials', scope: 'read' },
+        authorization: basic('nobody', service.secret),
+      })
+      expect(unknown.status).toBe(401)
+      expect(unknown.body.error).toBe('invalid_client')
+      // The stored hash itself is not a password.
+      const row = await server.db
+        .selectFrom('oauth_clients')
+        .select('secret_hash')
+        .where('id', '=', service.clientId)
+        .executeTakeFirstOrThrow()
+      expect(row.secret_hash).toMatch(/^[0-9a-f]{64}$/)
+      expect(row.secret_hash).not.toContain(service.secret)
+      const hashAsSecret = await tokenRequest(base, {
+        form: { grant_type: 'client_credentials', scope: 'read' },
+        authorization: basic(service.clientId, row.secret_hash ?? ''),
+      })
+      expect(hashAsSecret.status).toBe(401)
+      const none = await tokenRequest(base, { form: { grant_type: 'client_credentials', scope: 'read' } })
+      expect(none.status).toBe(400)
+      expect(none.body.error).toBe('invalid_request')
+    })
+
+    it('refuses scopes the client was not registered with, ignores unknown ones, refuses grants it was not allowed', async () => {
+      const reader = await createOAuthClient(
+        server.db,
+        { name: 'Reader', grants: ['client_credentials'], scopes: 'read' },
+        ALL_GRANTS,
+      )
+      const scope = await tokenRequest(base, {
+        form: { grant_type: 'client_credentials', scope: 'read write' },
+        authorization: basic(reader.client.clientId, reader.clientSecret ?? ''),
+      })
+      expect(scope.status).toBe(400)
+      expect(scope.body).toEqual({
+        error: 'invalid_scope',
+        error_description: 'requested scope is not allowed',
+        scope: 'write',
+      })
+      // RFC 6749 §3.3: an unknown scope is left out, and the answer says what was granted.
+      const unknown = await tokenRequest(base, {
+        form: { grant_type: 'client_credentials', scope: 'read admin' },
+        authorization: serviceAuth(),
+      })
+      expect(unknown.status).toBe(200)
+      expect(unknown.body.scope).toBe('read')
+      const grant = await tokenRequest(base, {
+        form: { grant_type: 'client_credentials', scope: 'read' },
+        authorization: webAuth(),
+      })
+      expect(grant.status).toBe(400)
+      expect(grant.body).toEqual({
+        error: 'invalid_request',
+        error_description: 'requested grant type is not allowed for this client',
+      })
+    })
+  })
+
+  describe('introspection (RFC 7662) and revocation (RFC 7009)', () => {
+    it('reports an active JWT access token, then inactive once revoked', async () => {
+      const token = await clientCredentials('read')
+      const introspection = `${issuer}/token/introspection`
+      const active = await formPost(introspection, { form: { token }, authorization: serviceAuth() })
+      expect(active.status).toBe(200)
+      const { payload } = decodeJwt(token)
+      expect(active.body).toEqual({
+        active: true,
+        client_id: service.clientId,
+        exp: payload.exp,
+        iat: payload.iat,
+        iss: issuer,
+        aud: 'urn:gatehouse:api',
+        scope: 'read',
+        token_type: 'Bearer',
+      })
+      const revoked = await formPost(`${issuer}/token/revocation`, {
+        form: { token, token_type_hint: 'access_token' },
+        authorization: serviceAuth(),
+      })
+      expect(revoked.status).toBe(200)
+      expect(revoked.body).toBe('')
+      const after = await formPost(introspection, { form: { token }, authorization: serviceAuth() })
+      expect(after.body).toEqual({ active: false })
+      // Revoking again, or revoking garbage, is still a 200 (RFC 7009 §2.2).
+      const again = await formPost(`${issuer}/token/revocation`, { form: { token }, authorization: serviceAuth() })
+      expect(again.status).toBe(200)
+      const garbage = await formPost(`${issuer}/token/revocation`, {
+        form: { token: 'not-a-token' },
+        authorization: serviceAuth(),
+      })
+      expect(garbage.status).toBe(200)
+    })
+
+    it("refuses to revoke another client's token, which stays active", async () => {
+      const token = await clientCredentials('read')
+      const refused = await formPost(`${issuer}/token/revocation`, { form: { token }, authorization: webAuth() })
+      expect(refused.status).toBe(400)
+      expect(refused.body).toEqual({
+        error: 'invalid_request',
+        error_description: 'client is not authorized to revoke the presented token',
+      })
+      const still = await formPost(`${issuer}/token/introspection`, { form: { token }, authorization: serviceAuth() })
+      expect(still.body.active).toBe(true)
+    })
+
+    it('reports a JWT it did not sign, and an unknown token, as inactive', async () => {
+      const token = await clientCredentials('read')
+      const [h, p] = token.split('.')
+      const forged = `${h}.${p}.${'A'.repeat(86)}`
+      const res = await formPost(`${issuer}/token/introspection`, {
+        form: { token: forged },
+        authorization: serviceAuth(),
+      })
+      expect(res.body).toEqual({ active: false })
+      const unknown = await formPost(`${issuer}/token/introspection`, {
+        form: { token: 'abc' },
+        authorization: serviceAuth(),
+      })
+      expect(unknown.body).toEqual({ active: false })
+    })
+
+    it('answers an oversized introspection body with 413, not a 500', async () => {
+      const res = await formPost(`${issuer}/token/introspection`, {
+        form: { token: 'x'.repeat(60 * 1024) },
+        authorization: serviceAuth(),
+      })
+      expect(res.status).toBe(413)
+      expect(res.body).toEqual({ error: 'invalid_request', error_description: 'request body too large' })
+    })
+
+    it('needs client authentication', async () => {
+      const token = await clientCredentials('read')
+      const res = await formPost(`${issuer}/token/introspection`, { form: { token } })
+      expect(res.status).toBe(400)
+      expect(res.body.error).toBe('invalid_request')
+      const wrong = await formPost(`${issuer}/token/introspection`, {
+        form: { token },
+        authorization: basic(service.clientId, 'wrong'),
+      })
+      expect(wrong.status).toBe(401)
+      expect(wrong.body.error).toBe('invalid_client')
+    })
+  })
+
+  describe('authorization code with the login and consent pages', () => {
+    it('signs in, asks for consent naming the client and scopes, and returns a code with the state', async () => {
+      const browser = new Browser()
+      const start = await browser.follow(
+        authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid profile email read' }),
+        base,
+      )
+      expect(start.status).toBe(200)
+      expect(start.url).toMatch(new RegExp(`^${base}/oauth/interaction/[\\w-]+$`))
+      expect(start.headers.get('content-type')).toBe('text/html; charset=utf-8')
+      const csp = start.headers.get('content-security-policy') ?? ''
+      expect(csp).toContain("default-src 'none'")
+      expect(csp).not.toContain('script-src')
+      expect(start.text).not.toMatch(/<script/i)
+      expect(start.text).toContain('Web &#60;App&#62;') // the client's name, escaped
+      const login = await browser.follow(`${base}${formAction(start.text, 'login')}`, base, {
+        method: 'POST',
+        headers: { 'content-type': FORM },
+        body: new URLSearchParams({
+          csrf: csrfOf(start.text),
+          username: alice.username,
+          password: alice.password,
+        }).toString(),
+      })
+      expect(login.status).toBe(200)
+      expect(login.text).toContain('Authorise access')
+      for (const scope of ['openid', 'profile', 'email', 'read']) expect(login.text).toContain(`data-scope="${scope}"`)
+      const done = await browser.follow(`${base}${formAction(login.text, 'confirm')}`, base, {
+        method: 'POST',
+        headers: { 'content-type': FORM },
+        body: new URLSearchParams({ csrf: csrfOf(login.text) }).toString(),
+      })
+      const location = new URL(done.location ?? '')
+      expect(`${location.origin}${location.pathname}`).toBe(REDIRECT)
+      expect(location.searchParams.get('state')).toBe('st4te')
+      expect(location.searchParams.get('iss')).toBe(issuer)
+      expect(location.searchParams.get('code')).toEqual(expect.any(String))
+    })
+
+    it('exchanges the code for an access token, a refresh token and an ID token; userinfo answers', async () => {
+      const { code } = await codeFor({ scope: 'openid profile email read' })
+      const res = await tokenRequest(base, {
+        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+        authorization: webAuth(),
+      })
+      expect(res.status).toBe(200)
+      expect(res.body).toEqual({
+        access_token: expect.any(String),
+        refresh_token: expect.any(String),
+        id_token: expect.any(String),
+        expires_in: 3600,
+        // The access token is for our API: it carries the API scopes; the OIDC ones are in the ID token's claims.
+        scope: 'read',
+        token_type: 'Bearer',
+      })
+      const keys = await jwks()
+      const access = await jwtVerify(res.body.access_token as string, keys, {
+        issuer,
+        audience: 'urn:gatehouse:api',
+        typ: 'at+jwt',
+      })
+      expect(access.payload).toMatchObject({ sub: String(alice.id), client_id: web.clientId, scope: 'read' })
+      const id = await jwtVerify(res.body.id_token as string, keys, { issuer, audience: web.clientId })
+      expect(id.payload).toMatchObject({
+        sub: String(alice.id),
+        preferred_username: 'alice',
+        email: 'alice@example.com',
+      })
+      const userinfo = await fetch(`${issuer}/me`, {
+        headers: { authorization: `Bearer ${res.body.access_token as string}` },
+      })
+      expect(userinfo.status).toBe(200)
+      expect(await userinfo.json()).toEqual({
+        sub: String(alice.id),
+        preferred_username: 'alice',
+        email: 'alice@example.com',
+        email_verified: false,
+      })
+      const anonymous = await fetch(`${issuer}/me`)
+      expect(anonymous.status).toBe(401)
+      expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer realm=".*", error="invalid_token"/)
+    })
+
+    it('remembers the grant: a second authorisation skips consent, even after signing in again', async () => {
+      const { clientId } = await newWebClient()
+      const browser = new Browser()
+      const first = await codeFor({ clientId, scope: 'openid read', browser })
+      expect(first.result.pages.some((p) => p.includes('Authorise access'))).toBe(true)
+      const again = await codeFor({ clientId, scope: 'openid read', browser })
+      expect(again.result.pages).toEqual([])
+      expect(again.code).not.toBe('')
+      const elsewhere = await codeFor({ clientId, scope: 'openid read' })
+      expect(elsewhere.result.pages.length).toBe(1)
+      expect(elsewhere.result.pages[0]).toContain('name="password"')
+      // A scope not granted before is asked for.
+      const more = await codeFor({ clientId, scope: 'openid read write', browser })
+      expect(more.result.pages.some((p) => p.includes('data-scope="write"'))).toBe(true)
+    })
+
+    it('deny sends access_denied back to the client', async () => {
+      const { clientId } = await newWebClient()
+      const { params } = await authorize(new Browser(), {
+        base,
+        clientId,
+        redirectUri: REDIRECT,
+        scope: 'openid email',
+        user: alice,
+        decision: 'deny',
+      })
+      expect(params.get('error')).toBe('access_denied')
+      expect(params.get('code')).toBeNull()
+    })
+  })
+
+  describe('PKCE and redirect URI attacks', () => {
+    const exchange = (form: Record<string, string>, authorization?: string) =>
+      tokenRequest(base, {
+        form: { grant_type: 'authorization_code', redirect_uri: REDIRECT, ...form },
+        ...(authorization ? { authorization } : {}),
+      })
+
+    it('a public client gets tokens with S256 and no secret', async () => {
+      const { verifier, challenge } = pkce()
+      const { code } = await codeFor({ clientId: spa.clientId, challenge })
+      const res = await exchange({ code, client_id: spa.clientId, code_verifier: verifier })
+      expect(res.status).toBe(200)
+      expect(res.body).toMatchObject({
+        access_token: expect.any(String),
+        refresh_token: expect.any(String),
+        token_type: 'Bearer',
+      })
+    })
+
+    it('a public client without a code_challenge is sent back with invalid_request, before any sign-in', async () => {
+      const browser = new Browser()
+      const res = await browser.follow(
+        authorizeUrl({ base, clientId: spa.clientId, redirectUri: REDIRECT, scope: 'openid read' }),
+        base,
+      )
+      const location = new URL(res.location ?? '')
+      expect(location.searchParams.get('error')).toBe('invalid_request')
+      expect(location.searchParams.get('error_description')).toBe(
+        'Authorization Server policy requires PKCE to be used for this request',
+      )
+    })
+
+    it('refuses the plain method', async () => {
+      const browser = new Browser()
+      const { verifier } = pkce()
+      const url = authorizeUrl({
+        base,
+        clientId: spa.clientId,
+        redirectUri: REDIRECT,
+        scope: 'openid read',
+        challenge: verifier,
+        method: 'plain',
+      })
+      const res = await browser.follow(url, base)
+      const location = new URL(res.location ?? '')
+      expect(location.searchParams.get('error')).toBe('invalid_request')
+      expect(location.searchParams.get('error_description')).toBe('not supported value of code_challenge_method')
+      expect(location.searchParams.get('code')).toBeNull()
+    })
+
+    it('refuses a missing or wrong code_verifier', async () => {
+      const { verifier, challenge } = pkce()
+      const { code } = await codeFor({ clientId: spa.clientId, challenge })
+      const missing = await exchange({ code, client_id: spa.clientId })
+      expect(missing.status).toBe(400)
+      expect(missing.body).toEqual({ error: 'invalid_grant', error_description: 'grant request is invalid' })
+      const wrong = await exchange({ code, client_id: spa.clientId, code_verifier: pkce().verifier })
+      expect(wrong.status).toBe(400)
+      expect(wrong.body).toEqual({ error: 'invalid_grant', error_description: 'grant request is invalid' })
+      expect(verifier).not.toBe('')
+    })
+
+    it('a confidential client that sent a challenge must send the verifier too', async () => {
+      const { challenge } = pkce()
+      const { code } = await codeFor({ challenge })
+      const res = await exchange({ code }, webAuth())
+      expect(res.status).toBe(400)
+      expect(res.body.error).toBe('invalid_grant')
+    })
+
+    it('never redirects to an unregistered redirect_uri: an error page instead', async () => {
+      const browser = new Browser()
+      const res = await browser.fetch(
+        authorizeUrl({ base, clientId: web.clientId, redirectUri: 'https://evil.example/steal', scope: 'openid read' }),
+      )
+      expect(res.status).toBe(400)
+      expect(res.headers.get('location')).toBeNull()
+      expect(res.text).toContain('redirect_uri did not match any of the client&#39;s registered redirect_uris')
+      expect(res.text).not.toMatch(/<script/i)
+    })
+
+    it('refuses a code presented with another redirect_uri than it was issued for', async () => {
+      const { code } = await codeFor({})
+      const res = await exchange({ code, redirect_uri: 'https://app.example.com/other' }, webAuth())
+      expect(res.status).toBe(400)
+      expect(res.body.error).toBe('invalid_grant')
+    })
+
+    it('a reused code is refused and revokes the tokens issued from it', async () => {
+      const { code } = await codeFor({ scope: 'openid read' })
+      const first = await exchange({ code }, webAuth())
+      expect(first.status).toBe(200)
+      const introspect = (token: string) =>
+        formPost(`${issuer}/token/introspection`, { form: { token }, authorization: webAuth() })
+      expect((await introspect(first.body.access_token as string)).body.active).toBe(true)
+      const second = await exchange({ code }, webAuth())
+      expect(second.status).toBe(400)
+      expect(second.body).toEqual({ error: 'invalid_grant', error_description: 'grant request is invalid' })
+      expect((await introspect(first.body.access_token as string)).body).toEqual({ active: false })
+      expect((await introspect(first.body.refresh_token as string)).body).toEqual({ active: false })
+      const refresh = await tokenRequest(base, {
+        form: { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string },
+        authorization: webAuth(),
+      })
+      expect(refresh.status).toBe(400)
+      expect(refresh.body.error).toBe('invalid_grant')
+    })
+
+    it('refuses a code for another client, and a wrong client secret', async () => {
+      const { code } = await codeFor({})
+      const other = await newWebClient()
+      const stolen = await exchange({ code }, basic(other.clientId, other.secret))
+      expect(stolen.status).toBe(400)
+      expect(stolen.body.error).toBe('invalid_grant')
+      const { code: code2 } = await codeFor({})
+      const wrong = await exchange({ code: code2 }, basic(web.clientId, 'not-the-secret'))
+      expect(wrong.status).toBe(401)
+      expect(wrong.body.error).toBe('invalid_client')
+    })
+  })
+
+  describe('refresh tokens: rotation and reuse detection', () => {
+    it('rotates on every use; a reused refresh token revokes the whole grant', async () => {
+      const { code } = await codeFor({ scope: 'openid read' })
+      const first = await tokenRequest(base, {
+        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+        authorization: webAuth(),
+      })
+      const refresh = (token: string) =>
+        tokenRequest(base, { form: { grant_type: 'refresh_token', refresh_token: token }, authorization: webAuth() })
+      const second = await refresh(first.body.refresh_token as string)
+      expect(second.status).toBe(200)
+      expect(second.body.refresh_token).not.toBe(first.body.refresh_token)
+      expect(second.body.access_token).not.toBe(first.body.access_token)
+      expect(decodeJwt(second.body.access_token as string).payload).toMatchObject({
+        sub: String(alice.id),
+        scope: 'read',
+      })
+      const replay = await refresh(first.body.refresh_token as string)
+      expect(replay.status).toBe(400)
+      expect(replay.body).toEqual({ error: 'invalid_grant', error_description: 'grant request is invalid' })
+      // The thief's replay ended the legitimate holder's tokens too (RFC 9700 §4.14.2).
+      const next = await refresh(second.body.refresh_token as string)
+      expect(next.status).toBe(400)
+      const introspection = await formPost(`${issuer}/token/introspection`, {
+        form: { token: second.body.access_token as string },
+        authorization: webAuth(),
+      })
+      expect(introspection.body).toEqual({ active: false })
+    })
+
+    it('revoking a refresh token (RFC 7009) ends its grant: the access tokens from it too', async () => {
+      const { code } = await codeFor({ scope: 'openid read' })
+      const tokens = await tokenRequest(base, {
+        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+        authorization: webAuth(),
+      })
+      const introspect = (token: string) =>
+        formPost(`${issuer}/token/introspection`, { form: { token }, authorization: webAuth() })
+      const active = await introspect(tokens.body.refresh_token as string)
+      expect(active.body).toMatchObject({
+        active: true,
+        client_id: web.clientId,
+        sub: String(alice.id),
+        scope: 'openid read',
+      })
+      const revoked = await formPost(`${issuer}/token/revocation`, {
+        form: { token: tokens.body.refresh_token as string, token_type_hint: 'refresh_token' },
+        authorization: webAuth(),
+      })
+      expect(revoked.status).toBe(200)
+      expect((await introspect(tokens.body.refresh_token as string)).body).toEqual({ active: false })
+      expect((await introspect(tokens.body.access_token as string)).body).toEqual({ active: false })
+    })
+
+    it('a deactivated user can no longer refresh', async () => {
+      const bob = await server.createUser({ username: 'bob-refresh' })
+      const result = await authorize(new Browser(), {
+        base,
+        clientId: web.clientId,
+        redirectUri: REDIRECT,
+        scope: 'openid read',
+        user: bob,
+      })
+      const tokens = await tokenRequest(base, {
+        form: { grant_type: 'authorization_code', code: result.params.get('code') ?? '', redirect_uri: REDIRECT },
+        authorization: webAuth(),
+      })
+      expect(tokens.status).toBe(200)
+      await server.db.updateTable('users').set({ is_active: false }).where('id', '=', bob.id).execute()
+      const refresh = await tokenRequest(base, {
+        form: { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token as string },
+        authorization: webAuth(),
+      })
+      expect(refresh.status).toBe(400)
+      expect(refresh.body.error).toBe('invalid_grant')
+    })
+  })
+
+  describe('the interaction pages', () => {
+    async function loginPage(browser: Browser) {
+      const page = await browser.follow(
+        authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid read' }),
+        base,
+      )
+      expect(page.status).toBe(200)
+      return page
+    }
+
+    function submit(browser: Browser, page: { text: string }, form: Record<string, string>) {
+      return browser.fetch(`${base}${formAction(page.text, 'login')}`, {
+        method: 'POST',
+        headers: { 'content-type': FORM },
+        body: new URLSearchParams(form).toString(),
+      })
+    }
+
+    it('a wrong password shows the form again with a 401, and is audited as a failed login', async () => {
+      const browser = new Browser()
+      const page = await loginPage(browser)
+      const res = await submit(browser, page, {
+        csrf: csrfOf(page.text),
+        username: alice.username,
+        password: 'wrong password',
+      })
+      expect(res.status).toBe(401)
+      expect(res.text).toContain('Invalid username or password.')
+      expect(res.text).toContain('value="alice"')
+      expect(res.text).not.toContain('wrong password')
+      const events = await server.db
+        .selectFrom('audit_events')
+        .select(['event', 'detail'])
+        .where('username', '=', 'alice')
+        .where('event', '=', 'login.failed')
+        .execute()
+      expect(events.map((e) => e.detail)).toContainEqual({ via: 'oauth', why: 'wrong_password' })
+    })
+
+    it('an inactive user cannot sign in', async () => {
+      const carol = await server.createUser({ username: 'carol-inactive' })
+      await server.db.updateTable('users').set({ is_active: false }).where('id', '=', carol.id).execute()
+      const browser = new Browser()
+      const page = await loginPage(browser)
+      const res = await submit(browser, page, {
+        csrf: csrfOf(page.text),
+        username: carol.username,
+        password: carol.password,
+      })
+      expect(res.status).toBe(401)
+      expect(res.text).toContain('Invalid username or password.')
+    })
+
+    it('refuses a form without the CSRF token of its own interaction (403)', async () => {
+      const browser = new Browser()
+      const page = await loginPage(browser)
+      const other = await loginPage(new Browser())
+      const missing = await submit(browser, page, { username: alice.username, password: alice.password })
+      expect(missing.status).toBe(403)
+      expect(missing.text).toContain('csrf_failed')
+      const foreign = await submit(browser, page, {
+        csrf: csrfOf(other.text),
+        username: alice.username,
+        password: alice.password,
+      })
+      expect(foreign.status).toBe(403)
+      const ok = await submit(browser, page, {
+        csrf: csrfOf(page.text),
+        username: alice.username,
+        password: alice.password,
+      })
+      expect(ok.status).toBe(303)
+    })
+
+    it('refuses a form posted without the interaction cookie (another browser, a cross-site POST)', async () => {
+      const page = await loginPage(new Browser())
+      const res = await submit(new Browser(), page, {
+        csrf: csrfOf(page.text),
+        username: alice.username,
+        password: alice.password,
+      })
+      expect(res.status).toBe(400)
+      expect(res.text).toContain('start again from the application')
+    })
+
+    it('answers unknown interaction paths and methods without a stack trace', async () => {
+      expect((await fetch(`${base}/oauth/interaction/abc/nope`, { method: 'POST' })).status).toBe(404)
+      expect((await fetch(`${base}/oauth/interaction/abc/login`)).status).toBe(405)
+      const none = await fetch(`${base}/oauth/interaction/abc`)
+      expect(none.status).toBe(400)
+      expect(await none.text()).not.toMatch(/at .*\.(js|ts):\d+/)
+    })
+  })
+
+  describe('deleting a client', () => {
+    it('ends its tokens at once and refuses it at the token endpoint', async () => {
+      const svc = await createOAuthClient(
+        server.db,
+        { name: 'Temporary', grants: ['client_credentials'], scopes: 'read' },
+        ALL_GRANTS,
+      )
+      const auth = basic(svc.client.clientId, svc.clientSecret ?? '')
+      const token = await tokenRequest(base, {
+        form: { grant_type: 'client_credentials', scope: 'read' },
+        authorization: auth,
+      })
+      expect(token.status).toBe(200)
+      const { deleteOAuthClient } = await import('../src/oauth/clients.js')
+      await deleteOAuthClient(server.db, svc.client.clientId)
+      const introspection = await formPost(`${issuer}/token/introspection`, {
+        form: { token: token.body.access_token as string },
+        authorization: serviceAuth(),
+      })
+      expect(introspection.body).toEqual({ active: false })
+      const again = await tokenRequest(base, {
+        form: { grant_type: 'client_credentials', scope: 'read' },
+        authorization: auth,
+      })
+      expect(again.status).toBe(401)
+      expect(again.body.error).toBe('invalid_client')
+      const user = await server.db
+        .selectFrom('users')
+        .select('id')
+        .where('username', '=', `client:${svc.client.clientId}`)
+        .executeTakeFirst()
+      expect(user).toBeUndefined()
+    })
+  })
+})

@@ -1,0 +1,70 @@
+/**
+ * Who an OAuth access token acts as, and whether it still may. The authorization server keeps a
+ * row for every access token it issues (oauth_payloads, model AccessToken or ClientCredentials,
+ * id = jti), and deletes it when the token is revoked (RFC 7009, a reused code or refresh token, a
+ * deleted client, an app its user revoked). A JWT verifies offline, so this one indexed read is
+ * what makes revocation reach the resource side; it also says, from the server's own record, whose
+ * token it is.
+ */
+import type { Db } from '@gatehouse/db'
+
+import type { VerifiedOAuthToken } from '../authenticators/oauth.js'
+import type { Clock } from '../clock.js'
+import type { AuthUser } from '../users/user.js'
+import { AuthError } from '../errors.js'
+import { findUserWithGroups } from '../store/user.repository.js'
+import { toAuthUser } from '../users/user.js'
+
+/** The live record of an issued access token; undefined once revoked or expired. */
+async function findIssuedToken(db: Db, jti: string, now: Date) {
+  return db
+    .selectFrom('oauth_payloads')
+    .select(['model', 'payload'])
+    .where('model', 'in', ['AccessToken', 'ClientCredentials'])
+    .where('id', '=', jti)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .executeTakeFirst()
+}
+
+async function findServiceUserId(db: Db, clientId: string): Promise<number | null | undefined> {
+  const row = await db
+    .selectFrom('oauth_clients')
+    .select('service_user_id')
+    .where('id', '=', clientId)
+    .executeTakeFirst()
+  return row?.service_user_id
+}
+
+async function activeUser(db: Db, id: number): Promise<AuthUser> {
+  const row = await findUserWithGroups(db, id)
+  if (!row) throw new AuthError('USER_NOT_FOUND')
+  if (!row.is_active) throw new AuthError('USER_INACTIVE')
+  return toAuthUser(row, row.groups)
+}
+
+/**
+ * The `loadPrincipal` of the `oauth` authenticator, on our database.
+ *
+ * @example
+ * oauthAuthenticator({ keys, clock, settings, loadPrincipal: oauthPrincipalLoader(db, clock) })
+ */
+export function oauthPrincipalLoader(db: Db, clock: Clock) {
+  return async function loadPrincipal(token: VerifiedOAuthToken): Promise<AuthUser> {
+    const issued = await findIssuedToken(db, token.jti, clock())
+    if (!issued) throw new AuthError('TOKEN_REVOKED')
+    const record = issued.payload
+    // The record and the signed claims come from the same issuance; a mismatch is not ours.
+    if (record['clientId'] !== token.clientId) throw new AuthError('TOKEN_INVALID')
+    if (issued.model === 'ClientCredentials') {
+      if (token.subject !== token.clientId) throw new AuthError('TOKEN_INVALID')
+      const serviceUserId = await findServiceUserId(db, token.clientId)
+      // A deleted client's tokens die with it; a client without a service user has no one to act as.
+      if (serviceUserId === undefined || serviceUserId === null) throw new AuthError('TOKEN_REVOKED')
+      return activeUser(db, serviceUserId)
+    }
+    if (record['accountId'] !== token.subject) throw new AuthError('TOKEN_INVALID')
+    const userId = Number(token.subject)
+    if (!Number.isSafeInteger(userId) || userId <= 0) throw new AuthError('TOKEN_INVALID')
+    return activeUser(db, userId)
+  }
+}
