@@ -122,6 +122,13 @@ function assertUsable(user: AuthUser | undefined): asserts user is AuthUser {
 export async function rotateRefreshToken(db: Db, s: TokenSettings, request: PresentedToken): Promise<TokenPair> {
   const presented = request.token
   const verified = await verifyWith(s, presented, ['refresh'])
+  // Signing stays out of the transaction, so a connection is never held while the thread pool
+  // signs: the next refresh token is signed before it (it needs only the user id, checked against
+  // the row inside), the access token after it (it needs the epoch read inside). A rotation that
+  // fails wastes one signature.
+  const next = s.rotateRefreshTokens
+    ? await signToken({ userId: verified.userId, tokenType: 'refresh' }, signOptions(s, s.refreshTokenLifetimeSeconds))
+    : null
   const outcome = await db.transaction().execute(async (trx) => {
     const row = await findOutstandingToken(trx, verified.jti)
     // Signed by us but never recorded (or flushed): not a token we will honour.
@@ -131,10 +138,9 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
     assertUsable(user)
     // Read with the user, so a refresh after a role change carries the new epoch.
     const epoch = found?.token_epoch ?? 0
-    if (!s.rotateRefreshTokens) {
+    if (!next) {
       if (await isBlacklisted(trx, row.jti)) return { reused: false as const, blacklisted: true as const }
-      const access = await signAccessToken(s, user.id, epoch)
-      return { reused: false as const, familyId: row.family_id, pair: { access, refresh: presented } }
+      return { reused: false as const, familyId: row.family_id, userId: user.id, epoch, refresh: presented }
     }
     if (s.blacklistAfterRotation) {
       const won = await blacklistToken(trx, row.jti)
@@ -143,11 +149,14 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
         return { reused: true as const, familyId: row.family_id, userId: row.user_id }
       }
     }
-    const [access, refresh] = await Promise.all([
-      signAccessToken(s, user.id, epoch),
-      issueRefreshToken(trx, s, { userId: user.id, familyId: row.family_id }),
-    ])
-    return { reused: false as const, familyId: row.family_id, pair: { access, refresh } }
+    await insertOutstandingToken(trx, {
+      jti: next.jti,
+      user_id: user.id,
+      family_id: row.family_id,
+      token_type: 'refresh',
+      expires_at: next.expiresAt,
+    })
+    return { reused: false as const, familyId: row.family_id, userId: user.id, epoch, refresh: next.token }
   })
   const meta = { address: request.address, userAgent: request.userAgent }
   // Thrown after the transaction so the family revocation above is committed, not rolled back.
@@ -157,9 +166,10 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
     throw new AuthError('TOKEN_BLACKLISTED')
   }
   if ('blacklisted' in outcome) throw new AuthError('TOKEN_BLACKLISTED')
+  const access = await signAccessToken(s, outcome.userId, outcome.epoch)
   const detail = { familyId: outcome.familyId }
   await request.audit?.({ event: 'token.refreshed', userId: verified.userId, ...meta, detail })
-  return outcome.pair
+  return { access, refresh: outcome.refresh }
 }
 
 /** Logout: blacklists the refresh token. Idempotent for a token already blacklisted. */
