@@ -103,6 +103,7 @@ describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
       const key = await obtain(username, password)
       expect((await query(base, 'content.protected', { headers: withKey(key) })).status).toBe(200)
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', id).execute()
+      await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const res = await query(base, 'content.protected', { headers: withKey(key) })
       expect(res.status).toBe(401)
       expect(res.body).toEqual(refusal('User inactive or deleted.', 'API_TOKEN_USER_INACTIVE'))

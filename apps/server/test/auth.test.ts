@@ -148,6 +148,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       const u = await server.createUser()
       const inactive = await server.createUser()
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', inactive.id).execute()
+      await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const answers = await Promise.all([
         mutation(base, 'auth.login', { username: 'nobody-here', password: 'whatever-123' }),
         mutation(base, 'auth.login', { username: u.username, password: 'wrong-password' }),
@@ -240,10 +241,12 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       const u = await server.createUser()
       const { access } = await login(u.username, u.password)
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', u.id).execute()
+      await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const inactive = await query(base, 'auth.me', { token: access })
       expect(inactive.status).toBe(401)
       expect(inactive.body.error).toMatchObject({ message: 'User is inactive', data: { reason: 'USER_INACTIVE' } })
       await server.db.deleteFrom('users').where('id', '=', u.id).execute()
+      await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const deleted = await query(base, 'auth.me', { token: access })
       expect(deleted.status).toBe(401)
       expect(deleted.body.error).toMatchObject({ message: 'User not found', data: { reason: 'USER_NOT_FOUND' } })
@@ -356,10 +359,12 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       const u = await server.createUser()
       const { refresh } = await login(u.username, u.password)
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', u.id).execute()
+      await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const inactive = await mutation(base, 'auth.refresh', { refresh })
       expect(inactive.status).toBe(401)
       expect(inactive.body.error.data.reason).toBe('USER_INACTIVE')
       await server.db.deleteFrom('users').where('id', '=', u.id).execute()
+      await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const deleted = await mutation(base, 'auth.refresh', { refresh })
       expect(deleted.status).toBe(401)
     })

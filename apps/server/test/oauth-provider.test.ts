@@ -672,6 +672,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       })
       expect(tokens.status).toBe(200)
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', bob.id).execute()
+      await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const refresh = await tokenRequest(base, {
         form: { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token as string },
         authorization: webAuth(),
@@ -723,6 +724,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     it('an inactive user cannot sign in', async () => {
       const carol = await server.createUser({ username: 'carol-inactive' })
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', carol.id).execute()
+      await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const browser = new Browser()
       const page = await loginPage(browser)
       const res = await submit(browser, page, {

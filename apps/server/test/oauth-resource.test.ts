@@ -278,6 +278,7 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
     const token = await userToken('read', carol)
     expect((await query(base, 'content.scoped', { token })).status).toBe(200)
     await server.db.updateTable('users').set({ is_active: false }).where('id', '=', carol.id).execute()
+    await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
     const res = await query(base, 'content.scoped', { token })
     expect([res.status, res.body.error.data.reason]).toEqual([401, 'USER_INACTIVE'])
 

@@ -184,6 +184,7 @@ describe(`${TEST_BACKEND}: REST facade, the seed's wire contract`, () => {
       const user = await server.createUser()
       const key = await keyOf(user)
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', user.id).execute()
+      await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const res = await api('GET', '/api/token-auth/protected/', { headers: token(key) })
       expect([res.status, res.text, res.headers.get('www-authenticate')]).toEqual([
         401,
@@ -249,6 +250,7 @@ describe(`${TEST_BACKEND}: REST facade, the seed's wire contract`, () => {
       const idleAccess = (await pairOf(idle)).access
       await server.db.deleteFrom('users').where('id', '=', gone.id).execute()
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', idle.id).execute()
+      await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const deleted = await api('GET', '/api/protected/', { headers: bearer(goneAccess) })
       expect([deleted.status, deleted.text, deleted.headers.get('www-authenticate')]).toEqual([
         401,

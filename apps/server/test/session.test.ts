@@ -294,6 +294,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
       now = START
       const { client, user } = await loggedIn()
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', user.id).execute()
+      await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const res = await client.query('auth.me')
       expect(res.status).toBe(401)
       expect(res.body.error).toMatchObject({ message: 'User is inactive', data: { reason: 'USER_INACTIVE' } })
