@@ -1,4 +1,5 @@
 import type { Db, NewOutstandingToken, OutstandingToken } from '@gatehouse/db'
+import { sql } from 'kysely'
 
 export async function insertOutstandingToken(db: Db, token: NewOutstandingToken): Promise<void> {
   await db.insertInto('outstanding_tokens').values(token).execute()
@@ -25,6 +26,49 @@ export async function blacklistToken(db: Db, jti: string): Promise<boolean> {
     .returning('jti')
     .executeTakeFirst()
   return row !== undefined
+}
+
+export interface RotationOutcome {
+  family_id: string
+  user_found: boolean
+  is_active: boolean | null
+  token_epoch: number | null
+  /** This statement blacklisted the presented token and recorded the next one. */
+  won: boolean
+}
+
+/**
+ * A whole rotation (ROTATE_REFRESH_TOKENS with BLACKLIST_AFTER_ROTATION) in one statement, atomic
+ * without BEGIN/COMMIT: find the presented token's row (for its user), read the user, blacklist the
+ * token and record its successor. The blacklist's primary key decides between concurrent
+ * rotations of one token, as `blacklistToken` does: exactly one statement inserts, the others
+ * wait for it and find the conflict (`won` false, reuse). An unknown token gives no row; a missing
+ * or inactive user writes nothing. One round trip instead of six.
+ */
+export async function rotateRefreshRow(
+  db: Db,
+  r: { jti: string; userId: number; next: { jti: string; expiresAt: Date } },
+): Promise<RotationOutcome | undefined> {
+  const { rows } = await sql<RotationOutcome>`
+    with tok as (
+      select jti, user_id, family_id from outstanding_tokens where jti = ${r.jti} and user_id = ${r.userId}
+    ), usr as (
+      select u.id, u.is_active, u.token_epoch from users u join tok on u.id = tok.user_id
+    ), bl as (
+      insert into blacklisted_tokens (jti)
+      select tok.jti from tok join usr on usr.is_active
+      on conflict (jti) do nothing
+      returning jti
+    ), ins as (
+      insert into outstanding_tokens (jti, user_id, family_id, token_type, expires_at)
+      select ${r.next.jti}, tok.user_id, tok.family_id, 'refresh', ${r.next.expiresAt}
+      from tok where exists (select 1 from bl)
+      returning jti
+    )
+    select tok.family_id, usr.id is not null as user_found, usr.is_active, usr.token_epoch,
+      exists (select 1 from ins) as won
+    from tok left join usr on true`.execute(db)
+  return rows[0]
 }
 
 /** Blacklists every token of a login's family (refresh-token reuse detected). */

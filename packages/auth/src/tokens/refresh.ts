@@ -25,6 +25,7 @@ import {
   findOutstandingToken,
   insertOutstandingToken,
   isBlacklisted,
+  rotateRefreshRow,
 } from '../store/token.repository.js'
 import { findTokenUser, readTokenEpoch } from '../store/epoch.repository.js'
 import { findUserWithGroups } from '../store/user.repository.js'
@@ -66,7 +67,9 @@ export async function verifyWith(
   token: string,
   expectedTypes: VerifiedToken['tokenType'][] | { types: VerifiedToken['tokenType'][]; allowExpired: boolean },
 ) {
-  const { types, allowExpired } = Array.isArray(expectedTypes) ? { types: expectedTypes, allowExpired: false } : expectedTypes
+  const { types, allowExpired } = Array.isArray(expectedTypes)
+    ? { types: expectedTypes, allowExpired: false }
+    : expectedTypes
   return verifyToken(token, {
     keys: s.keys,
     clock: s.clock,
@@ -79,7 +82,10 @@ export async function verifyWith(
 
 /** An access token stamped with the user's token epoch (see epoch.ts). */
 export async function signAccessToken(s: TokenSettings, userId: number, epoch: number): Promise<string> {
-  const { token } = await signToken({ userId, tokenType: 'access', epoch }, signOptions(s, s.accessTokenLifetimeSeconds))
+  const { token } = await signToken(
+    { userId, tokenType: 'access', epoch },
+    signOptions(s, s.accessTokenLifetimeSeconds),
+  )
   return token
 }
 
@@ -114,6 +120,25 @@ function assertUsable(user: AuthUser | undefined): asserts user is AuthUser {
   if (!user.isActive) throw new AuthError('USER_INACTIVE')
 }
 
+/** The default rotation (rotate + blacklist) as one statement (`rotateRefreshRow`), with the same answers. */
+async function rotateInOneStatement(
+  db: Db,
+  verified: VerifiedToken,
+  next: { jti: string; token: string; expiresAt: Date },
+) {
+  const row = await rotateRefreshRow(db, { jti: verified.jti, userId: verified.userId, next })
+  // Signed by us but never recorded (or flushed): not a token we will honour.
+  if (!row) throw new AuthError('TOKEN_INVALID')
+  if (!row.user_found) throw new AuthError('USER_NOT_FOUND')
+  if (!row.is_active) throw new AuthError('USER_INACTIVE')
+  if (!row.won) {
+    await blacklistFamily(db, row.family_id)
+    return { reused: true as const, familyId: row.family_id, userId: verified.userId }
+  }
+  const epoch = row.token_epoch ?? 0
+  return { reused: false as const, familyId: row.family_id, userId: verified.userId, epoch, refresh: next.token }
+}
+
 /**
  * Exchanges a refresh token for a new access token and (with rotation) a new refresh token.
  * @example
@@ -129,35 +154,38 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
   const next = s.rotateRefreshTokens
     ? await signToken({ userId: verified.userId, tokenType: 'refresh' }, signOptions(s, s.refreshTokenLifetimeSeconds))
     : null
-  const outcome = await db.transaction().execute(async (trx) => {
-    const row = await findOutstandingToken(trx, verified.jti)
-    // Signed by us but never recorded (or flushed): not a token we will honour.
-    if (!row || row.user_id !== verified.userId) throw new AuthError('TOKEN_INVALID')
-    const found = await findUserWithGroups(trx, row.user_id)
-    const user = found && toAuthUser(found, found.groups)
-    assertUsable(user)
-    // Read with the user, so a refresh after a role change carries the new epoch.
-    const epoch = found?.token_epoch ?? 0
-    if (!next) {
-      if (await isBlacklisted(trx, row.jti)) return { reused: false as const, blacklisted: true as const }
-      return { reused: false as const, familyId: row.family_id, userId: user.id, epoch, refresh: presented }
-    }
-    if (s.blacklistAfterRotation) {
-      const won = await blacklistToken(trx, row.jti)
-      if (!won) {
-        await blacklistFamily(trx, row.family_id)
-        return { reused: true as const, familyId: row.family_id, userId: row.user_id }
-      }
-    }
-    await insertOutstandingToken(trx, {
-      jti: next.jti,
-      user_id: user.id,
-      family_id: row.family_id,
-      token_type: 'refresh',
-      expires_at: next.expiresAt,
-    })
-    return { reused: false as const, familyId: row.family_id, userId: user.id, epoch, refresh: next.token }
-  })
+  const outcome =
+    next && s.blacklistAfterRotation
+      ? await rotateInOneStatement(db, verified, next)
+      : await db.transaction().execute(async (trx) => {
+          const row = await findOutstandingToken(trx, verified.jti)
+          // Signed by us but never recorded (or flushed): not a token we will honour.
+          if (!row || row.user_id !== verified.userId) throw new AuthError('TOKEN_INVALID')
+          const found = await findUserWithGroups(trx, row.user_id)
+          const user = found && toAuthUser(found, found.groups)
+          assertUsable(user)
+          // Read with the user, so a refresh after a role change carries the new epoch.
+          const epoch = found?.token_epoch ?? 0
+          if (!next) {
+            if (await isBlacklisted(trx, row.jti)) return { reused: false as const, blacklisted: true as const }
+            return { reused: false as const, familyId: row.family_id, userId: user.id, epoch, refresh: presented }
+          }
+          if (s.blacklistAfterRotation) {
+            const won = await blacklistToken(trx, row.jti)
+            if (!won) {
+              await blacklistFamily(trx, row.family_id)
+              return { reused: true as const, familyId: row.family_id, userId: row.user_id }
+            }
+          }
+          await insertOutstandingToken(trx, {
+            jti: next.jti,
+            user_id: user.id,
+            family_id: row.family_id,
+            token_type: 'refresh',
+            expires_at: next.expiresAt,
+          })
+          return { reused: false as const, familyId: row.family_id, userId: user.id, epoch, refresh: next.token }
+        })
   const meta = { address: request.address, userAgent: request.userAgent }
   // Thrown after the transaction so the family revocation above is committed, not rolled back.
   if (outcome.reused) {
