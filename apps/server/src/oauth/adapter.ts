@@ -41,10 +41,13 @@ function epochToDate(seconds: number | undefined): Date | null {
 export class KyselyAdapter implements Adapter {
   readonly #db: Db
   readonly #model: string
+  readonly #alreadyConsumed: () => Error
 
-  constructor(db: Db, model: string) {
+  /** `alreadyConsumed`: the error for a code or refresh token a concurrent request consumed first. */
+  constructor(db: Db, model: string, alreadyConsumed: () => Error = () => new Error('already consumed')) {
     this.#db = db
     this.#model = model
+    this.#alreadyConsumed = alreadyConsumed
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
@@ -81,12 +84,30 @@ export class KyselyAdapter implements Adapter {
   }
 
   async consume(id: string): Promise<void> {
-    await this.#db
+    const consumed = await this.#db
       .updateTable('oauth_payloads')
       .set({ consumed_at: sql<Date>`now()` })
       .where('model', '=', this.#model)
       .where('id', '=', id)
-      .execute()
+      .where('consumed_at', 'is', null)
+      .returning('id')
+      .executeTakeFirst()
+    if (consumed || !GRANTABLE.has(this.#model)) return
+    // The provider read this code or refresh token unconsumed, but a concurrent request consumed it
+    // first: a replay racing the legitimate use. Without this check both would get tokens. Treated as
+    // the provider treats a sequential replay: the grant and what was issued under it are revoked.
+    await this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('oauth_payloads')
+        .select('grant_id')
+        .where('model', '=', this.#model)
+        .where('id', '=', id)
+        .executeTakeFirst()
+      if (!row?.grant_id) return
+      await trx.deleteFrom('oauth_payloads').where('grant_id', '=', row.grant_id).execute()
+      await trx.deleteFrom('oauth_payloads').where('model', '=', 'Grant').where('id', '=', row.grant_id).execute()
+    })
+    throw this.#alreadyConsumed()
   }
 
   async destroy(id: string): Promise<void> {
@@ -121,8 +142,8 @@ export class KyselyAdapter implements Adapter {
   }
 }
 
-export function createAdapterFactory(db: Db): (model: string) => Adapter {
-  return (model) => new KyselyAdapter(db, model)
+export function createAdapterFactory(db: Db, alreadyConsumed?: () => Error): (model: string) => Adapter {
+  return (model) => new KyselyAdapter(db, model, alreadyConsumed)
 }
 
 /**

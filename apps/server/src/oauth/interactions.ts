@@ -227,7 +227,12 @@ export function createInteractionHandler(opts: InteractionOptions) {
     const pathname = (req.url ?? '/').split('?', 1)[0] ?? '/'
     const rest = pathname.slice(`${OAUTH_PATH}/interaction/`.length).split('/')
     const [rawUid, action, ...extra] = rest
-    const uid = rawUid ? decodeURIComponent(rawUid) : ''
+    let uid = ''
+    try {
+      uid = rawUid ? decodeURIComponent(rawUid) : ''
+    } catch {
+      // a malformed escape (`%E0%A4%A`) names no interaction: 404 below, not a URIError's 500
+    }
     const known = action === undefined ? req.method === 'GET' || req.method === 'HEAD' : req.method === 'POST'
     if (!uid || extra.length > 0 || (action !== undefined && !['login', 'confirm', 'abort'].includes(action))) {
       return sendHtml(res, 404, renderErrorPage('not_found', 'No such page.'))

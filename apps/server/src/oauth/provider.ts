@@ -141,7 +141,8 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
   function configuration(settings: OAuthSettings, jwks: Record<string, unknown>[]): Configuration {
     const alg = settings.algorithm
     return {
-      adapter: createAdapterFactory(db),
+      // A code or refresh token consumed by a racing request: the same answer as a sequential replay.
+      adapter: createAdapterFactory(db, () => new errors.InvalidGrant('grant request is invalid')),
       jwks: { keys: jwks },
       cookies: {
         names: { session: 'oauth_session', interaction: 'oauth_interaction', resume: 'oauth_interaction_resume' },
@@ -340,7 +341,9 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
     const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')
     if (!match?.[1]) return refuse(401, 'invalid_token', 'no access token provided')
     const payload = await verifyAccessToken(match[1])
-    const user = payload && typeof payload.sub === 'string' ? await auth.loadUser(Number(payload.sub)) : undefined
+    // A client-credentials token's `sub` is its client_id, not a user id: looked up, it would be a 500.
+    const userId = typeof payload?.sub === 'string' && /^[1-9]\d{0,14}$/.test(payload.sub) ? Number(payload.sub) : 0
+    const user = userId > 0 ? await auth.loadUser(userId) : undefined
     if (!payload || !user?.isActive || payload.sub !== String(user.id)) {
       return refuse(401, 'invalid_token', 'invalid token provided')
     }
@@ -436,6 +439,9 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
       const { provider, callback } = await current()
       const pathname = (req.url ?? '/').split('?', 1)[0] ?? '/'
       prune()
+      // COOKIE_SECURE=true (TLS ends at a proxy): the provider marks cookies Secure only on a TLS socket, so the
+      // OAuth session cookie (a sign-in to every app) would go out without it.
+      if (config.cookieSecure === true) markCookiesSecure(res)
       if (pathname.startsWith(`${OAUTH_PATH}/interaction/`)) return interactions(req, res, provider)
       if (pathname === USERINFO_PATH && (req.method === 'GET' || req.method === 'POST'))
         return userinfo(req, res, provider)
@@ -457,6 +463,18 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
       Object.assign(forwarded, { originalUrl: original, url: original.slice(OAUTH_PATH.length) || '/' })
       await callback(forwarded, res)
     },
+  }
+}
+
+function markCookiesSecure(res: ServerResponse): void {
+  const setHeader = res.setHeader.bind(res)
+  res.setHeader = (name: string, value: number | string | readonly string[]) => {
+    if (name.toLowerCase() !== 'set-cookie') return setHeader(name, value)
+    const lines = (Array.isArray(value) ? value : [String(value)]) as string[]
+    return setHeader(
+      name,
+      lines.map((line) => (/;\s*secure\s*(;|$)/i.test(line) ? line : `${line}; secure`)),
+    )
   }
 }
 

@@ -1,0 +1,236 @@
+/**
+ * Security review of the OAuth server (issue 7): each attack found in review, as a test over HTTP.
+ */
+import { TEST_BACKEND } from '@gatehouse/db/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { createOAuthClient } from '../src/oauth/clients.js'
+import type { TestServer } from '../src/testing.js'
+import { startTestServer } from '../src/testing.js'
+import {
+  authorize,
+  authorizeUrl,
+  basic,
+  Browser,
+  csrfOf,
+  FORM,
+  formAction,
+  formPost,
+  pkce,
+  tokenRequest,
+} from './helpers/oauth.js'
+
+const REDIRECT = 'https://app.example.com/callback'
+const ALL_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token'] as const
+
+describe(`${TEST_BACKEND}: OAuth security review`, () => {
+  let server: TestServer
+  let base: string
+  let issuer: string
+  let service: { clientId: string; secret: string }
+  let web: { clientId: string; secret: string }
+  let spa: { clientId: string }
+  let alice: { id: number; username: string; password: string }
+
+  beforeAll(async () => {
+    server = await startTestServer()
+    base = server.url
+    issuer = `${base}/oauth`
+    const svc = await createOAuthClient(
+      server.db,
+      { name: 'Service', grants: ['client_credentials'], scopes: 'read write' },
+      ALL_GRANTS,
+    )
+    service = { clientId: svc.client.clientId, secret: svc.clientSecret ?? '' }
+    const w = await createOAuthClient(
+      server.db,
+      {
+        name: 'Web',
+        grants: ['authorization_code', 'refresh_token'],
+        redirectUris: [REDIRECT],
+        scopes: 'openid profile read',
+      },
+      ALL_GRANTS,
+    )
+    web = { clientId: w.client.clientId, secret: w.clientSecret ?? '' }
+    const s = await createOAuthClient(
+      server.db,
+      {
+        name: 'SPA',
+        grants: ['authorization_code', 'refresh_token'],
+        redirectUris: [REDIRECT],
+        scopes: 'openid read',
+        public: true,
+      },
+      ALL_GRANTS,
+    )
+    spa = { clientId: s.client.clientId }
+    alice = await server.createUser({ username: 'alice' })
+  })
+  afterAll(() => server.close())
+
+  const webAuth = () => basic(web.clientId, web.secret)
+
+  async function codeFor(scope = 'openid read') {
+    const result = await authorize(new Browser(), {
+      base,
+      clientId: web.clientId,
+      redirectUri: REDIRECT,
+      scope,
+      user: alice,
+    })
+    return result.params.get('code') ?? ''
+  }
+
+  it('userinfo answers a client-credentials token with 401 invalid_token, not a 500', async () => {
+    const cc = await tokenRequest(base, {
+      form: { grant_type: 'client_credentials', scope: 'read' },
+      authorization: basic(service.clientId, service.secret),
+    })
+    expect(cc.status).toBe(200)
+    const res = await fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${cc.body.access_token as string}` } })
+    expect(res.status).toBe(401)
+    expect(await res.json()).toEqual({ error: 'invalid_token', error_description: 'invalid token provided' })
+  })
+
+  it('a malformed interaction uid is a 404 page, not a 500', async () => {
+    const res = await fetch(`${issuer}/interaction/%E0%A4%A`)
+    expect(res.status).toBe(404)
+    expect(await res.text()).not.toMatch(/URIError|at .*\.js/)
+  })
+
+  it('a code redeemed twice at once yields tokens at most once', async () => {
+    const code = await codeFor()
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        tokenRequest(base, {
+          form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+          authorization: webAuth(),
+        }),
+      ),
+    )
+    const ok = results.filter((r) => r.status === 200)
+    expect(ok.length).toBeLessThanOrEqual(1)
+    for (const r of results.filter((x) => x.status !== 200)) expect(r.status).toBe(400)
+  })
+
+  it('a refresh token used twice at once is rotated at most once', async () => {
+    const code = await codeFor()
+    const first = await tokenRequest(base, {
+      form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+      authorization: webAuth(),
+    })
+    expect(first.status).toBe(200)
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        tokenRequest(base, {
+          form: { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string },
+          authorization: webAuth(),
+        }),
+      ),
+    )
+    expect(results.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1)
+    for (const r of results.filter((x) => x.status !== 200)) {
+      expect(r).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+      })
+    }
+  })
+
+  it('a public client cannot authenticate with a made-up secret, nor use client_credentials', async () => {
+    const secret = await tokenRequest(base, {
+      form: { grant_type: 'client_credentials', scope: 'read' },
+      authorization: basic(spa.clientId, 'anything'),
+    })
+    expect(secret.status).toBe(401)
+    expect(secret.body.error).toBe('invalid_client')
+    const none = await tokenRequest(base, { form: { grant_type: 'client_credentials', client_id: spa.clientId } })
+    expect(none.status).toBe(400)
+    expect(none.body.access_token).toBeUndefined()
+    expect(none.body.error).toBe('invalid_request')
+  })
+
+  it('an authorization request for scopes beyond the client is refused before any sign-in', async () => {
+    const { challenge } = pkce()
+    const res = await new Browser().follow(
+      authorizeUrl({ base, clientId: spa.clientId, redirectUri: REDIRECT, scope: 'openid read write', challenge }),
+      base,
+    )
+    expect(res.location).toBeDefined()
+    const params = new URL(res.location ?? '').searchParams
+    expect(params.get('error')).toBe('invalid_scope')
+  })
+
+  it('a redirect_uri that differs only by a trailing slash or query is not a registered one', async () => {
+    for (const redirectUri of [`${REDIRECT}/`, `${REDIRECT}?x=1`, REDIRECT.replace('https', 'http')]) {
+      const res = await new Browser().fetch(
+        authorizeUrl({ base, clientId: web.clientId, redirectUri, scope: 'openid' }),
+      )
+      expect(res.status).toBe(400)
+      expect(res.headers.get('location')).toBeNull()
+    }
+  })
+
+  it('the interaction cookies are HttpOnly and SameSite', async () => {
+    const res = await new Browser().fetch(
+      authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid' }),
+    )
+    const cookies = res.headers.getSetCookie()
+    expect(cookies.length).toBeGreaterThan(0)
+    for (const line of cookies) expect(line).toMatch(/httponly/i)
+    for (const line of cookies) expect(line).toMatch(/samesite=lax/i)
+  })
+
+  it('another confidential client can introspect the token (documented policy)', async () => {
+    const code = await codeFor()
+    const tokens = await tokenRequest(base, {
+      form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+      authorization: webAuth(),
+    })
+    const res = await formPost(`${issuer}/token/introspection`, {
+      form: { token: tokens.body.access_token as string },
+      authorization: basic(service.clientId, service.secret),
+    })
+    expect(res.status).toBe(200)
+  })
+})
+
+describe(`${TEST_BACKEND}: OAuth cookies under COOKIE_SECURE=true`, () => {
+  it('are all Secure, the session cookie included, though TLS ends at a proxy in front', async () => {
+    await using server = await startTestServer({ COOKIE_SECURE: 'true' })
+    const created = await createOAuthClient(
+      server.db,
+      { name: 'Web', grants: ['authorization_code'], redirectUris: [REDIRECT], scopes: 'openid' },
+      ALL_GRANTS,
+    )
+    const user = await server.createUser({ username: 'bob' })
+    const browser = new Browser()
+    const lines: string[] = []
+    const step = async (url: string, init?: { method: string; body: string; headers: Record<string, string> }) => {
+      let res = await browser.fetch(url, init)
+      lines.push(...res.headers.getSetCookie())
+      while (res.status >= 300 && res.status < 400) {
+        const next = new URL(res.headers.get('location') ?? '', server.url).href
+        if (!next.startsWith(server.url)) return { ...res, location: next }
+        res = await browser.fetch(next)
+        lines.push(...res.headers.getSetCookie())
+      }
+      return { ...res, location: undefined }
+    }
+    const post = (html: string, action: string, form: Record<string, string>) =>
+      step(`${server.url}${formAction(html, action)}`, {
+        method: 'POST',
+        body: new URLSearchParams({ csrf: csrfOf(html), ...form }).toString(),
+        headers: { 'content-type': FORM },
+      })
+    const start = await step(
+      authorizeUrl({ base: server.url, clientId: created.client.clientId, redirectUri: REDIRECT, scope: 'openid' }),
+    )
+    const consent = await post(start.text, 'login', { username: user.username, password: user.password })
+    const done = await post(consent.text, 'confirm', {})
+    expect(new URL(done.location ?? '').searchParams.get('code')).toBeTruthy()
+    expect(lines.some((line) => line.startsWith('oauth_session='))).toBe(true)
+    for (const line of lines) expect(line).toMatch(/;\s*secure/i)
+  })
+})
