@@ -6,6 +6,7 @@ import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
+import { newClientId } from '../src/oauth/clients.js'
 import { startTestServer } from '../src/testing.js'
 import { errorBody, login, mutation, query } from './helpers/http.js'
 import { basic, tokenRequest } from './helpers/oauth.js'
@@ -184,6 +185,12 @@ describe(`${TEST_BACKEND}: admin.oauthClients over HTTP`, () => {
       }),
     )
   })
+})
+
+it('client ids never start with "-" or "_" (one that did read as an option to deleteclient)', () => {
+  const ids = Array.from({ length: 5000 }, newClientId)
+  expect(ids.filter((id) => /^[-_]/.test(id))).toEqual([])
+  expect(ids.every((id) => /^[\w-]{22}$/.test(id))).toBe(true)
 })
 
 describe(`${TEST_BACKEND}: createclient, listclients, deleteclient`, () => {

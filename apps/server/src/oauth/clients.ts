@@ -16,6 +16,18 @@ import { OAUTH_GRANT_TYPES } from '../config.js'
 import { OAUTH_SCOPES } from './settings.js'
 import { sha256Hex } from './secret.js'
 
+
+/**
+ * 128 random bits, base64url, never starting with '-' or '_': an id that begins with '-' reads as
+ * an option to `gatehouse deleteclient ID` and to most other command lines it is pasted into.
+ */
+export function newClientId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!/^[-_]/.test(id)) return id
+  }
+}
+
 export interface CreateOAuthClientInput {
   name: string
   grants: readonly string[]
@@ -122,7 +134,7 @@ export async function createOAuthClient(
   offered: readonly OAuthGrantType[],
 ): Promise<{ client: OAuthClientInfo; clientSecret: string | null }> {
   const valid = validateClientInput(input, offered)
-  const clientId = randomBytes(16).toString('base64url')
+  const clientId = newClientId()
   const clientSecret = valid.isPublic ? null : randomBytes(32).toString('base64url')
   const client = await db.transaction().execute(async (trx) => {
     let serviceUser: { id: number; username: string } | null = null
