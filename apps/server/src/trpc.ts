@@ -85,20 +85,13 @@ const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
  * - the OAuth gate, which keeps OAuth access tokens out of every procedure that declares no scopes.
  */
 const base = t.middleware(async function base({ ctx, meta, type, next }) {
-  const run = () => throttle({ ctx, next: () => oauthGate({ ctx, meta, next }) })
   let result
   try {
-    if (type !== 'mutation') {
-      result = await run()
-    } else {
-      try {
-        result = await run()
-      } finally {
-        await ctx.auth.settle()
-      }
-    }
+    result = await throttle({ ctx, next: () => oauthGate({ ctx, meta, next }) })
   } catch (error) {
     throw toTRPCError(error)
+  } finally {
+    if (type === 'mutation') await ctx.auth.settle() // never throws: a lost bus resolves at once
   }
   if (!result.ok && result.error.code === 'INTERNAL_SERVER_ERROR' && result.error.cause) {
     throw toTRPCError(result.error.cause)

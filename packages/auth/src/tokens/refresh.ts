@@ -154,6 +154,7 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
   const next = s.rotateRefreshTokens
     ? await signToken({ userId: verified.userId, tokenType: 'refresh' }, signOptions(s, s.refreshTokenLifetimeSeconds))
     : null
+  // The default (rotate + blacklist) is one statement; the other two settings keep a transaction.
   const outcome =
     next && s.blacklistAfterRotation
       ? await rotateInOneStatement(db, verified, next)
@@ -170,13 +171,7 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
             if (await isBlacklisted(trx, row.jti)) return { reused: false as const, blacklisted: true as const }
             return { reused: false as const, familyId: row.family_id, userId: user.id, epoch, refresh: presented }
           }
-          if (s.blacklistAfterRotation) {
-            const won = await blacklistToken(trx, row.jti)
-            if (!won) {
-              await blacklistFamily(trx, row.family_id)
-              return { reused: true as const, familyId: row.family_id, userId: row.user_id }
-            }
-          }
+          // Rotation without the blacklist (BLACKLIST_AFTER_ROTATION=false): the old token stays valid.
           await insertOutstandingToken(trx, {
             jti: next.jti,
             user_id: user.id,
