@@ -75,6 +75,22 @@ describe(`${TEST_BACKEND}: auth service`, () => {
     for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'TOKEN_BLACKLISTED' })
   })
 
+  it('rotates without blacklisting under BLACKLIST_AFTER_ROTATION=false, and reuse of a rotated token stays allowed', async () => {
+    const lenient = await createAuthService({
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA', blacklistAfterRotation: false },
+    })
+    await lenient.register({ username: 'lenient', password: 'Tr1cky-passphrase' })
+    const { refresh } = await lenient.login({ username: 'lenient', password: 'Tr1cky-passphrase' })
+    const first = await lenient.refresh(refresh)
+    expect(first.refresh).not.toBe(refresh)
+    // simplejwt without the blacklist app: the old token keeps working until it expires.
+    await expect(lenient.refresh(refresh)).resolves.toMatchObject({ access: expect.any(String) })
+    await expect(lenient.refresh(first.refresh)).resolves.toMatchObject({ access: expect.any(String) })
+  })
+
   it('changing the password ends every refresh token of the user', async () => {
     await auth.register({ username: 'changer', password: 'Tr1cky-passphrase' })
     const a = await auth.login({ username: 'changer', password: 'Tr1cky-passphrase' })
