@@ -76,6 +76,8 @@ export class KeyRing {
   #reloading: Promise<void> | null = null
   /** Bumped by `invalidate()`: a read that started before it does not count as fresh. */
   #invalidations = 0
+  /** The `#invalidations` count when the read in flight was started. */
+  #reloadingFor = 0
 
   constructor(opts: KeyRingOptions) {
     this.algorithm = opts.algorithm
@@ -107,10 +109,19 @@ export class KeyRing {
   /** Re-reads the active keys: the newest signs, all of them verify. One read at a time. */
   reload(): Promise<void> {
     if (this.#secret) return Promise.resolve()
-    this.#reloading ??= this.#read().finally(() => {
-      this.#reloading = null
-    })
-    return this.#reloading
+    // A read already in flight is joined only if it started after the last `invalidate()`: one
+    // that started before may return the keys as they were, a retired one included.
+    if (this.#reloading && this.#reloadingFor === this.#invalidations) return this.#reloading
+    const previous = this.#reloading ?? Promise.resolve()
+    const reading: Promise<void> = previous
+      .catch(() => undefined)
+      .then(() => this.#read())
+      .finally(() => {
+        if (this.#reloading === reading) this.#reloading = null
+      })
+    this.#reloading = reading
+    this.#reloadingFor = this.#invalidations
+    return reading
   }
 
   async #read(): Promise<void> {
