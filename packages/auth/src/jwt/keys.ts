@@ -48,13 +48,22 @@ interface LoadedKey {
 }
 
 async function generateSigningKey(algorithm: Exclude<JwtAlgorithm, 'HS256'>) {
-  const { publicKey, privateKey } = await generateKeyPair(
-    algorithm,
-    algorithm === 'EdDSA' ? { extractable: true, crv: 'Ed25519' } : { extractable: true },
-  )
-  const publicJwk = await exportJWK(publicKey)
-  const privateJwk = await exportJWK(privateKey)
-  const kid = await calculateJwkThumbprint(publicJwk)
+  for (;;) {
+    const { publicKey, privateKey } = await generateKeyPair(
+      algorithm,
+      algorithm === 'EdDSA' ? { extractable: true, crv: 'Ed25519' } : { extractable: true },
+    )
+    const publicJwk = await exportJWK(publicKey)
+    // The kid is the JWK thumbprint (base64url). One starting with '-' reads as an option to
+    // `gatehouse retirekey KID` (CI hit it), so such a key is thrown away and another made.
+    const kid = await calculateJwkThumbprint(publicJwk)
+    if (/^[-_]/.test(kid)) continue
+    return signingKeyRow({ algorithm, kid, publicJwk, privateJwk: await exportJWK(privateKey) })
+  }
+}
+
+function signingKeyRow(k: { algorithm: Exclude<JwtAlgorithm, 'HS256'>; kid: string; publicJwk: JWK; privateJwk: JWK }) {
+  const { algorithm, kid, publicJwk, privateJwk } = k
   return {
     kid,
     algorithm,
@@ -203,7 +212,10 @@ export class KeyRing {
   /** Adds a new signing key; older keys keep verifying until retired. */
   async rotate(): Promise<string> {
     if (this.#secret) throw new TypeError('HS256 keys come from JWT_SECRET and cannot be rotated here')
-    const row = await insertSigningKey(this.#db, await generateSigningKey(this.algorithm as Exclude<JwtAlgorithm, 'HS256'>))
+    const row = await insertSigningKey(
+      this.#db,
+      await generateSigningKey(this.algorithm as Exclude<JwtAlgorithm, 'HS256'>),
+    )
     await this.#reloadAfterChange()
     return row.kid
   }
