@@ -779,7 +779,7 @@ async function main(): Promise<number> {
       // Never the URL itself: it can hold a password.
       database: usesPostgres ? 'Postgres (DATABASE_URL)' : 'embedded PGlite, fresh temporary DATA_DIR',
       throttles: 'off (THROTTLE_ANON, THROTTLE_USER, THROTTLE_LOGIN_FAILURES)',
-      server: `node --import tsx apps/server/src/main.ts, NODE_ENV=production, one process (WORKERS=1; the workers row: 2), HTTP_ADAPTER=${process.env.HTTP_ADAPTER ?? 'lean (default)'}`,
+      server: `node apps/server/dist/main.js (built by apps/server/scripts/build.mjs), NODE_ENV=production, one process (WORKERS=1; the workers row: 2), HTTP_ADAPTER=${process.env.HTTP_ADAPTER ?? 'lean (default)'}`,
     },
     machine: {
       cpus: cpus().length,

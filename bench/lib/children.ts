@@ -36,22 +36,31 @@ export class OutputTail {
   }
 }
 
+interface SpawnOpts {
+  args?: string[]
+  env?: NodeJS.ProcessEnv
+  stdin?: boolean
+  nodeArgs?: string[]
+}
+
 /**
- * Runs a TypeScript file with Node and tsx's loader (`node --import tsx`): the loader `pnpm start`
- * uses, without the tsx CLI's extra wrapper process, so the pid we watch is the program itself and
- * a signal we send reaches it directly.
+ * Runs a TypeScript file with Node and tsx's loader (`node --import tsx`), without the tsx CLI's
+ * extra wrapper process, so the pid we watch is the program itself and a signal we send reaches it
+ * directly.
  */
-export function spawnTs(
-  file: string,
-  opts: { args?: string[]; env?: NodeJS.ProcessEnv; stdin?: boolean; nodeArgs?: string[] } = {},
-) {
+export function spawnTs(file: string, opts: SpawnOpts = {}) {
+  return spawnNode(file, { ...opts, nodeArgs: [...(opts.nodeArgs ?? []), '--import', 'tsx'] })
+}
+
+/** Runs a JavaScript file with plain Node: the built server, as `pnpm start` runs it. */
+export function spawnNode(file: string, opts: SpawnOpts = {}) {
   if (closing) throw new Error('the bench is stopping')
   const options: SpawnOptions = {
     cwd: REPO_ROOT,
     env: opts.env ?? process.env,
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   }
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', file, ...(opts.args ?? [])], options)
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), file, ...(opts.args ?? [])], options)
   running.add(child)
   child.once('exit', () => running.delete(child))
   child.stdout?.setEncoding('utf8')

@@ -11,26 +11,11 @@ import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { loadConfig } from '../src/config.js'
-import { mutation, query } from './helpers/http.js'
+import { getFresh, mutation, query } from './helpers/http.js'
 import type { ProcessStore, ServerProcess } from './helpers/process.js'
 import { createProcessStore, startServerProcess } from './helpers/process.js'
 
 const PASSWORD = 'Tr1cky-passphrase'
-
-/** GET over a fresh connection each time: a kept-alive one would stay with one worker. */
-function getFresh(url: string): Promise<{ status: number; worker: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, headers: { connection: 'close' } }, (res) => {
-      res.resume()
-      res.on('end', () => {
-        const worker = res.headers['x-gatehouse-worker']
-        resolve({ status: res.statusCode ?? 0, worker: Array.isArray(worker) ? worker[0] : worker })
-      })
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 /** The worker pids the primary's "listening on" line names. */
 function workerPids(server: ServerProcess): number[] {

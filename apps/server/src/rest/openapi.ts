@@ -5,6 +5,7 @@
  * sources are not the client's to send. Error answers are shared components, in DRF's shapes.
  */
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 
 import * as z from 'zod'
 
@@ -17,8 +18,11 @@ import { METHODS } from './table.js'
 
 type JsonSchema = Record<string, unknown>
 
+// Found by the package's own name, so the bundle in dist/ (scripts/build.mjs) reads the same file.
 const VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(
+    readFileSync(createRequire(import.meta.url).resolve('@gatehouse/server/package.json'), 'utf8'),
+  ) as { version: string }
 ).version
 
 /** Built-in AUTH_SCHEMES names → their security scheme; a custom scheme has no standard description. */

@@ -1,3 +1,5 @@
+import { request } from 'node:http'
+
 /** Raw wire calls, so tests see exactly what curl would: status, headers, body. */
 export interface WireResponse {
   status: number
@@ -83,3 +85,19 @@ export function errorBody(opts: {
     },
   }
 }
+
+/** GET over a fresh connection each time: a kept-alive one would stay with one worker. */
+export function getFresh(url: string): Promise<{ status: number; worker: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+      res.resume()
+      res.on('end', () => {
+        const worker = res.headers['x-gatehouse-worker']
+        resolve({ status: res.statusCode ?? 0, worker: Array.isArray(worker) ? worker[0] : worker })
+      })
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+

@@ -1,9 +1,10 @@
 import type { ChildProcess } from 'node:child_process'
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 
 import pg from 'pg'
 
@@ -42,10 +43,22 @@ export interface ServerProcess {
   [Symbol.asyncDispose](): Promise<void>
 }
 
-/** Starts `pnpm start`'s entry point and waits for its "listening on" line. */
-export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+/** The bundle `pnpm start` runs (scripts/build.mjs); tests build it first with `buildServer()`. */
+export const BUILT_ENTRY = join(SERVER_DIR, 'dist/main.js')
+
+/** Builds the server bundle into dist/, as `pnpm start` does before it runs it. */
+export async function buildServer(): Promise<void> {
+  await promisify(execFile)(process.execPath, ['scripts/build.mjs'], { cwd: SERVER_DIR })
+}
+
+/**
+ * Starts the server's entry point in a process of its own and waits for its "listening on" line:
+ * the TypeScript sources under tsx, or with `built` the bundle that `pnpm start` runs.
+ */
+export function startServerProcess(env: Record<string, string>, opts: { built?: boolean } = {}): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, ['src/main.ts'], {
+    const [command, args] = opts.built ? [process.execPath, [BUILT_ENTRY]] : [TSX, ['src/main.ts']]
+    const child = spawn(command, args, {
       cwd: SERVER_DIR,
       env: { ...process.env, PORT: '0', PASSWORD_HASH_COST: '4', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
