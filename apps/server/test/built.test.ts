@@ -2,7 +2,7 @@
  * The bundle `pnpm start` runs (dist/main.js from scripts/build.mjs), under plain Node. The rest of
  * the suite runs the TypeScript sources; this file covers what only the bundle can get wrong: a file
  * read next to the code (the common-password list), the package version read by name, a dependency
- * resolved from dist/ (swagger-ui-dist), and cluster workers forked from the bundle itself.
+ * resolved from dist/ (swagger-ui-dist, oidc-provider imported at the first OAuth request), and cluster workers forked from the bundle itself.
  */
 import { readFileSync } from 'node:fs'
 
@@ -52,6 +52,10 @@ describe(`${TEST_BACKEND}: the built server (dist/main.js)`, () => {
     const asset = await wire(`${server.url}${css}`)
     expect(asset.status).toBe(200)
     expect(asset.headers.get('content-type')).toBe('text/css; charset=utf-8')
+    // oidc-provider is imported at the first OAuth request, from dist/ as from the sources
+    const discovery = await wire(`${server.url}/oauth/.well-known/openid-configuration`)
+    expect(discovery.status).toBe(200)
+    expect(discovery.body.issuer).toBe(`${server.url}/oauth`)
     expect(await server.stop()).toBe(0)
   })
 

@@ -106,8 +106,6 @@ function sendJson(res: ServerResponse, reply: { status: number; body: unknown; h
 export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuthServer> {
   const { auth, config } = opts
   const db = auth.db
-  // Loaded only by a server that serves OAuth: the CLI, which imports app.ts, never pays for it.
-  const { default: Provider, errors } = await import('oidc-provider')
   const keys = await oauthKeyRing(auth, config)
   const settingsRef = new OAuthSettingsRef(config, keys)
   const cookieKey = await persistedSecret(db, 'cookie-key')
@@ -123,9 +121,12 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
 
   /** `kids`: the key ring's active keys when the build started; the next change of them rebuilds. */
   async function build(settings: OAuthSettings, kids: string): Promise<ProviderState> {
+    // oidc-provider (and koa under it) is loaded at the first OAuth request, not at start: about
+    // 30 MB resident and 0.1 s of start-up that a server nobody asks for OAuth never pays.
+    const { default: Provider, errors } = await import('oidc-provider')
     const jwks = await privateJwks(db, settings.algorithm)
     if (jwks.length === 0) throw new TypeError(`OAuth: no active ${settings.algorithm} signing key`)
-    const provider = new Provider(settings.issuer, configuration(settings, jwks))
+    const provider = new Provider(settings.issuer, configuration(settings, jwks, errors))
     // Clients hold only the SHA-256 of their secret (adapter.ts hands it over as client_secret).
     const clientPrototype = provider.Client.prototype as unknown as {
       clientSecret?: string
@@ -138,7 +139,11 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
     return { provider, callback: provider.callback(), kids }
   }
 
-  function configuration(settings: OAuthSettings, jwks: Record<string, unknown>[]): Configuration {
+  function configuration(
+    settings: OAuthSettings,
+    jwks: Record<string, unknown>[],
+    errors: typeof import('oidc-provider').errors,
+  ): Configuration {
     const alg = settings.algorithm
     return {
       // A code or refresh token consumed by a racing request: the same answer as a sequential replay.
@@ -429,10 +434,10 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
 
   return {
     settings: settingsRef,
-    async bind(boundUrl) {
+    bind(boundUrl) {
       settingsRef.bind(boundUrl)
-      await current()
       markBound()
+      return Promise.resolve()
     },
     async handle(req, res) {
       await bound
