@@ -73,8 +73,11 @@ export const NO_CREDENTIALS: Credentials = {}
  */
 export interface RequestOrigin {
   address?: string | undefined
-  /** Whether the request carries a credential: only then may throttling pay for authentication. */
-  hasCredentials?: boolean
+  /**
+   * Whether the request carries a credential: only then may throttling pay for authentication.
+   * Asked only when a throttle is on, so a request does not run every authenticator's check for nothing.
+   */
+  hasCredentials?: () => boolean
 }
 
 // The JWT endpoints' own 401s (auth.refresh, auth.verify) are about a Bearer-style token.
@@ -139,9 +142,10 @@ export function createContextInner(deps: ContextDeps, credentials: Credentials =
       return decidedBy?.scheme ?? null
     },
   }
+  let credentialSeen: boolean | undefined
   const origin: RequestOrigin = {
     address: credentials.address,
-    hasCredentials: hasAnyCredential(authenticators, request),
+    hasCredentials: () => (credentialSeen ??= hasAnyCredential(authenticators, request)),
   }
   return {
     auth: deps.auth,

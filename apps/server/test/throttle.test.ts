@@ -289,7 +289,7 @@ describe('the throttle middleware', () => {
       } as unknown as Context['auth'],
       config,
       address: over.address,
-      hasCredentials: over.hasCredentials,
+      hasCredentials: () => over.hasCredentials ?? false,
       meta: { address: over.address },
       authenticate: () => {
         authenticated += 1

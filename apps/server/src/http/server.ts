@@ -54,9 +54,16 @@ function clientAddress(req: IncomingMessage): string | undefined {
 
 /** The headers as authenticators see them: one string per name (node keeps only set-cookie as a list). */
 function headersOf(req: IncomingMessage): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {}
-  for (const [name, value] of Object.entries(req.headers)) out[name] = Array.isArray(value) ? value.join(', ') : value
-  return out
+  const headers = req.headers
+  // Almost always every value is already a string: then node's own object serves, uncopied.
+  for (const name in headers) {
+    if (Array.isArray(headers[name])) {
+      const out: Record<string, string | undefined> = {}
+      for (const [key, value] of Object.entries(headers)) out[key] = Array.isArray(value) ? value.join(', ') : value
+      return out
+    }
+  }
+  return headers as Record<string, string | undefined>
 }
 
 /** Whether the request came over TLS (an https server); a TLS-terminating proxy in front does not count. */

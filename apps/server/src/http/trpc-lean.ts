@@ -29,6 +29,7 @@ import type {
   TRPCResponse,
 } from '@trpc/server/unstable-core-do-not-import'
 import {
+  defaultTransformer,
   getErrorShape,
   getHTTPStatusCode,
   getProcedureAtPath,
@@ -315,7 +316,10 @@ export async function leanHTTPRequestHandler<TRouter extends AnyRouter>(
       }
     }
     if (meta.status) status = meta.status
-    const payload = JSON.stringify(transformTRPCResponse(config, untransformed as TRPCResponse))
+    // Without a transformer (ours has none) tRPC's transform only copies the response, key for key.
+    const payload = JSON.stringify(
+      config.transformer === defaultTransformer ? untransformed : transformTRPCResponse(config, untransformed as TRPCResponse),
+    )
     res.writeHead(status, headers.toNode(Buffer.byteLength(payload)))
     res.end(payload)
   }

@@ -21,7 +21,7 @@ async function identify(
   ctx: ThrottleContext,
 ): Promise<{ kind: 'user'; id: number } | { kind: 'anon'; address: string } | null> {
   // A request without a credential never pays for authentication here (DESIGN: lazy auth).
-  if (ctx.hasCredentials) {
+  if (ctx.hasCredentials?.()) {
     try {
       const user = await ctx.authenticate()
       if (user) return { kind: 'user', id: user.id }
