@@ -18,7 +18,7 @@ import { KeyRing } from '@gatehouse/auth'
 import type { Db } from '@gatehouse/db'
 import { decodeProtectedHeader, jwtVerify } from 'jose'
 import { sql } from 'kysely'
-import type { Configuration, KoaContextWithOIDC, default as Provider } from 'oidc-provider'
+import type { Configuration, errors as OidcErrors, KoaContextWithOIDC, default as Provider } from 'oidc-provider'
 
 import type { Config } from '../config.js'
 import { readBody, RestError } from '../rest/body.js'
@@ -142,7 +142,7 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
   function configuration(
     settings: OAuthSettings,
     jwks: Record<string, unknown>[],
-    errors: typeof import('oidc-provider').errors,
+    errors: typeof OidcErrors,
   ): Configuration {
     const alg = settings.algorithm
     return {
