@@ -103,25 +103,29 @@ export function challengeFor(cause: unknown, authenticators: readonly Authentica
  * The context without HTTP, for tests and the CLI (tRPC's createContextInner). Authentication is
  * lazy and memoised: a public procedure never pays for it, a protected one pays once.
  */
-export function createContextInner(deps: ContextDeps, credentials: Credentials = NO_CREDENTIALS) {
+export function createContextInner(deps: ContextDeps, credentials: Credentials = NO_CREDENTIALS): Context {
   const authenticators = deps.authenticators ?? resolveAuthenticators(deps)
-  const plain: AuthRequest = {
-    authorization: credentials.authorization,
-    headers: credentials.headers ?? (credentials.authorization ? { authorization: credentials.authorization } : {}),
-    address: credentials.address,
-  }
+  const headers = credentials.headers ?? (credentials.authorization ? { authorization: credentials.authorization } : {})
   const http = credentials.http
+  // Built field by field, not by spreading: this runs once per request (docs/performance.md).
   const httpRequest: HttpAuthRequest | undefined = http && {
-    ...plain,
+    authorization: credentials.authorization,
+    headers,
+    address: credentials.address,
     method: http.method,
     cookies: http.cookies,
     secure: http.secure,
     response: http.response,
   }
-  const request: AuthRequest = httpRequest ?? plain
+  const request: AuthRequest = httpRequest ?? {
+    authorization: credentials.authorization,
+    headers,
+    address: credentials.address,
+  }
   let cached: Promise<AuthUser | null> | undefined
   let access: Promise<AccessLookup> | undefined
   let decidedBy: Authenticator | null = null
+  let credentialSeen: boolean | undefined
   const authenticateOnce = () =>
     (cached ??= authenticateRequest(authenticators, request).then(
       (result) => {
@@ -134,31 +138,34 @@ export function createContextInner(deps: ContextDeps, credentials: Credentials =
         throw error.error // the authenticator's own AuthError reaches the edge unwrapped
       },
     ))
-  const exchange: HttpExchange | undefined = httpRequest && {
-    request: httpRequest,
-    setCookie: (cookie) => httpRequest.response.setCookie(cookie),
-    authenticatedBy: async () => {
-      await authenticateOnce()
-      return decidedBy?.scheme ?? null
-    },
-  }
-  let credentialSeen: boolean | undefined
-  const origin: RequestOrigin = {
-    address: credentials.address,
-    hasCredentials: () => (credentialSeen ??= hasAnyCredential(authenticators, request)),
-  }
   return {
     auth: deps.auth,
     config: deps.config,
-    ...origin,
-    /** Who is calling from where, for the audit log and login's failure counters. */
-    meta: { address: credentials.address, userAgent: request.headers['user-agent'] } as RequestMeta,
+    address: credentials.address,
+    hasCredentials: () => (credentialSeen ??= hasAnyCredential(authenticators, request)),
+    meta: { address: credentials.address, userAgent: request.headers['user-agent'] },
     authenticate: authenticateOnce,
-    /** The caller's grants, looked up on first use and kept for this request. */
     access: () => (access ??= authenticateOnce().then((user) => createAccessLookup(deps.auth.db, user))),
-    /** The HTTP exchange: request cookies and CSRF facts, response cookies. Absent in-process. */
-    ...(exchange ? { http: exchange } : {}),
+    http: httpRequest && {
+      request: httpRequest,
+      setCookie: (cookie) => httpRequest.response.setCookie(cookie),
+      authenticatedBy: async () => {
+        await authenticateOnce()
+        return decidedBy?.scheme ?? null
+      },
+    },
   }
 }
 
-export type Context = ReturnType<typeof createContextInner>
+/** What every procedure receives (createContextInner builds it, with or without HTTP). */
+export interface Context extends RequestOrigin {
+  auth: AuthService
+  config: Config
+  /** Who is calling from where, for the audit log and login's failure counters. */
+  meta: RequestMeta
+  authenticate: () => Promise<AuthUser | null>
+  /** The caller's grants, looked up on first use and kept for this request. */
+  access: () => Promise<AccessLookup>
+  /** The HTTP exchange: request cookies and CSRF facts, response cookies. Absent in-process. */
+  http?: HttpExchange | undefined
+}

@@ -154,6 +154,9 @@ export function createRequestListener(opts: HttpOptions) {
       allowMethodOverride: false,
       createContext: () => contextOf(req, { response: jar }),
       responseMeta({ errors }) {
+        // Cookies go out with errors too: a dead session's cookie is cleared by its 401.
+        const cookies = jar.headers()
+        if (errors.length === 0 && cookies.length === 0) return {} // the common answer: nothing to add
         const challenged = errors.find((e) => {
           if (e.code !== 'UNAUTHORIZED') return false
           const reason = (e.cause as { code?: string } | undefined)?.code
@@ -166,8 +169,6 @@ export function createRequestListener(opts: HttpOptions) {
         const waits = errors.map((e) => (e.cause as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds)
         const retryAfter = Math.max(0, ...waits.filter((w): w is number => typeof w === 'number'))
         if (retryAfter > 0) headers['retry-after'] = String(retryAfter)
-        // Cookies go out with errors too: a dead session's cookie is cleared by its 401.
-        const cookies = jar.headers()
         if (cookies.length > 0) headers['set-cookie'] = cookies
         return { headers }
       },
