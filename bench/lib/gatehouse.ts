@@ -167,8 +167,8 @@ export function login(origin: string, user: { username: string; password: string
 }
 
 /**
- * `auth.session.login`: the `sessionid` cookie (name=value) the server set, for a Cookie header.
- * A query needs no CSRF token, so the cookie alone authenticates the bench's GETs.
+ * `auth.session.login`: the cookies the server set (`sessionid`, `csrftoken`) as a Cookie header.
+ * A query needs no CSRF token in its header, so the cookies alone authenticate the bench's GETs.
  */
 export function sessionCookie(origin: string, user: { username: string; password: string }): Promise<string> {
   const payload = JSON.stringify(user)
@@ -183,10 +183,12 @@ export function sessionCookie(origin: string, user: { username: string; password
     r.on('response', (res) => {
       res.resume()
       res.on('end', () => {
-        const cookie = (res.headers['set-cookie'] ?? []).find((line) => line.startsWith('sessionid='))
-        if (res.statusCode !== 200 || !cookie) {
+        // Every cookie the login set, as a browser sends them back: the session and its CSRF token
+        // (without `csrftoken` the server would mint one for each request, as Django does).
+        const pairs = (res.headers['set-cookie'] ?? []).map((line) => line.split(';', 1)[0] ?? '')
+        if (res.statusCode !== 200 || !pairs.some((pair) => pair.startsWith('sessionid='))) {
           reject(new Error(`auth.session.login answered ${res.statusCode ?? 0} without a sessionid cookie`))
-        } else resolve(cookie.split(';', 1)[0] ?? '')
+        } else resolve(pairs.join('; '))
       })
     })
     r.end(payload)
