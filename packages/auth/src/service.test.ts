@@ -73,6 +73,17 @@ describe(`${TEST_BACKEND}: auth service`, () => {
     const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => auth.refresh(refresh)))
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1)
     for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'TOKEN_BLACKLISTED' })
+    // The rotation writes its audit row in the same statement: exactly the winner's, and the losers' reuse.
+    const events = await t.db
+      .selectFrom('audit_events')
+      .innerJoin('users', 'users.id', 'audit_events.user_id')
+      .select(['audit_events.event', 'audit_events.username', 'audit_events.detail'])
+      .where('users.username', '=', 'racer')
+      .where('audit_events.event', 'in', ['token.refreshed', 'token.reuse_detected'])
+      .execute()
+    const refreshed = events.filter((e) => e.event === 'token.refreshed')
+    expect(refreshed).toEqual([{ event: 'token.refreshed', username: 'racer', detail: { familyId: expect.any(String) } }])
+    expect(events.filter((e) => e.event === 'token.reuse_detected')).toHaveLength(19)
   })
 
   it('rotates without blacklisting under BLACKLIST_AFTER_ROTATION=false, and reuse of a rotated token stays allowed', async () => {

@@ -59,7 +59,29 @@ export interface AuditRecorderOptions {
   retentionSeconds?: number | null | undefined
 }
 
-export type AuditRecorder = (input: AuditInput) => Promise<void>
+/** One `audit_events` row as `record` would insert it; `username` null means "the user's own". */
+export interface AuditRow {
+  created_at: Date
+  event: AuditEventName
+  user_id: number | null
+  username: string | null
+  address: string | null
+  user_agent: string | null
+  /** The detail as JSON text. */
+  detail: string
+}
+
+export interface AuditRecorder {
+  (input: AuditInput): Promise<void>
+  /**
+   * The row `record(input)` would insert, for a caller that writes it inside its own statement
+   * (the refresh rotation: one commit instead of two); it then calls `written()`. The caller fills
+   * in `username` from `user_id` when it is null, as `record` does.
+   */
+  row(input: AuditInput): AuditRow
+  /** After a row from `row()` was committed: the recorder's own housekeeping (pruning). */
+  written(): void
+}
 
 const PRUNE_INTERVAL_MS = 3_600_000
 
@@ -75,30 +97,19 @@ export function createAuditRecorder(opts: AuditRecorderOptions): AuditRecorder {
     return true
   }
 
-  return async function record(input) {
-    const now = clock()
-    try {
-      const { userId } = input
-      await db
-        .insertInto('audit_events')
-        .values((eb) => ({
-          created_at: now,
-          event: input.event,
-          user_id: userId ?? null,
-          username:
-            input.username != null
-              ? input.username.slice(0, 150)
-              : userId != null
-                ? eb.selectFrom('users').select('username').where('id', '=', userId)
-                : null,
-          address: input.address?.slice(0, 64) ?? null,
-          user_agent: input.userAgent?.slice(0, 512) ?? null,
-          detail: JSON.stringify(input.detail ?? {}),
-        }))
-        .execute()
-    } catch (error) {
-      opts.onError?.(error)
+  function row(input: AuditInput, now: Date): AuditRow {
+    return {
+      created_at: now,
+      event: input.event,
+      user_id: input.userId ?? null,
+      username: input.username != null ? input.username.slice(0, 150) : null,
+      address: input.address?.slice(0, 64) ?? null,
+      user_agent: input.userAgent?.slice(0, 512) ?? null,
+      detail: JSON.stringify(input.detail ?? {}),
     }
+  }
+
+  function written(now: Date) {
     if (retentionMs !== null && claimPrune(now.getTime())) {
       // Housekeeping off the request's path; a failure just waits for the next claim.
       deleteAuditEventsBefore(db, new Date(now.getTime() - retentionMs)).catch((error: unknown) =>
@@ -106,4 +117,28 @@ export function createAuditRecorder(opts: AuditRecorderOptions): AuditRecorder {
       )
     }
   }
+
+  async function record(input: AuditInput) {
+    const now = clock()
+    try {
+      const values = row(input, now)
+      const { user_id: userId } = values
+      await db
+        .insertInto('audit_events')
+        .values((eb) => ({
+          ...values,
+          // The user's current username, filled in by the same INSERT.
+          username:
+            values.username ?? (userId != null ? eb.selectFrom('users').select('username').where('id', '=', userId) : null),
+        }))
+        .execute()
+    } catch (error) {
+      opts.onError?.(error)
+    }
+    written(now)
+  }
+  return Object.assign(record, {
+    row: (input: AuditInput) => row(input, clock()),
+    written: () => written(clock()),
+  })
 }

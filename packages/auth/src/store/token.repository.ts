@@ -1,6 +1,8 @@
 import type { Db, NewOutstandingToken, OutstandingToken } from '@gatehouse/db'
 import { sql } from 'kysely'
 
+import type { AuditRow } from '../audit/audit.js'
+
 export async function insertOutstandingToken(db: Db, token: NewOutstandingToken): Promise<void> {
   await db.insertInto('outstanding_tokens').values(token).execute()
 }
@@ -47,13 +49,25 @@ export interface RotationOutcome {
  */
 export async function rotateRefreshRow(
   db: Db,
-  r: { jti: string; userId: number; next: { jti: string; expiresAt: Date } },
+  r: { jti: string; userId: number; next: { jti: string; expiresAt: Date }; audit?: AuditRow | undefined },
 ): Promise<RotationOutcome | undefined> {
+  // The winner's audit row (token.refreshed) is inserted by the same statement: one commit per
+  // rotation instead of two, and a rotation is never without its row. Its detail gains familyId.
+  const audit = r.audit
+  const auditCte = audit
+    ? sql`, aud as (
+      insert into audit_events (created_at, event, user_id, username, address, user_agent, detail)
+      select ${audit.created_at}, ${audit.event}, usr.id, coalesce(${audit.username}::text, usr.username),
+        ${audit.address}::text, ${audit.user_agent}::text,
+        ${audit.detail}::jsonb || jsonb_build_object('familyId', tok.family_id)
+      from tok join usr on true where exists (select 1 from ins)
+    )`
+    : sql``
   const { rows } = await sql<RotationOutcome>`
     with tok as (
       select jti, user_id, family_id from outstanding_tokens where jti = ${r.jti} and user_id = ${r.userId}
     ), usr as (
-      select u.id, u.is_active, u.token_epoch from users u join tok on u.id = tok.user_id
+      select u.id, u.username, u.is_active, u.token_epoch from users u join tok on u.id = tok.user_id
     ), bl as (
       insert into blacklisted_tokens (jti)
       select tok.jti from tok join usr on usr.is_active
@@ -64,7 +78,7 @@ export async function rotateRefreshRow(
       select ${r.next.jti}, tok.user_id, tok.family_id, 'refresh', ${r.next.expiresAt}
       from tok where exists (select 1 from bl)
       returning jti
-    )
+    )${auditCte}
     select tok.family_id, usr.id is not null as user_found, usr.is_active, usr.token_epoch,
       exists (select 1 from ins) as won
     from tok left join usr on true`.execute(db)

@@ -124,9 +124,18 @@ function assertUsable(user: AuthUser | undefined): asserts user is AuthUser {
 async function rotateInOneStatement(
   db: Db,
   verified: VerifiedToken,
-  next: { jti: string; token: string; expiresAt: Date },
+  r: { next: { jti: string; token: string; expiresAt: Date }; request: PresentedToken },
 ) {
-  const row = await rotateRefreshRow(db, { jti: verified.jti, userId: verified.userId, next })
+  const { next, request } = r
+  const { audit } = request
+  const meta = { address: request.address, userAgent: request.userAgent }
+  const row = await rotateRefreshRow(db, {
+    jti: verified.jti,
+    userId: verified.userId,
+    next,
+    audit: audit?.row({ event: 'token.refreshed', userId: verified.userId, ...meta }),
+  })
+  if (row?.won) audit?.written()
   // Signed by us but never recorded (or flushed): not a token we will honour.
   if (!row) throw new AuthError('TOKEN_INVALID')
   if (!row.user_found) throw new AuthError('USER_NOT_FOUND')
@@ -136,7 +145,14 @@ async function rotateInOneStatement(
     return { reused: true as const, familyId: row.family_id, userId: verified.userId }
   }
   const epoch = row.token_epoch ?? 0
-  return { reused: false as const, familyId: row.family_id, userId: verified.userId, epoch, refresh: next.token }
+  return {
+    reused: false as const,
+    familyId: row.family_id,
+    userId: verified.userId,
+    epoch,
+    refresh: next.token,
+    audited: audit !== undefined,
+  }
 }
 
 /**
@@ -157,7 +173,7 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
   // The default (rotate + blacklist) is one statement; the other two settings keep a transaction.
   const outcome =
     next && s.blacklistAfterRotation
-      ? await rotateInOneStatement(db, verified, next)
+      ? await rotateInOneStatement(db, verified, { next, request })
       : await db.transaction().execute(async (trx) => {
           const row = await findOutstandingToken(trx, verified.jti)
           // Signed by us but never recorded (or flushed): not a token we will honour.
@@ -190,8 +206,10 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
   }
   if ('blacklisted' in outcome) throw new AuthError('TOKEN_BLACKLISTED')
   const access = await signAccessToken(s, outcome.userId, outcome.epoch)
-  const detail = { familyId: outcome.familyId }
-  await request.audit?.({ event: 'token.refreshed', userId: verified.userId, ...meta, detail })
+  if (!('audited' in outcome)) {
+    const detail = { familyId: outcome.familyId }
+    await request.audit?.({ event: 'token.refreshed', userId: verified.userId, ...meta, detail })
+  }
   return { access, refresh: outcome.refresh }
 }
 
