@@ -13,7 +13,7 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
-import { PGlite } from '@electric-sql/pglite'
+import type { PGlite } from '@electric-sql/pglite'
 
 import { PGliteServer } from './internal/pglite-server.js'
 
@@ -96,6 +96,8 @@ async function startHolder(dataDir: string | null, socketDir: string, release: (
   let pglite: PGlite | undefined
   let server: PGliteServer | undefined
   try {
+    // Loaded by the process that holds the folder, never by a server on Postgres (about 10 MB).
+    const { PGlite } = await import('@electric-sql/pglite')
     pglite = dataDir ? new PGlite(join(dataDir, 'pgdata')) : new PGlite()
     await pglite.waitReady
     const socketPath = join(socketDir, SOCKET_NAME)
