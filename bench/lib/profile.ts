@@ -3,11 +3,14 @@
  * self time per function and per place (a package under node_modules, a workspace package, or
  * node's own internals), as a markdown table for docs/performance.md.
  */
+import { existsSync, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { SourceMap } from 'node:module'
+import { fileURLToPath } from 'node:url'
 
 interface ProfileNode {
   id: number
-  callFrame: { functionName: string; url: string; lineNumber: number }
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number }
   hitCount?: number
 }
 
@@ -37,6 +40,25 @@ export function placeOf(url: string): string {
   return url.replace(/^file:\/\//, '')
 }
 
+const sourceMaps = new Map<string, SourceMap | null>()
+
+/**
+ * The built server is one bundle (apps/server/dist/main.js): its source map gives each frame back
+ * its TypeScript file and line, so time spent in @gatehouse/auth is not counted as apps/server.
+ */
+function original(frame: ProfileNode['callFrame']): { url: string; lineNumber: number } {
+  if (!frame.url.startsWith('file://') || !frame.url.endsWith('.js')) return frame
+  let map = sourceMaps.get(frame.url)
+  if (map === undefined) {
+    const path = `${fileURLToPath(frame.url)}.map`
+    map = existsSync(path) ? new SourceMap(JSON.parse(readFileSync(path, 'utf8')) as never) : null
+    sourceMaps.set(frame.url, map)
+  }
+  const entry = map?.findEntry(frame.lineNumber, frame.columnNumber)
+  if (!entry || !('originalSource' in entry)) return frame
+  return { url: new URL(entry.originalSource, frame.url).href, lineNumber: entry.originalLine }
+}
+
 /**
  * `window` (µs on the monotonic clock V8 stamps samples with, the same as `process.hrtime` in any
  * process on the machine) keeps only the samples taken under load, leaving start-up out.
@@ -63,7 +85,8 @@ export async function summarizeProfile(
   for (const [id, us] of selfUs) {
     const node = byId.get(id)
     if (!node) continue
-    const { functionName, url, lineNumber } = node.callFrame
+    const { functionName } = node.callFrame
+    const { url, lineNumber } = original(node.callFrame)
     totalUs += us
     if (functionName === '(idle)' || functionName === '(program)' || functionName === '(garbage collector)') {
       if (functionName === '(idle)') {
