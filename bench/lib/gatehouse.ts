@@ -4,7 +4,9 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -57,6 +59,17 @@ export interface Gatehouse {
 let built = false
 
 /**
+ * The node flags `pnpm start` runs the bundle with, read from its script in package.json so the
+ * bench measures exactly that (`--heap-growing-percent`: see docs/performance.md, "Memory").
+ */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+  const match = /\bnode ((?:--[\w-]+(?:=\S+)? )*)apps\/server\/dist\/main\.js/.exec(pkg.scripts.start)
+  if (!match) throw new Error(`package.json's start script does not run apps/server/dist/main.js: ${pkg.scripts.start}`)
+  return match[1]?.split(' ').filter(Boolean) ?? []
+}
+
+/**
  * Builds the server once per bench run (apps/server/scripts/build.mjs, under a second), so every
  * scenario measures what `pnpm start` runs: the bundle in dist/ under plain Node, no tsx.
  */
@@ -69,7 +82,10 @@ export function buildServer() {
 export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse> {
   buildServer() // before the clock starts: start-up time is the server's, not the build's
   const started = performance.now()
-  const child = spawnNode('apps/server/dist/main.js', { env: gatehouseEnv(opts), nodeArgs: opts.nodeArgs })
+  const child = spawnNode('apps/server/dist/main.js', {
+    env: gatehouseEnv(opts),
+    nodeArgs: [...startFlags(), ...(opts.nodeArgs ?? [])],
+  })
   const output = new OutputTail()
   child.stdout?.on('data', (chunk: string) => output.push(chunk))
   child.stderr?.on('data', (chunk: string) => output.push(chunk))
