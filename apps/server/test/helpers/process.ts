@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { execFile, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -46,6 +47,17 @@ export interface ServerProcess {
 /** The bundle `pnpm start` runs (scripts/build.mjs); tests build it first with `buildServer()`. */
 export const BUILT_ENTRY = join(SERVER_DIR, 'dist/main.js')
 
+/**
+ * The node flags `pnpm start` gives the bundle (root package.json), so a built server in a test
+ * runs exactly as a user's does: a flag this Node no longer accepts fails here, not in production.
+ */
+function startScriptFlags(): string[] {
+  const root = JSON.parse(readFileSync(join(SERVER_DIR, '../../package.json'), 'utf8')) as { scripts: { start: string } }
+  const match = /\bnode ((?:--[\w-]+(?:=\S+)? )*)apps\/server\/dist\/main\.js/.exec(root.scripts.start)
+  if (!match) throw new Error(`the start script does not run apps/server/dist/main.js: ${root.scripts.start}`)
+  return match[1]?.split(' ').filter(Boolean) ?? []
+}
+
 /** Builds the server bundle into dist/, as `pnpm start` does before it runs it. */
 export async function buildServer(): Promise<void> {
   await promisify(execFile)(process.execPath, ['scripts/build.mjs'], { cwd: SERVER_DIR })
@@ -57,7 +69,7 @@ export async function buildServer(): Promise<void> {
  */
 export function startServerProcess(env: Record<string, string>, opts: { built?: boolean } = {}): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const [command, args] = opts.built ? [process.execPath, [BUILT_ENTRY]] : [TSX, ['src/main.ts']]
+    const [command, args] = opts.built ? [process.execPath, [...startScriptFlags(), BUILT_ENTRY]] : [TSX, ['src/main.ts']]
     const child = spawn(command, args, {
       cwd: SERVER_DIR,
       env: { ...process.env, PORT: '0', PASSWORD_HASH_COST: '4', ...env },
