@@ -1,9 +1,10 @@
 /**
  * The bundle `pnpm start` runs (dist/main.js from scripts/build.mjs), under plain Node with the
- * node flags of the start script. The rest of
- * the suite runs the TypeScript sources; this file covers what only the bundle can get wrong: a file
- * read next to the code (the common-password list), the package version read by name, a dependency
- * resolved from dist/ (swagger-ui-dist, oidc-provider imported at the first OAuth request), and cluster workers forked from the bundle itself.
+ * node flags of the start script. The rest of the suite runs the TypeScript sources; this file
+ * covers what only the bundle can get wrong: a file read next to the code (the common-password
+ * list), the package version read by name, dependencies resolved from dist/ (swagger-ui-dist, and
+ * oidc-provider imported at the first OAuth request), workers forked from the bundle itself, and a
+ * node flag this Node rejects.
  */
 import { readFileSync } from 'node:fs'
 
