@@ -10,21 +10,21 @@ import { createOAuthClient } from '../src/oauth/clients.js'
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import {
+  ALL_GRANTS,
   authorize,
   authorizeUrl,
   basic,
   Browser,
+  createTestClients,
   csrfOf,
   decodeJwt,
   FORM,
   formAction,
   formPost,
   pkce,
+  REDIRECT,
   tokenRequest,
 } from './helpers/oauth.js'
-
-const REDIRECT = 'https://app.example.com/callback'
-const ALL_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token'] as const
 
 describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
   let server: TestServer
@@ -39,39 +39,11 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     server = await startTestServer()
     base = server.url
     issuer = `${base}/oauth`
-    const svc = await createOAuthClient(
-      server.db,
-      { name: 'Billing service', grants: ['client_credentials'], scopes: 'read write' },
-      ALL_GRANTS,
-    )
-    service = {
-      clientId: svc.client.clientId,
-      secret: svc.clientSecret ?? '',
-      serviceUserId: svc.client.serviceUser?.id ?? 0,
-    }
-    const w = await createOAuthClient(
-      server.db,
-      {
-        name: 'Web <App>',
-        grants: ['authorization_code', 'refresh_token'],
-        redirectUris: [REDIRECT],
-        scopes: 'openid profile email read write',
-      },
-      ALL_GRANTS,
-    )
-    web = { clientId: w.client.clientId, secret: w.clientSecret ?? '' }
-    const s = await createOAuthClient(
-      server.db,
-      {
-        name: 'Single page app',
-        grants: ['authorization_code', 'refresh_token'],
-        redirectUris: [REDIRECT],
-        scopes: 'openid profile read',
-        public: true,
-      },
-      ALL_GRANTS,
-    )
-    spa = { clientId: s.client.clientId }
+    ;({ service, web, spa } = await createTestClients(server.db, {
+      service: { name: 'Billing service', scopes: 'read write' },
+      web: { name: 'Web <App>', scopes: 'openid profile email read write' },
+      spa: { name: 'Single page app', scopes: 'openid profile read' },
+    }))
     alice = await server.createUser({ username: 'alice' })
     await server.db.updateTable('users').set({ email: 'alice@example.com' }).where('id', '=', alice.id).execute()
   })

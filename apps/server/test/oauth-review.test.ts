@@ -8,20 +8,20 @@ import { createOAuthClient } from '../src/oauth/clients.js'
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import {
+  ALL_GRANTS,
   authorize,
   authorizeUrl,
   basic,
   Browser,
+  createTestClients,
   csrfOf,
   FORM,
   formAction,
   formPost,
   pkce,
+  REDIRECT,
   tokenRequest,
 } from './helpers/oauth.js'
-
-const REDIRECT = 'https://app.example.com/callback'
-const ALL_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token'] as const
 
 describe(`${TEST_BACKEND}: OAuth security review`, () => {
   let server: TestServer
@@ -36,35 +36,11 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
     server = await startTestServer()
     base = server.url
     issuer = `${base}/oauth`
-    const svc = await createOAuthClient(
-      server.db,
-      { name: 'Service', grants: ['client_credentials'], scopes: 'read write' },
-      ALL_GRANTS,
-    )
-    service = { clientId: svc.client.clientId, secret: svc.clientSecret ?? '' }
-    const w = await createOAuthClient(
-      server.db,
-      {
-        name: 'Web',
-        grants: ['authorization_code', 'refresh_token'],
-        redirectUris: [REDIRECT],
-        scopes: 'openid profile read',
-      },
-      ALL_GRANTS,
-    )
-    web = { clientId: w.client.clientId, secret: w.clientSecret ?? '' }
-    const s = await createOAuthClient(
-      server.db,
-      {
-        name: 'SPA',
-        grants: ['authorization_code', 'refresh_token'],
-        redirectUris: [REDIRECT],
-        scopes: 'openid read',
-        public: true,
-      },
-      ALL_GRANTS,
-    )
-    spa = { clientId: s.client.clientId }
+    ;({ service, web, spa } = await createTestClients(server.db, {
+      service: { name: 'Service', scopes: 'read write' },
+      web: { name: 'Web', scopes: 'openid profile read' },
+      spa: { name: 'SPA', scopes: 'openid read' },
+    }))
     alice = await server.createUser({ username: 'alice' })
   })
   afterAll(() => server.close())

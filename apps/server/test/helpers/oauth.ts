@@ -5,6 +5,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 
+import type { Db } from '@gatehouse/db'
+
+import { createOAuthClient } from '../../src/oauth/clients.js'
 import { parseSetCookie } from './cookies.js'
 
 export const FORM = 'application/x-www-form-urlencoded'
@@ -182,4 +185,42 @@ export async function formPost(url: string, o: { form: Record<string, string>; a
     // not JSON
   }
   return { status: res.status, headers: res.headers, body }
+}
+
+/** Where the test clients' authorization codes go: never fetched, only compared. */
+export const REDIRECT = 'https://app.example.com/callback'
+/** Every grant, as offered by a server with OAUTH_GRANTS at its default. */
+export const ALL_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token'] as const
+
+interface ClientSpec {
+  name: string
+  scopes: string
+}
+
+/**
+ * The three clients an OAuth test starts from, created straight in the database: a
+ * client_credentials service, a confidential web app and a public single-page app (PKCE), both
+ * apps redirecting to REDIRECT with refresh tokens.
+ * @example
+ * const { service, web, spa } = await createTestClients(server.db, { service: { name: 'Billing', scopes: 'read' }, … })
+ */
+export async function createTestClients(db: Db, specs: { service: ClientSpec; web: ClientSpec; spa: ClientSpec }) {
+  const app = (spec: ClientSpec, isPublic: boolean) =>
+    createOAuthClient(
+      db,
+      { ...spec, grants: ['authorization_code', 'refresh_token'], redirectUris: [REDIRECT], public: isPublic },
+      ALL_GRANTS,
+    )
+  const service = await createOAuthClient(db, { ...specs.service, grants: ['client_credentials'] }, ALL_GRANTS)
+  const web = await app(specs.web, false)
+  const spa = await app(specs.spa, true)
+  return {
+    service: {
+      clientId: service.client.clientId,
+      secret: service.clientSecret ?? '',
+      serviceUserId: service.client.serviceUser?.id ?? 0,
+    },
+    web: { clientId: web.client.clientId, secret: web.clientSecret ?? '' },
+    spa: { clientId: spa.client.clientId },
+  }
 }
