@@ -100,6 +100,14 @@ describe(`${TEST_BACKEND}: auth service`, () => {
     // simplejwt without the blacklist app: the old token keeps working until it expires.
     await expect(lenient.refresh(refresh)).resolves.toMatchObject({ access: expect.any(String) })
     await expect(lenient.refresh(first.refresh)).resolves.toMatchObject({ access: expect.any(String) })
+    // This path records token.refreshed after its transaction (the default one inside its statement).
+    const refreshed = await t.db
+      .selectFrom('audit_events')
+      .select('username')
+      .where('event', '=', 'token.refreshed')
+      .where('username', '=', 'lenient')
+      .execute()
+    expect(refreshed).toHaveLength(3)
   })
 
   it('changing the password ends every refresh token of the user', async () => {

@@ -145,14 +145,7 @@ async function rotateInOneStatement(
     return { reused: true as const, familyId: row.family_id, userId: verified.userId }
   }
   const epoch = row.token_epoch ?? 0
-  return {
-    reused: false as const,
-    familyId: row.family_id,
-    userId: verified.userId,
-    epoch,
-    refresh: next.token,
-    audited: audit !== undefined,
-  }
+  return { reused: false as const, familyId: row.family_id, userId: verified.userId, epoch, refresh: next.token }
 }
 
 /**
@@ -170,9 +163,11 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
   const next = s.rotateRefreshTokens
     ? await signToken({ userId: verified.userId, tokenType: 'refresh' }, signOptions(s, s.refreshTokenLifetimeSeconds))
     : null
-  // The default (rotate + blacklist) is one statement; the other two settings keep a transaction.
+  // The default (rotate + blacklist) is one statement, which writes its own audit row; the other
+  // two settings keep a transaction and record the row after it.
+  const oneStatement = next !== null && s.blacklistAfterRotation
   const outcome =
-    next && s.blacklistAfterRotation
+    next && oneStatement
       ? await rotateInOneStatement(db, verified, { next, request })
       : await db.transaction().execute(async (trx) => {
           const row = await findOutstandingToken(trx, verified.jti)
@@ -206,7 +201,7 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
   }
   if ('blacklisted' in outcome) throw new AuthError('TOKEN_BLACKLISTED')
   const access = await signAccessToken(s, outcome.userId, outcome.epoch)
-  if (!('audited' in outcome)) {
+  if (!oneStatement) {
     const detail = { familyId: outcome.familyId }
     await request.audit?.({ event: 'token.refreshed', userId: verified.userId, ...meta, detail })
   }
