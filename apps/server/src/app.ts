@@ -109,10 +109,7 @@ export async function startApp(opts: StartOptions): Promise<App> {
         if (ownsDb) await db.destroy()
       })())
     const url = `http://${host}:${port}`
-    await oauth.bind(url).catch(async (error: unknown) => {
-      await close()
-      throw error
-    })
+    oauth.bind(url)
     return { config, db, auth, oauth: oauth.settings, url, close, [Symbol.asyncDispose]: close }
   } catch (err) {
     if (ownsDb) await db.destroy().catch(() => undefined)

@@ -44,8 +44,11 @@ export interface OAuthServerOptions {
 
 export interface OAuthServer {
   settings: OAuthSettingsRef
-  /** Builds the provider once the server's URL (and so the default issuer) is known. */
-  bind(boundUrl: string): Promise<void>
+  /**
+   * Fixes the settings once the server's URL (and so the default issuer) is known. The provider
+   * itself is built at the first OAuth request (and rebuilt when the signing keys change).
+   */
+  bind(boundUrl: string): void
   /** Answers a request under /oauth. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>
 }
@@ -437,7 +440,6 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
     bind(boundUrl) {
       settingsRef.bind(boundUrl)
       markBound()
-      return Promise.resolve()
     },
     async handle(req, res) {
       await bound
