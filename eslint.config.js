@@ -35,6 +35,7 @@ export default tseslint.config(
       'apps/server/src/main.ts',
       'apps/server/src/cli/main.ts',
       'packages/db/src/testing.ts',
+      'packages/db/src/testing-setup.ts',
       '**/test/**',
       '**/*.test.ts',
       'bench/**',

@@ -7,7 +7,7 @@ import { openEmbedded } from './embedded.js'
 
 export type * from './schema.js'
 export { migrate, MigrationError } from './migrate.js'
-export { openEmbedded, EmbeddedDatabaseError, type EmbeddedEndpoint } from './embedded.js'
+export { openEmbedded, EmbeddedDatabaseError, type EmbeddedEndpoint, type OpenEmbeddedOptions } from './embedded.js'
 
 // int8 (count(*), bigint ids) arrives as a string by default; our counts fit in a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10))
@@ -29,6 +29,8 @@ export interface CreateDbOptions {
   poolSize?: number | undefined
   /** Extra node-postgres options (tests set `options: '-c search_path=…'`). */
   pgOptions?: pg.PoolConfig | undefined
+  /** Embedded only: a new database starts from this tarball (`dumpEmbedded`) instead of initdb. */
+  embeddedTemplate?: Blob | undefined
 }
 
 export interface DbInfo {
@@ -42,6 +44,7 @@ export interface DbInfo {
 const infos = new WeakMap<object, DbInfo>()
 // How to open one more connection like the pool's (a LISTEN connection cannot come from the pool).
 const connections = new WeakMap<object, pg.ClientConfig>()
+const dumps = new WeakMap<object, () => Promise<Blob>>()
 
 /** What `createDb` connected to. */
 export function dbInfo(db: Db): DbInfo {
@@ -67,7 +70,10 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<Db> {
     connections.set(db, { connectionString: opts.databaseUrl, ...opts.pgOptions })
     return db
   }
-  const endpoint = await openEmbedded({ dataDir: opts.dataDir === undefined ? './.data' : opts.dataDir })
+  const endpoint = await openEmbedded({
+    dataDir: opts.dataDir === undefined ? './.data' : opts.dataDir,
+    template: opts.embeddedTemplate,
+  })
   const client: pg.ClientConfig = {
     host: endpoint.socketDir,
     port: endpoint.port,
@@ -87,7 +93,18 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<Db> {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: wrapped }) })
   infos.set(db, { backend: 'pglite', socketDir: endpoint.socketDir, holder: endpoint.holder })
   connections.set(db, client)
+  if (endpoint.dump) dumps.set(db, endpoint.dump)
   return db
+}
+
+/**
+ * The embedded database this process holds, as a tarball `embeddedTemplate` starts a new one from.
+ * Take it while nothing writes: it copies the files as they are.
+ */
+export function dumpEmbedded(db: Db): Promise<Blob> {
+  const dump = dumps.get(db)
+  if (!dump) throw new TypeError('dumpEmbedded: this database is not an embedded one held by this process')
+  return dump()
 }
 
 /**
