@@ -45,6 +45,7 @@ describe('token epoch', () => {
     const { client, storage, http, username, tokens } = await loggedIn()
     expect(await reasonOf(client.content.hr())).toBe('NOT_PERMITTED')
     await server.auth.addToGroup(username, 'HR')
+    await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
     // The premise: the server now refuses the stored access token as revoked.
     const direct = await rawQuery(server.url, 'auth.me', { authorization: `Bearer ${tokens.access}` })
     expect(direct.body.error?.data).toMatchObject({ code: 'UNAUTHORIZED', reason: 'TOKEN_REVOKED' })
@@ -58,6 +59,7 @@ describe('token epoch', () => {
   it('a password change: the refresh is refused too, the call fails as revoked, storage is cleared', async () => {
     const { client, storage, username } = await loggedIn()
     await server.auth.changePassword(username, 'An0ther-passphrase', { skipValidation: true })
+    await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
     expect(await reasonOf(client.auth.me())).toBe('TOKEN_REVOKED')
     expect(await storage.get()).toBeNull()
   })

@@ -209,6 +209,7 @@ describe('sliding mode', () => {
     const { client, storage, http, token, username } = await slidingClient()
     expect(reasonOf(await caught(client.content.hr()))).toBe('NOT_PERMITTED')
     await server.auth.addToGroup(username, 'HR')
+    await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
     await expectRefused(token, 'TOKEN_REVOKED')
 
     expect(await client.content.hr()).toEqual({ content: 'HR-only content' })
