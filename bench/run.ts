@@ -8,12 +8,22 @@
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 
-import { killAllNow, refuseNewChildren, REPO_ROOT, spawnTs, stop, stopAll, waitForLine } from './lib/children.js'
+import type { Placement } from './lib/children.js'
+import {
+  killAllNow,
+  pinProcesses,
+  refuseNewChildren,
+  REPO_ROOT,
+  spawnTs,
+  stop,
+  stopAll,
+  waitForLine,
+} from './lib/children.js'
 import type { Gatehouse, GatehouseOptions } from './lib/gatehouse.js'
 import { cli, login, mutate, pool, sessionCookie, startGatehouse } from './lib/gatehouse.js'
 import { watchMemory } from './lib/memory.js'
@@ -23,7 +33,7 @@ import type { Report, ScenarioResult, Target } from './lib/report.js'
 import { renderMarkdown, writeReport } from './lib/report.js'
 
 const HELP = `usage: pnpm bench [--quick] [--cost N] [--connections N] [--hash-connections N] [--duration S]
-                  [--warmup S] [--only IDS]
+                  [--warmup S] [--only IDS] [--pin]
 
   --quick          3 s per scenario after 1 s of warm-up (default: 10 s after 2 s), and the loads
                    that hash (login, register, the login storm) at 2 × UV_THREADPOOL_SIZE connections
@@ -40,6 +50,10 @@ const HELP = `usage: pnpm bench [--quick] [--cost N] [--connections N] [--hash-c
                    hr-403, me, bcrypt, login, login-storm, refresh-chains, register, workers
                    (workers, after the others: the JWT scenario on this server and then on a
                    WORKERS=2 server, back to back, and the ratio of the two)
+  --pin            runs the process under test (Gatehouse, the baseline server, the bare bcrypt
+                   child) on the last CPU and the load driver on the others (taskset), so the driver
+                   never competes with the server for a core; Postgres is not pinned. Needs 2 CPUs or
+                   more; skips the workers scenario, which needs more than one core
 
 Uses DATABASE_URL when set, otherwise a fresh embedded database in a temporary folder.
 Writes bench/results/latest.json and bench/results/latest.md.`
@@ -80,6 +94,7 @@ interface Options {
   warmupSeconds: number
   cost: number
   only: ReadonlySet<ScenarioId> | null
+  pin: Placement | null
 }
 
 function wholeNumber(name: string, value: string | undefined, opts: { fallback: number; min: number }): number {
@@ -105,6 +120,7 @@ function parseOptions(argv: string[]): Options | null {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       only: { type: 'string' },
+      pin: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -138,7 +154,20 @@ function parseOptions(argv: string[]): Options | null {
     warmupSeconds: wholeNumber('warmup', values.warmup, { fallback: values.quick ? 1 : 2, min: 0 }),
     cost,
     only,
+    pin: values.pin ? placement() : null,
   }
+}
+
+/** `--pin`: the last CPU for the process under test, the others for the driver. */
+function placement(): Placement {
+  const n = availableParallelism()
+  if (n < 2) throw new UsageError(`--pin needs at least 2 CPUs, this machine has ${n}`)
+  try {
+    execFileSync('taskset', ['--version'], { stdio: 'ignore' })
+  } catch {
+    throw new UsageError('--pin needs taskset (util-linux) on the PATH')
+  }
+  return { server: String(n - 1), driver: n === 2 ? '0' : `0-${n - 2}` }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,7 +187,7 @@ async function measure<T>(
 }
 
 function drive(spec: DriveSpec): Promise<DriveResult> {
-  return exchange<DriveResult>(spawnTs('bench/drive.ts', { stdin: true }), spec)
+  return exchange<DriveResult>(spawnTs('bench/drive.ts', { stdin: true, role: 'driver' }), spec)
 }
 
 function sumStatuses(counts: Record<string, number>, keep: (status: number) => boolean) {
@@ -365,7 +394,7 @@ const SCENARIOS: Record<ScenarioId, ScenarioDef> = {
         durationSeconds: run.opts.durationSeconds,
         warmupSeconds: run.opts.warmupSeconds,
       }
-      const child = spawnTs('bench/bcrypt-rate.ts', { stdin: true })
+      const child = spawnTs('bench/bcrypt-rate.ts', { stdin: true, role: 'server' })
       const { value, peakRssMb } = await measure(child.pid ?? 0, () => exchange<BcryptResult>(child, spec))
       const rps = hashingRps({ rps: value.countRps, burst: value.burst })
       run.bcryptRps = rps
@@ -498,7 +527,7 @@ const SCENARIOS: Record<ScenarioId, ScenarioDef> = {
 }
 
 async function runBaseline(opts: Options): Promise<ScenarioResult> {
-  const child = spawnTs('bench/baseline-server.ts')
+  const child = spawnTs('bench/baseline-server.ts', { role: 'server' })
   try {
     const origin = await waitForLine(child, /listening on (http:\/\/[^\s]+)/, 30_000)
     const load: HttpLoad = {
@@ -680,7 +709,10 @@ async function main(): Promise<number> {
   // Loads that wait on bcrypt size their window from the bare hash rate, so it runs before them.
   const hashingIds: readonly ScenarioId[] = ['login', 'login-storm', 'register']
   const needsBcrypt = !opts.only || hashingIds.some((id) => opts.only?.has(id))
-  const wanted = SCENARIO_IDS.filter((id) => !opts.only || opts.only.has(id) || (id === 'bcrypt' && needsBcrypt))
+  const wanted = SCENARIO_IDS.filter(
+    (id) => (!opts.only || opts.only.has(id) || (id === 'bcrypt' && needsBcrypt)) && !(opts.pin && id === 'workers'),
+  )
+  if (opts.pin) pinProcesses(opts.pin)
   const scenarios: ScenarioResult[] = []
   let exitCode = 0
   const ready: Report['ready'] = {
@@ -692,7 +724,7 @@ async function main(): Promise<number> {
   }
 
   console.log(
-    `bench: ${opts.quick ? 'quick' : 'full'} run, ${opts.connections} connections (${opts.hashConnections} for loads that hash), ` +
+    `bench: ${opts.quick ? 'quick' : 'full'} run${opts.pin ? ` (pinned: server on CPU ${opts.pin.server}, driver on CPU ${opts.pin.driver})` : ''}, ${opts.connections} connections (${opts.hashConnections} for loads that hash), ` +
       `${opts.durationSeconds} s per scenario ` +
       `(+${opts.warmupSeconds} s warm-up), bcrypt cost ${opts.cost}, database: ${usesPostgres ? 'Postgres (DATABASE_URL)' : `embedded PGlite in ${gh.dataDir}`}`,
   )
@@ -780,6 +812,9 @@ async function main(): Promise<number> {
       database: usesPostgres ? 'Postgres (DATABASE_URL)' : 'embedded PGlite, fresh temporary DATA_DIR',
       throttles: 'off (THROTTLE_ANON, THROTTLE_USER, THROTTLE_LOGIN_FAILURES)',
       server: `node apps/server/dist/main.js (built by apps/server/scripts/build.mjs), NODE_ENV=production, one process (WORKERS=1; the workers row: 2), HTTP_ADAPTER=${process.env.HTTP_ADAPTER ?? 'lean (default)'}`,
+      placement: opts.pin
+        ? `--pin: the server, the baseline and the bcrypt child on CPU ${opts.pin.server}, the load driver on CPU ${opts.pin.driver}, Postgres unpinned; no workers row`
+        : 'none: the server, the load driver and Postgres share every CPU',
     },
     machine: {
       cpus: cpus().length,

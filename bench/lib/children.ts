@@ -36,11 +36,32 @@ export class OutputTail {
   }
 }
 
+/** Which processes run where under `--pin` (null: wherever the kernel puts them). */
+export interface Placement {
+  /** CPUs for the process under test: the Gatehouse server, the baseline server, the bcrypt child. */
+  server: string
+  /** CPUs for the load driver. */
+  driver: string
+}
+
+let placement: Placement | null = null
+
+/** `--pin`: from now on `role`-tagged children start under `taskset -c` on their CPUs. */
+export function pinProcesses(p: Placement) {
+  placement = p
+}
+
+export function currentPlacement(): Placement | null {
+  return placement
+}
+
 interface SpawnOpts {
   args?: string[]
   env?: NodeJS.ProcessEnv
   stdin?: boolean
   nodeArgs?: string[]
+  /** Under `--pin`, the CPUs of this role; otherwise ignored. */
+  role?: keyof Placement
 }
 
 /**
@@ -60,7 +81,12 @@ export function spawnNode(file: string, opts: SpawnOpts = {}) {
     env: opts.env ?? process.env,
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   }
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), file, ...(opts.args ?? [])], options)
+  const argv = [...(opts.nodeArgs ?? []), file, ...(opts.args ?? [])]
+  const cpus = opts.role && placement?.[opts.role]
+  // taskset execs node in its own process, so the pid is still the program's.
+  const child = cpus
+    ? spawn('taskset', ['-c', cpus, process.execPath, ...argv], options)
+    : spawn(process.execPath, argv, options)
   running.add(child)
   child.once('exit', () => running.delete(child))
   child.stdout?.setEncoding('utf8')

@@ -83,6 +83,7 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   buildServer() // before the clock starts: start-up time is the server's, not the build's
   const started = performance.now()
   const child = spawnNode('apps/server/dist/main.js', {
+    role: 'server',
     env: gatehouseEnv(opts),
     nodeArgs: [...startFlags(), ...(opts.nodeArgs ?? [])],
   })

@@ -55,6 +55,8 @@ export interface Report {
     database: string
     throttles: string
     server: string
+    /** `--pin`: which CPUs the process under test and the load driver ran on; 'none' otherwise. */
+    placement: string
   }
   machine: {
     cpus: number
@@ -136,6 +138,7 @@ export function renderMarkdown(r: Report): string {
     `- machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGb} GB, Node ${r.machine.node}; ` +
       `load average (1/5/15 min) ${fmt.load(r.machine.loadAverageStart)} at start, ${fmt.load(r.machine.loadAverageEnd)} at end`,
     `- server: ${s.server}; database: ${s.database}; throttles ${s.throttles}`,
+    `- CPU placement: ${s.placement}`,
     `- load: ${s.connections} connections, ${s.durationSeconds} s per scenario after ${s.warmupSeconds} s of warm-up; ` +
       `loads that hash (login, register, the storm's logins): ${s.hashConnections} connections, no warm-up, ` +
       `a window of at least 2.5 rounds of the hash queue, rate from the slope of completions over time; bcrypt cost ${s.bcryptCost}, UV_THREADPOOL_SIZE ${s.threadpoolSize}`,
