@@ -25,6 +25,8 @@ export interface ScenarioResult {
   /** Of the process under test: the baseline server, the Gatehouse server, or the bcrypt child. */
   peakRssMb: number | null
   ratioToBaseline: number | null
+  /** The baseline rate the ratio divides by: measured right before this scenario, or the run's first. */
+  baselineRps?: number | null
   /** The workers scenario: its rate ÷ the JWT scenario's on one process (issue 6 wants ≥ 1.6). */
   scaling?: number | null
   note?: string
@@ -99,7 +101,7 @@ function table(rows: string[][]): string {
 export function scenarioTable(scenarios: ScenarioResult[]): string {
   const rows = scenarios.map((s) =>
     s.failed
-      ? [s.title, `failed: ${s.failed.split('\n')[0]?.slice(0, 120) ?? ''}`, '', '', '', '', '', '']
+      ? [s.title, `failed: ${s.failed.split('\n')[0]?.slice(0, 120) ?? ''}`, '', '', '', '', '', '', '']
       : [
           s.title,
           fmt.rate(s.rps),
@@ -111,9 +113,11 @@ export function scenarioTable(scenarios: ScenarioResult[]): string {
             : `${fmt.int(s.non2xx)}${s.expectedStatus && s.expectedStatus >= 300 ? ' (expected)' : ''}`,
           fmt.int(s.peakRssMb),
           fmt.ratio(s.ratioToBaseline),
+          s.id === 'baseline' ? '' : fmt.rate(s.ratioToBaseline === null ? null : (s.baselineRps ?? null)),
         ],
   )
-  return table([['scenario', 'rps', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'peak RSS MB', '× baseline'], ...rows])
+  const head = ['scenario', 'rps', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'peak RSS MB', '× baseline', 'baseline rps']
+  return table([head, ...rows])
 }
 
 function scalingLine(scenarios: ScenarioResult[]): string {
@@ -145,6 +149,9 @@ export function renderMarkdown(r: Report): string {
     `- commit: ${r.git.commit ?? 'unknown'}${r.git.dirty ? ' (with uncommitted changes)' : ''}; run took ${r.wallSeconds.toFixed(0)} s`,
     '',
     scenarioTable(r.scenarios),
+    '',
+    'Each ratio divides by the baseline measured right before that scenario (its own column; the bcrypt-bound rows use ' +
+      "the run's first): on a shared machine capacity drifts within minutes, and a ratio compares like with like.",
     '',
     `Ready to serve (spawn → first 200 from /healthz): ${fmt.int(r.ready.firstStartMs)} ms on first start ` +
       `(listening line at ${fmt.int(r.ready.firstListeningMs)} ms), ${fmt.int(r.ready.restartMs)} ms on restart ` +
