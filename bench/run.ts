@@ -25,6 +25,7 @@ import {
 } from './lib/children.js'
 import type { Gatehouse, GatehouseOptions } from './lib/gatehouse.js'
 import { cli, login, mutate, pool, sessionCookie, startGatehouse } from './lib/gatehouse.js'
+import { waitForIdle } from './lib/idle.js'
 import { watchMemory } from './lib/memory.js'
 import type { BcryptResult, BcryptSpec, DriveResult, DriveSpec, HttpLoad, LoadResult } from './lib/protocol.js'
 import { exchange } from './lib/protocol.js'
@@ -558,9 +559,23 @@ async function measureBaseline(
   }
 }
 
-/** The baseline slot before a scenario: as long as a quick scenario, after a one-second warm-up. */
+/**
+ * A baseline slot: 3 s after 1 s of warm-up, or 1 s and none with --quick (the quick run must stay
+ * under two minutes; the baseline server is warm from the run's first measurement).
+ */
 function slotWindow(opts: Options) {
-  return { durationSeconds: Math.min(opts.durationSeconds, 3), warmupSeconds: Math.min(opts.warmupSeconds, 1) }
+  return opts.quick
+    ? { durationSeconds: 1, warmupSeconds: 0 }
+    : { durationSeconds: Math.min(opts.durationSeconds, 3), warmupSeconds: Math.min(opts.warmupSeconds, 1) }
+}
+
+/** Waits until what the last load left queued (bcrypt jobs outlive their driver) has run. */
+async function settle(pids: readonly number[]) {
+  const quiet = await waitForIdle(pids, { quietMs: 250 })
+  if (quiet.waitedMs > 1000 || !quiet.idle) {
+    const how = quiet.idle ? 'went idle' : 'was still busy'
+    console.log(`  the server ${how} after ${(quiet.waitedMs / 1000).toFixed(1)} s`)
+  }
 }
 
 /** Scenarios whose ratio uses a baseline measured right before them (the others hash, or have no HTTP). */
@@ -777,21 +792,37 @@ async function main(): Promise<number> {
     console.log(`  ${await cli(['addtogroup', users.hr, 'HR'], gh)}`)
 
     const run: Run = { opts, gh, gatehouse, jwtRps: null, baselineRps: baseline.rps, bcryptRps: null, users }
+    // The latest baseline slot, while nothing else has run since: the next scenario's "before".
+    let lastSlot: number | null = baseline.rps
     for (const id of wanted) {
       if (firstSignalAt) return 130
       const def = SCENARIOS[id]
       console.log(`› ${def.title}`)
       try {
-        let baselineRps = run.baselineRps
-        if (ADJACENT_BASELINE.has(id)) {
-          baselineRps = (await measureBaseline(baselineServer, opts, slotWindow(opts))).rps
-          console.log(`  baseline right before: ${Math.round(baselineRps ?? 0)} rps`)
-        }
+        await settle(run.gatehouse.pids)
+        // Bracketed: the baseline right before (the previous scenario's "after" when nothing ran
+        // since) and right after; the ratio divides by their mean.
+        const adjacent = ADJACENT_BASELINE.has(id)
+        const before = adjacent
+          ? (lastSlot ?? (await measureBaseline(baselineServer, opts, slotWindow(opts))).rps)
+          : null
+        lastSlot = null
         const result = await def.run(run)
+        let baselineRps = run.baselineRps
+        let note = result.note
+        if (adjacent) {
+          await settle(run.gatehouse.pids)
+          const after = (await measureBaseline(baselineServer, opts, slotWindow(opts))).rps
+          lastSlot = after
+          baselineRps = before !== null && after !== null ? (before + after) / 2 : (before ?? after)
+          const bracket = `baseline ${Math.round(before ?? 0)} rps right before, ${Math.round(after ?? 0)} right after`
+          note = note ? `${note}; ${bracket}` : bracket
+          console.log(`  ${bracket}`)
+        }
         // The bcrypt row has no HTTP, and the storm row's readers run at fewer connections.
         const comparable = id !== 'bcrypt' && id !== 'login-storm'
         const ratioToBaseline = comparable && result.rps !== null && baselineRps ? result.rps / baselineRps : null
-        scenarios.push({ id, title: def.title, ...result, ratioToBaseline, baselineRps })
+        scenarios.push({ id, title: def.title, ...result, ...(note ? { note } : {}), ratioToBaseline, baselineRps })
         if (id === 'protected-jwt') run.jwtRps = result.rps
         console.log(
           `  ${result.rps === null ? '—' : result.rps.toFixed(result.rps < 100 ? 1 : 0)} /s, p50 ${result.p50Ms?.toFixed(2) ?? '—'} ms, ` +

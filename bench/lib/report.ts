@@ -25,7 +25,7 @@ export interface ScenarioResult {
   /** Of the process under test: the baseline server, the Gatehouse server, or the bcrypt child. */
   peakRssMb: number | null
   ratioToBaseline: number | null
-  /** The baseline rate the ratio divides by: measured right before this scenario, or the run's first. */
+  /** The baseline rate the ratio divides by: the mean of the slots right before and after, or the run's first. */
   baselineRps?: number | null
   /** The workers scenario: its rate ÷ the JWT scenario's on one process (issue 6 wants ≥ 1.6). */
   scaling?: number | null
@@ -150,8 +150,9 @@ export function renderMarkdown(r: Report): string {
     '',
     scenarioTable(r.scenarios),
     '',
-    'Each ratio divides by the baseline measured right before that scenario (its own column; the bcrypt-bound rows use ' +
-      "the run's first): on a shared machine capacity drifts within minutes, and a ratio compares like with like.",
+    'Each ratio divides by the mean of the baseline measured right before and right after that scenario (the "baseline rps" ' +
+      "column; the bcrypt-bound rows use the run's first): on a shared machine capacity drifts within minutes, and a ratio " +
+      'should compare like with like.',
     '',
     `Ready to serve (spawn → first 200 from /healthz): ${fmt.int(r.ready.firstStartMs)} ms on first start ` +
       `(listening line at ${fmt.int(r.ready.firstListeningMs)} ms), ${fmt.int(r.ready.restartMs)} ms on restart ` +
