@@ -47,7 +47,8 @@ const HELP = `usage: pnpm bench [--quick] [--cost N] [--connections N] [--hash-c
   --only IDS       comma-separated scenario ids (the baseline always runs, and bcrypt before the
                    loads that hash): healthz, trpc-public, protected-jwt, protected-token,
                    protected-session, hr-200,
-                   hr-403, me, bcrypt, login, login-storm, refresh-chains, register, workers
+                   hr-403, me, throttled-jwt, bcrypt, login, login-storm, refresh-chains, register,
+                   workers
                    (workers, after the others: the JWT scenario on this server and then on a
                    WORKERS=2 server, back to back, and the ratio of the two)
   --pin            runs the process under test (Gatehouse, the baseline server, the bare bcrypt
@@ -67,6 +68,7 @@ const SCENARIO_IDS = [
   'hr-200',
   'hr-403',
   'me',
+  'throttled-jwt',
   'bcrypt',
   'login',
   'login-storm',
@@ -84,6 +86,8 @@ const BCRYPT_TIMEOUT_SECONDS = 60
 const FAST_TIMEOUT_SECONDS = 10
 // Clients still reading protected content while the login storm runs.
 const STORM_READERS = 10
+// A THROTTLE_USER limit no run reaches (rates take at most 9 digits): every request counted, none refused.
+const THROTTLE_UNREACHED = 999_999_999
 
 interface Options {
   quick: boolean
@@ -481,6 +485,26 @@ const SCENARIOS: Record<ScenarioId, ScenarioDef> = {
       }
     },
   },
+  'throttled-jwt': {
+    title: 'content.protected (JWT), THROTTLE_USER on',
+    async run(run) {
+      // Every other row runs with the throttles off (one address and one user sending thousands of
+      // requests a second is what they refuse). This one shows what the default per-user throttle
+      // costs each authenticated request: the same load on a server whose THROTTLE_USER counts in
+      // Postgres as by default, with a limit the run cannot reach. The main server is stopped
+      // meanwhile (on PGlite only one process can hold the folder) and started again after.
+      await run.gatehouse.stop()
+      const throttled = await startGatehouse({ ...run.gh, env: { THROTTLE_USER: `${THROTTLE_UNREACHED}/min` } })
+      try {
+        const result = await SCENARIOS['protected-jwt'].run({ ...run, gatehouse: throttled })
+        const jwt = run.jwtRps === null ? '' : `; ${Math.round(run.jwtRps)}/s with it off (the JWT row)`
+        return { ...result, note: `THROTTLE_USER=${THROTTLE_UNREACHED}/min: one counter upsert per request${jwt}` }
+      } finally {
+        await throttled.stop()
+        run.gatehouse = await startGatehouse(run.gh)
+      }
+    },
+  },
   workers: {
     title: 'content.protected (JWT), WORKERS=2',
     async run(run) {
@@ -588,6 +612,7 @@ const ADJACENT_BASELINE: ReadonlySet<ScenarioId> = new Set([
   'hr-200',
   'hr-403',
   'me',
+  'throttled-jwt',
   'refresh-chains',
   'workers',
 ])
@@ -834,13 +859,13 @@ async function main(): Promise<number> {
         scenarios.push({ ...emptyResult(id, def.title), failed: message })
         console.error(`  failed: ${message}`)
         // The workers scenario runs last, on a server of its own.
-        if (id !== 'workers' && !gatehouse.alive())
-          throw new Error(`the server exited during ${id}:\n${gatehouse.output.toString()}`)
+        if (id !== 'workers' && !run.gatehouse.alive())
+          throw new Error(`the server exited during ${id}:\n${run.gatehouse.output.toString()}`)
       }
     }
 
     console.log('› restarting the server on the same database (ready time)')
-    await gatehouse.stop()
+    await run.gatehouse.stop()
     gatehouse = await startGatehouse(gh)
     ready.restartMs = gatehouse.readyMs
     ready.restartListeningMs = gatehouse.listeningMs

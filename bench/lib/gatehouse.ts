@@ -20,6 +20,8 @@ export interface GatehouseOptions {
   workers?: number
   /** Extra node options for the server process (`--cpu-prof`, which NODE_OPTIONS refuses). */
   nodeArgs?: string[]
+  /** Variables set over the bench's own (a scenario that turns a throttle back on). */
+  env?: Record<string, string>
 }
 
 /** The server's environment: the caller's, plus what makes a load test measure the work itself. */
@@ -37,6 +39,7 @@ export function gatehouseEnv(opts: GatehouseOptions): NodeJS.ProcessEnv {
     THROTTLE_LOGIN_FAILURES: 'off',
     THROTTLE_RATES: '',
     WORKERS: String(opts.workers ?? 1),
+    ...opts.env,
   }
   if (!env.DATABASE_URL) env.DATA_DIR = opts.dataDir
   return env
