@@ -51,10 +51,6 @@ export function pinProcesses(p: Placement) {
   placement = p
 }
 
-export function currentPlacement(): Placement | null {
-  return placement
-}
-
 interface SpawnOpts {
   args?: string[]
   env?: NodeJS.ProcessEnv
