@@ -1,21 +1,31 @@
 import type { Db } from '@gatehouse/db'
+import { sql } from 'kysely'
 
 /**
  * Counts one hit in a window and returns the window's total. One statement, so concurrent hits
  * from any number of processes each see a distinct total and none is lost.
+ *
+ * It commits asynchronously (`synchronous_commit` off for this statement's own transaction): the
+ * count is visible to every other session at once, as always, but the statement does not wait for
+ * its WAL record to reach the disk. A per-request throttle would otherwise make every authenticated
+ * request wait for a WAL flush (docs/performance.md, "Stop 12"). What a Postgres crash can lose is
+ * the last fraction of a second of counts, which DRF, counting in a cache, loses on any restart.
  */
 export async function incrementCounter(
   db: Db,
   counter: { key: string; windowStart: Date; expiresAt: Date },
 ): Promise<number> {
-  const row = await db
-    .insertInto('throttle_counters')
-    .values({ key: counter.key, window_start: counter.windowStart, hits: 1, expires_at: counter.expiresAt })
-    .onConflict((oc) =>
-      oc.columns(['key', 'window_start']).doUpdateSet((eb) => ({ hits: eb('throttle_counters.hits', '+', 1) })),
-    )
-    .returning('hits')
-    .executeTakeFirstOrThrow()
+  // set_config(…, true) lasts until the end of the transaction: inside a caller's transaction it
+  // would relax that whole commit, so there the count commits as the caller's transaction does.
+  const relaxed = db.isTransaction ? sql`` : sql`from (select set_config('synchronous_commit', 'off', true)) as relaxed`
+  const { rows } = await sql<{ hits: number }>`
+    insert into throttle_counters (key, window_start, hits, expires_at)
+    select ${counter.key}::varchar, ${counter.windowStart}::timestamptz, 1, ${counter.expiresAt}::timestamptz
+    ${relaxed}
+    on conflict (key, window_start) do update set hits = throttle_counters.hits + 1
+    returning hits`.execute(db)
+  const row = rows[0]
+  if (!row) throw new Error('incrementCounter: the upsert returned no row')
   return row.hits
 }
 

@@ -1,5 +1,6 @@
 import type { TestDatabase } from '@gatehouse/db/testing'
 import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import { hitCounter } from './hit-counter.js'
@@ -56,6 +57,28 @@ describe(`${TEST_BACKEND}: throttle counters`, () => {
     })
     await expect(hitCounter(t.db, { key: b, limit: 1, windowSeconds: 60, clock: at(1) })).resolves.toMatchObject({
       allowed: true,
+    })
+  })
+
+  it('relaxes the commit of its own statement only: not the connection after it, nor a caller’s transaction', async () => {
+    // One connection, so the setting would be seen if it leaked out of the counter's own transaction.
+    await t.db.connection().execute(async (conn) => {
+      const setting = async () =>
+        (await sql<{ value: string }>`select current_setting('synchronous_commit') as value`.execute(conn)).rows[0]
+          ?.value
+      expect(await setting()).toBe('on')
+      const key = freshKey()
+      await hitCounter(conn, { key, limit: 5, windowSeconds: 60, clock: at(0) })
+      await hitCounter(conn, { key, limit: 5, windowSeconds: 60, clock: at(1) })
+      expect(await setting()).toBe('on')
+      // Inside a caller's transaction the count must not relax the caller's own commit.
+      await conn.transaction().execute(async (trx) => {
+        await hitCounter(trx, { key, limit: 5, windowSeconds: 60, clock: at(2) })
+        const inside = await sql<{ value: string }>`select current_setting('synchronous_commit') as value`.execute(trx)
+        expect(inside.rows[0]?.value).toBe('on')
+      })
+      expect(await setting()).toBe('on')
+      expect((await rows(key)).map((r) => r.hits)).toEqual([3])
     })
   })
 
