@@ -602,20 +602,16 @@ async function settle(pids: readonly number[]) {
   }
 }
 
-/** Scenarios whose ratio uses a baseline measured right before them (the others hash, or have no HTTP). */
-const ADJACENT_BASELINE: ReadonlySet<ScenarioId> = new Set([
-  'healthz',
-  'trpc-public',
-  'protected-jwt',
-  'protected-token',
-  'protected-session',
-  'hr-200',
-  'hr-403',
-  'me',
-  'throttled-jwt',
-  'refresh-chains',
-  'workers',
-])
+/** The loads that wait on bcrypt: they size their window from the bare hash rate, which runs before them. */
+const HASHING_IDS: readonly ScenarioId[] = ['login', 'login-storm', 'register']
+
+/**
+ * Whether a scenario's ratio uses the baseline measured around it. Not for the bcrypt row (no HTTP)
+ * nor the loads that hash, whose ratio is below 0.001× whatever the baseline.
+ */
+function bracketed(id: ScenarioId): boolean {
+  return id !== 'bcrypt' && !HASHING_IDS.includes(id)
+}
 
 // ---------------------------------------------------------------------------------------------
 // The report
@@ -771,9 +767,7 @@ async function main(): Promise<number> {
   tmpDir = usesPostgres ? null : mkdtempSync(join(tmpdir(), 'gatehouse-bench-'))
   const gh: GatehouseOptions = { cost: opts.cost, dataDir: join(tmpDir ?? tmpdir(), 'data') }
   const runTag = `b${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
-  // Loads that wait on bcrypt size their window from the bare hash rate, so it runs before them.
-  const hashingIds: readonly ScenarioId[] = ['login', 'login-storm', 'register']
-  const needsBcrypt = !opts.only || hashingIds.some((id) => opts.only?.has(id))
+  const needsBcrypt = !opts.only || HASHING_IDS.some((id) => opts.only?.has(id))
   const wanted = SCENARIO_IDS.filter(
     (id) => (!opts.only || opts.only.has(id) || (id === 'bcrypt' && needsBcrypt)) && !(opts.pin && id === 'workers'),
   )
@@ -827,7 +821,7 @@ async function main(): Promise<number> {
         await settle(run.gatehouse.pids)
         // Bracketed: the baseline right before (the previous scenario's "after" when nothing ran
         // since) and right after; the ratio divides by their mean.
-        const adjacent = ADJACENT_BASELINE.has(id)
+        const adjacent = bracketed(id)
         const before = adjacent
           ? (lastSlot ?? (await measureBaseline(baselineServer, opts, slotWindow(opts))).rps)
           : null
