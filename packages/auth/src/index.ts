@@ -156,12 +156,14 @@ export { oauthPrincipalLoader } from './tokens/oauth-principal.js'
 export * as admin from './admin.js'
 export type { AdminUser, GrantTarget } from './admin.js'
 export {
+  HitBatch,
   hitCounter,
   parseRate,
   peekCounter,
   ThrottleState,
   throttledError,
   type CounterOptions,
+  type HitOptions,
   type Rate,
   type ThrottleResult,
   type ThrottleStateOptions,

@@ -34,7 +34,7 @@ import {
 } from './store/api-token.repository.js'
 import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from './store/group.repository.js'
 import { blacklistUserTokens } from './store/token.repository.js'
-import { hitCounter, reserveCounter, ThrottleState, throttledError } from './throttle/index.js'
+import { HitBatch, hitCounter, reserveCounter, ThrottleState, throttledError } from './throttle/index.js'
 import { findUserByUsername, findUserWithGroups, insertUser, updateUser } from './store/user.repository.js'
 import { checkToken, issueTokenPair, revokeRefreshToken, rotateRefreshToken } from './tokens/refresh.js'
 import { assertCurrentEpoch, authenticateJwt, authenticateVerifiedJwt, logoutEverywhere } from './tokens/epoch.js'
@@ -236,6 +236,8 @@ export async function createAuthService(opts: AuthServiceOptions) {
     opts.loginFailureRate === undefined ? { limit: 10, windowSeconds: 900 } : opts.loginFailureRate
   // This process's fast path for refused keys; the counts themselves live in the database.
   const throttleState = new ThrottleState()
+  // Concurrent requests' counts share one upsert (exact; see HitBatch).
+  const throttleBatch = new HitBatch(db)
   const lastUsedIntervalMs = (opts.apiTokenLastUsedIntervalSeconds ?? 60) * 1000
   const pruner = new Pruner({ db, clock, intervalSeconds: opts.pruneIntervalSeconds })
   const afterWrite = () => pruner.afterWrite()
@@ -644,10 +646,11 @@ export async function createAuthService(opts: AuthServiceOptions) {
 
     /**
      * Counts one request against `key` at `rate` (the server's throttle middleware), in the
-     * database shared by every process, with this process's fast path for refused keys.
+     * database shared by every process, with this process's fast path for refused keys and its
+     * concurrent requests' counts sent together.
      */
     throttle: (key: string, rate: Rate): Promise<ThrottleResult> =>
-      hitCounter(db, { key, ...rate, clock, state: throttleState }),
+      hitCounter(db, { key, ...rate, clock, state: throttleState, batch: throttleBatch }),
   }
 }
 

@@ -1,4 +1,5 @@
-export { hitCounter } from './hit-counter.js'
+export { HitBatch } from './hit-batch.js'
+export { hitCounter, type HitOptions } from './hit-counter.js'
 export { peekCounter } from './peek-counter.js'
 export { reserveCounter, type Reservation } from './reserve-counter.js'
 export type { CounterOptions, ThrottleResult } from './counter-window.js'
