@@ -1,5 +1,6 @@
 import type { TestDatabase } from '@gatehouse/db/testing'
 import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import type { AuthService } from '../service.js'
@@ -65,6 +66,33 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
     expect(await t.db.selectFrom('audit_events').select('id').where('user_id', '=', 2_000_000_000).execute()).toEqual(
       [],
     )
+  })
+
+  it('commits events recorded together in one INSERT, in the order they were recorded', async () => {
+    const users = await Promise.all(
+      [fresh(), fresh(), fresh()].map((u) => auth.register({ username: u, password: PASSWORD })),
+    )
+    const record = createAuditRecorder({ db: t.db, clock: at(0) })
+    await Promise.all(users.map((user, i) => record({ event: 'permission.denied', userId: user.id, detail: { i } })))
+    const rows = await sql<{ username: string; detail: { i: number }; tx: string }>`
+      select username, detail, xmin::text as tx from audit_events
+      where event = 'permission.denied' and user_id in (${sql.join(users.map((u) => u.id))}) order by id`.execute(t.db)
+    expect(rows.rows.map((r) => [r.username, r.detail.i])).toEqual(users.map((u, i) => [u.username, i]))
+    // one transaction wrote all three
+    expect(new Set(rows.rows.map((r) => r.tx)).size).toBe(1)
+  })
+
+  it('loses only the bad row of a batch: the others are written and onError hears of the one', async () => {
+    const errors: unknown[] = []
+    const record = createAuditRecorder({ db: t.db, clock: at(0), onError: (e) => errors.push(e) })
+    const [a, b] = [fresh(), fresh()]
+    await Promise.all([
+      record({ event: 'logout', username: a }),
+      record({ event: 'logout', userId: 2_000_000_001 }), // no such user: the foreign key refuses it
+      record({ event: 'logout', username: b }),
+    ])
+    expect(errors).toHaveLength(1)
+    expect((await rowsOf('logout', a)).length + (await rowsOf('logout', b)).length).toBe(2)
   })
 
   it('prunes events past the retention in the background, at most once an hour per recorder', async () => {

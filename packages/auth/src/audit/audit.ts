@@ -1,12 +1,15 @@
 /**
- * The audit log: security events in Postgres, typed, shared by every process. Writes are one
- * INSERT each and never fail the request that caused them (a lost audit row must not turn a
- * login into a 500); the failure goes to `onError` instead. Old events are pruned in the
- * background, at most once an hour per recorder, never on a request's path.
+ * The audit log: security events in Postgres, typed, shared by every process. A write is
+ * committed before `record` returns, and never fails the request that caused it (a lost audit row
+ * must not turn a login into a 500); the failure goes to `onError` instead. Rows recorded while
+ * the recorder's previous INSERT is in flight go in the next one together (group commit: one
+ * commit for many refusals under load, docs/performance.md "Stop 13"). Old events are pruned in
+ * the background, at most once an hour per recorder, never on a request's path.
  */
 import type { Db } from '@gatehouse/db'
 
 import type { Clock } from '../clock.js'
+import { GroupCommit } from '../group-commit.js'
 import { deleteAuditEventsBefore } from './repository.js'
 
 export const AUDIT_EVENTS = [
@@ -118,20 +121,13 @@ export function createAuditRecorder(opts: AuditRecorderOptions): AuditRecorder {
     }
   }
 
+  const inserts = new GroupCommit((rows: AuditRow[]) => insertRows(db, rows))
+
   async function record(input: AuditInput) {
     const now = clock()
     try {
-      const values = row(input, now)
-      const { user_id: userId } = values
-      await db
-        .insertInto('audit_events')
-        .values((eb) => ({
-          ...values,
-          // The user's current username, filled in by the same INSERT.
-          username:
-            values.username ?? (userId != null ? eb.selectFrom('users').select('username').where('id', '=', userId) : null),
-        }))
-        .execute()
+      const failure = await inserts.add(row(input, now))
+      if (failure) opts.onError?.(failure.error)
     } catch (error) {
       opts.onError?.(error)
     }
@@ -141,4 +137,43 @@ export function createAuditRecorder(opts: AuditRecorderOptions): AuditRecorder {
     row: (input: AuditInput) => row(input, clock()),
     written: () => written(clock()),
   })
+}
+
+/**
+ * Inserts rows in one statement, each with its user's current username filled in by the INSERT
+ * where it has none; answers, per row, null or why it was not written. One bad row (its user
+ * deleted meanwhile: the foreign key) must not lose the others, so a failed batch is retried row
+ * by row and only the bad row's write fails.
+ */
+async function insertRows(db: Db, rows: AuditRow[]): Promise<({ error: unknown } | null)[]> {
+  const insert = (batch: AuditRow[]) =>
+    db
+      .insertInto('audit_events')
+      .values(
+        batch.map((values) => ({
+          ...values,
+          username:
+            values.username ??
+            (values.user_id != null
+              ? db.selectFrom('users').select('username').where('id', '=', values.user_id)
+              : null),
+        })),
+      )
+      .execute()
+  try {
+    await insert(rows)
+    return rows.map(() => null)
+  } catch (error) {
+    if (rows.length === 1) return [{ error }]
+  }
+  // One at a time, so even this rare path holds a single pooled connection.
+  const failures: ({ error: unknown } | null)[] = []
+  for (const one of rows)
+    failures.push(
+      await insert([one]).then(
+        () => null,
+        (error: unknown) => ({ error }),
+      ),
+    )
+  return failures
 }
