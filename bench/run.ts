@@ -498,7 +498,8 @@ const SCENARIOS: Record<ScenarioId, ScenarioDef> = {
       try {
         const result = await SCENARIOS['protected-jwt'].run({ ...run, gatehouse: throttled })
         const jwt = run.jwtRps === null ? '' : `; ${Math.round(run.jwtRps)}/s with it off (the JWT row)`
-        return { ...result, note: `THROTTLE_USER=${THROTTLE_UNREACHED}/min: one counter upsert per request${jwt}` }
+        const note = `THROTTLE_USER=${THROTTLE_UNREACHED}/min: one counter upsert per round trip of concurrent requests${jwt}`
+        return { ...result, note }
       } finally {
         await throttled.stop()
         run.gatehouse = await startGatehouse(run.gh)
