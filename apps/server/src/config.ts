@@ -251,6 +251,7 @@ const Env = z
     // hashing slots to it (and checked, so a typo is not silently libuv's default).
     UV_THREADPOOL_SIZE: int(1, 1024).optional(),
     PASSWORD_HASH_CONCURRENCY: int(1, 1024).optional(),
+    NUM_PROXIES: int(0, 32).default(0),
     // Generous on purpose: they stop floods, not busy clients behind one address.
     THROTTLE_ANON: rate.default({ limit: 1000, windowSeconds: 60 }),
     THROTTLE_USER: rate.default({ limit: 10_000, windowSeconds: 60 }),
@@ -319,6 +320,11 @@ function toConfig(env: z.output<typeof Env>) {
     /** Password hashes in flight per process, below the thread pool size (auth's password/limiter.ts). */
     passwordHashConcurrency:
       env.PASSWORD_HASH_CONCURRENCY ?? defaultPasswordHashConcurrency({ ...sizing, threadpoolSize }),
+    /**
+     * Trusted proxies in front that append to X-Forwarded-For (DRF's NUM_PROXIES); 0 keys callers
+     * by the connection's peer address (http/client-address.ts).
+     */
+    numProxies: env.NUM_PROXIES,
     /** Anonymous callers, per client address (DRF's AnonRateThrottle); null when off. */
     throttleAnon: env.THROTTLE_ANON,
     /** Authenticated callers, per user (DRF's UserRateThrottle); null when off. */

@@ -35,7 +35,7 @@ export interface Credentials {
   authorization?: string | undefined
   /** Every request header, names in lower case, for authenticators that read others (`X-API-Key`). */
   headers?: Readonly<Record<string, string | undefined>> | undefined
-  /** The client's address (the socket's remote address); throttles count anonymous callers by it. */
+  /** The client's address (the peer, or per NUM_PROXIES from X-Forwarded-For); throttles count anonymous callers by it. */
   address?: string | undefined
   /** The HTTP side of the request; in-process calls (createCaller, the CLI) have none. */
   http?: HttpRequestInfo | undefined

@@ -98,6 +98,14 @@ describe('configuration', () => {
     ])
   })
 
+  it('trusts no proxy unless NUM_PROXIES says how many append to X-Forwarded-For', () => {
+    expect(loadConfig({}).numProxies).toBe(0)
+    expect(loadConfig({ NUM_PROXIES: '2' }).numProxies).toBe(2)
+    expect(configErrorLines({ NUM_PROXIES: '-1' })).toEqual(['NUM_PROXIES: expected a whole number from 0 to 32'])
+    expect(configErrorLines({ NUM_PROXIES: 'yes' })).toEqual(['NUM_PROXIES: expected a whole number from 0 to 32'])
+    expect(configErrorLines({ NUM_PROXIES: '33' })).toEqual(['NUM_PROXIES: expected at most 32'])
+  })
+
   it('keeps audit events 90 days unless AUDIT_RETENTION says otherwise; off keeps them forever', () => {
     expect(loadConfig({}).auditRetentionSeconds).toBe(90 * 86_400)
     expect(loadConfig({ AUDIT_RETENTION: '30d' }).auditRetentionSeconds).toBe(30 * 86_400)

@@ -16,7 +16,7 @@ import { publicProcedure, throttled } from '../src/procedures.js'
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import { createCallerFactory, router } from '../src/trpc.js'
-import { errorBody, mutation, query } from './helpers/http.js'
+import { errorBody, mutation, query, wire } from './helpers/http.js'
 
 interface Reply {
   status: number
@@ -165,6 +165,62 @@ describe(`${TEST_BACKEND}: throttling over HTTP`, () => {
       expect(res.status).toBe(200)
       refresh = res.body.result.data.refresh
     }
+  })
+
+  describe('behind proxies (NUM_PROXIES)', () => {
+    const via = (server: TestServer, forwardedFor: string) =>
+      query(server.url, 'content.protected', { headers: { 'x-forwarded-for': forwardedFor } })
+
+    it('ignores X-Forwarded-For by default: a client cannot pick a fresh address per request', async () => {
+      const server = await serve({ THROTTLE_ANON: '2/h' })
+      expect((await via(server, '203.0.113.1')).status).toBe(401)
+      expect((await via(server, '203.0.113.2')).status).toBe(401)
+      expect((await via(server, '203.0.113.3')).status).toBe(429)
+    })
+
+    it('with NUM_PROXIES=1 counts the address the proxy appended, not the proxy’s nor the client’s claims', async () => {
+      const server = await serve({ THROTTLE_ANON: '2/h', NUM_PROXIES: '1' })
+      expect((await via(server, '203.0.113.1')).status).toBe(401)
+      // a client that prepends a made-up address is still the address the proxy saw
+      expect((await via(server, '198.51.100.7, 203.0.113.1')).status).toBe(401)
+      const refused = await via(server, '203.0.113.1')
+      expect(refused.status).toBe(429)
+      expect(refused.body).toEqual(throttledBody('content.protected', Number(refused.headers.get('retry-after'))))
+      // another client behind the same proxy (the same socket address) has its own counter
+      expect((await via(server, '203.0.113.2')).status).toBe(401)
+      // no header, or nothing usable in it: the proxy's own address
+      expect((await query(server.url, 'content.protected')).status).toBe(401)
+      expect((await via(server, 'unknown')).status).toBe(401)
+      expect((await via(server, 'unknown')).status).toBe(429)
+    })
+
+    it('counts login failures and writes audit rows under the forwarded address', async () => {
+      const server = await serve({ THROTTLE_LOGIN_FAILURES: '2/h', NUM_PROXIES: '1' })
+      const user = await server.createUser()
+      const login = (forwardedFor: string, username: string) =>
+        wire(`${server.url}/trpc/auth.login`, {
+          method: 'POST',
+          body: JSON.stringify({ username, password: 'wrong-password' }),
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+        })
+      expect((await login('203.0.113.50', 'nobody-1')).status).toBe(401)
+      expect((await login('203.0.113.50', 'nobody-2')).status).toBe(401)
+      expect((await login('203.0.113.50', 'nobody-3')).status).toBe(429)
+      // one address used up its failures; the others behind the proxy still log in
+      const ok = await wire(`${server.url}/trpc/auth.login`, {
+        method: 'POST',
+        body: JSON.stringify(creds(user)),
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.51' },
+      })
+      expect(ok.status).toBe(200)
+      const rows = await server.testDb.db
+        .selectFrom('audit_events')
+        .select(['event', 'address'])
+        .where('event', 'in', ['login.failed', 'login.succeeded'])
+        .orderBy('id')
+        .execute()
+      expect(rows.map((r) => r.address)).toEqual(['203.0.113.50', '203.0.113.50', '203.0.113.50', '203.0.113.51'])
+    })
   })
 
   describe('login brute-force protection', () => {

@@ -18,6 +18,7 @@ import { CHALLENGE_FREE_REASONS } from '../errors.js'
 import { createRestHandler } from '../rest/handler.js'
 import { openApiDocument } from '../rest/openapi.js'
 import { appRouter } from '../routers/_app.js'
+import { clientAddress } from './client-address.js'
 import { CookieJar, cookiesAreSecure, parseCookieHeader } from './cookies.js'
 import { createDocsHandler } from './docs.js'
 import type { OAuthServer } from '../oauth/provider.js'
@@ -44,12 +45,6 @@ function sendJson(res: ServerResponse, reply: { status: number; body: unknown; h
 function trpcError(status: number, code: string, message: string) {
   const reason = code === 'INTERNAL_SERVER_ERROR' ? 'INTERNAL' : code
   return { error: { message, code: -32_600, data: { code, httpStatus: status, reason } } }
-}
-
-/** The peer's address; an IPv4 client of a dual-stack socket counts as its IPv4 address. */
-function clientAddress(req: IncomingMessage): string | undefined {
-  const address = req.socket.remoteAddress
-  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address
 }
 
 /** The headers as authenticators see them: one string per name (node keeps only set-cookie as a list). */
@@ -100,7 +95,12 @@ export function createRequestListener(opts: HttpOptions) {
     }
     return createContextInner(
       { auth, config, authenticators: o.authenticators ?? authenticators },
-      { authorization: req.headers.authorization, headers: headersOf(req), address: clientAddress(req), http },
+      {
+        authorization: req.headers.authorization,
+        headers: headersOf(req),
+        address: clientAddress(req, config.numProxies),
+        http,
+      },
     )
   }
 

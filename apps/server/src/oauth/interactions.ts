@@ -13,6 +13,7 @@ import type { AuthService } from '@gatehouse/auth'
 import { isAuthError } from '@gatehouse/auth'
 import type Provider from 'oidc-provider'
 
+import { clientAddress } from '../http/client-address.js'
 import { readBody, RestError } from '../rest/body.js'
 import { OAUTH_PATH, OAUTH_SCOPES } from './settings.js'
 
@@ -72,6 +73,8 @@ function sendHtml(
 
 export interface InteractionOptions {
   auth: AuthService
+  /** NUM_PROXIES: who the client is behind trusted proxies (http/client-address.ts). */
+  numProxies: number
   csrfToken(uid: string): string
   csrfMatches(uid: string, presented: string): boolean
 }
@@ -117,11 +120,6 @@ ${items}
 <form method="post" action="${action}/confirm"><input type="hidden" name="csrf" value="${escapeHtml(o.csrf)}"><button type="submit" id="allow">Allow</button></form>
 <form method="post" action="${action}/abort"><input type="hidden" name="csrf" value="${escapeHtml(o.csrf)}"><button type="submit" id="deny">Deny</button></form>`,
   )
-}
-
-function clientAddress(req: IncomingMessage): string | undefined {
-  const address = req.socket.remoteAddress
-  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address
 }
 
 export function createInteractionHandler(opts: InteractionOptions) {
@@ -176,7 +174,7 @@ export function createInteractionHandler(opts: InteractionOptions) {
       const ua = req.headers['user-agent']
       user = await auth.core.checkLogin(
         { username, password },
-        { address: clientAddress(req), userAgent: ua?.slice(0, 512), via: 'oauth' },
+        { address: clientAddress(req, opts.numProxies), userAgent: ua?.slice(0, 512), via: 'oauth' },
       )
     } catch (error) {
       if (isAuthError(error) && error.code === 'THROTTLED') {

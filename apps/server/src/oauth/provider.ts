@@ -420,6 +420,7 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
 
   const interactions = createInteractionHandler({
     auth,
+    numProxies: config.numProxies,
     csrfToken: (uid) => createHmac('sha256', csrfKey).update(`interaction:${uid}`).digest('base64url'),
     csrfMatches(uid, presented) {
       const expected = Buffer.from(createHmac('sha256', csrfKey).update(`interaction:${uid}`).digest('base64url'))
