@@ -62,7 +62,8 @@ export async function incrementCounters(db: Db, counters: readonly CounterHits[]
   })
 }
 
-const counterId = (key: string, windowStart: Date) => `${windowStart.getTime()}:${key}`
+/** One counter's identity, (key, window_start), as a map key: what a batch groups hits by. */
+export const counterId = (key: string, windowStart: Date) => `${windowStart.getTime()}:${key}`
 
 /** The hits counted so far in a window; 0 when there is no row yet. */
 export async function readCounter(db: Db, counter: { key: string; windowStart: Date }): Promise<number> {

@@ -1,7 +1,7 @@
 import type { Db } from '@gatehouse/db'
 
 import { GroupCommit } from '../group-commit.js'
-import { incrementCounters } from '../store/throttle.repository.js'
+import { counterId, incrementCounters } from '../store/throttle.repository.js'
 
 interface Counter {
   key: string
@@ -46,7 +46,7 @@ export class HitBatch {
 async function countHits(db: Db, hits: Counter[]): Promise<number[]> {
   const groups = new Map<string, { counter: Counter; hits: number[] }>()
   hits.forEach((counter, i) => {
-    const id = `${counter.windowStart.getTime()}:${counter.key}`
+    const id = counterId(counter.key, counter.windowStart)
     const group = groups.get(id)
     if (group) group.hits.push(i)
     else groups.set(id, { counter, hits: [i] })
