@@ -210,3 +210,32 @@ describe(`${TEST_BACKEND}: OAuth cookies under COOKIE_SECURE=true`, () => {
     for (const line of lines) expect(line).toMatch(/;\s*secure/i)
   })
 })
+
+describe(`${TEST_BACKEND}: OAuth sign-in behind a proxy (NUM_PROXIES=1)`, () => {
+  it('audits a failed sign-in under the address the proxy saw (the one its failure counter keys on), not the proxy’s', async () => {
+    await using server = await startTestServer({ NUM_PROXIES: '1' })
+    const created = await createOAuthClient(
+      server.db,
+      { name: 'Web', grants: ['authorization_code'], redirectUris: [REDIRECT], scopes: 'openid' },
+      ALL_GRANTS,
+    )
+    const browser = new Browser()
+    const page = await browser.follow(
+      authorizeUrl({ base: server.url, clientId: created.client.clientId, redirectUri: REDIRECT, scope: 'openid' }),
+      server.url,
+    )
+    const res = await browser.fetch(`${server.url}${formAction(page.text, 'login')}`, {
+      method: 'POST',
+      body: new URLSearchParams({ csrf: csrfOf(page.text), username: 'nobody', password: 'wrong password' }).toString(),
+      // a made-up entry first, then what the proxy appended
+      headers: { 'content-type': FORM, 'x-forwarded-for': '198.51.100.7, 203.0.113.60' },
+    })
+    expect(res.status).toBe(401)
+    const rows = await server.db
+      .selectFrom('audit_events')
+      .select(['address', 'detail'])
+      .where('event', '=', 'login.failed')
+      .execute()
+    expect(rows).toEqual([{ address: '203.0.113.60', detail: { via: 'oauth', why: 'unknown_user' } }])
+  })
+})
