@@ -641,8 +641,15 @@ export async function createAuthService(opts: AuthServiceOptions) {
 
     rotateKeys: () => keys.rotate(),
 
-    /** gatehouse retirekey: the key stops signing and verifying (see KeyRing.retire). */
-    retireKey: (kid: string) => keys.retire(kid),
+    /**
+     * gatehouse retirekey: the key stops signing and verifying (see KeyRing.retire), in this
+     * process once this resolves. Tokens it verified are dropped here rather than when the
+     * retirement's NOTIFY comes back: until then the cache would still serve them.
+     */
+    async retireKey(kid: string): Promise<void> {
+      await keys.retire(kid)
+      cache?.keysChanged()
+    },
 
     /**
      * Counts one request against `key` at `rate` (the server's throttle middleware), in the

@@ -158,13 +158,22 @@ export class AuthCache {
         this.#apiTokens.delete(id)
         return
       case 'keys':
-        this.#tokens.clear()
-        this.onKeysChanged()
+        this.keysChanged()
         return
       default:
         // 'all', or a payload this version does not know: the safe answer is to forget everything.
         this.reset()
     }
+  }
+
+  /**
+   * The signing keys changed: every verified token is dropped (and fills in flight refused), and
+   * the key ring re-reads before the next verification.
+   */
+  keysChanged(): void {
+    this.#generation++
+    this.#tokens.clear()
+    this.onKeysChanged()
   }
 
   /** Drops everything and invalidates fills in flight. */
