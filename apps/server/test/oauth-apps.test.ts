@@ -129,6 +129,21 @@ describe(`${TEST_BACKEND}: the apps a user authorised`, () => {
     })
     expect([refresh.status, refresh.body.error]).toEqual([400, 'invalid_grant'])
 
+    // audited like an API key's revocation: who, which app, how many grants, from where
+    const audited = await server.db
+      .selectFrom('audit_events')
+      .select(['user_id', 'username', 'address', 'detail'])
+      .where('event', '=', 'oauth_app.revoked')
+      .execute()
+    expect(audited).toEqual([
+      {
+        user_id: bob.id,
+        username: 'bob',
+        address: '127.0.0.1',
+        detail: { clientId: clients.calendar.clientId, grants: 1 },
+      },
+    ])
+
     const asked = await connect({ client: 'calendar', user: bob, scope: 'read', browser })
     expect(asked.consented).toBe(true)
     // alice's grant to the same app was not touched
@@ -152,6 +167,13 @@ describe(`${TEST_BACKEND}: the apps a user authorised`, () => {
     )
     const notes = (await list(aliceAccess)).body.result.data.items as { clientId: string }[]
     expect(notes.map((a) => a.clientId)).toContain(clients.notes.clientId)
+    const audited = await server.db
+      .selectFrom('audit_events')
+      .select('id')
+      .where('event', '=', 'oauth_app.revoked')
+      .where('user_id', '=', carol.id)
+      .execute()
+    expect(audited).toEqual([])
   })
 
   it('checks its input and its caller', async () => {

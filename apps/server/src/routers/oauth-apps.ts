@@ -109,6 +109,12 @@ export const oauthAppsRouter = router({
         now: ctx.auth.clock(),
       })
       if (revoked === 0) throw new AuthError('NOT_FOUND', { message: 'You have not authorised this application.' })
+      await ctx.auth.audit({
+        event: 'oauth_app.revoked',
+        userId: ctx.user.id,
+        ...ctx.meta,
+        detail: { clientId: input.clientId, grants: revoked },
+      })
       return { detail: 'Application access revoked.' as const }
     }),
 })

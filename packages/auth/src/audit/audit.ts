@@ -23,6 +23,7 @@ export const AUDIT_EVENTS = [
   'api_token.revoked',
   'session.created',
   'session.revoked',
+  'oauth_app.revoked',
   'permission.denied',
   'password.changed',
 ] as const
