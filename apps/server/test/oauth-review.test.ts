@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createOAuthClient } from '../src/oauth/clients.js'
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
+import { login, mutation } from './helpers/http.js'
 import {
   ALL_GRANTS,
   authorize,
@@ -156,6 +157,34 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
     expect(cookies.length).toBeGreaterThan(0)
     for (const line of cookies) expect(line).toMatch(/httponly/i)
     for (const line of cookies) expect(line).toMatch(/samesite=lax/i)
+  })
+
+  it('logging out everywhere, a password change or deactivation ends the sign-in at the OAuth server too', async () => {
+    // Otherwise a browser left signed in (a shared computer, a stolen cookie) keeps getting codes
+    // for the user's apps after the user ended every login, as Django's sessions would not allow.
+    const params = { base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid read' }
+    for (const end of ['auth.logoutAll', 'changepassword', 'deactivated'] as const) {
+      const user = await server.createUser()
+      const browser = new Browser()
+      expect((await authorize(browser, { ...params, user })).params.get('code')).toBeTruthy()
+      const remembered = await authorize(browser, params)
+      expect([remembered.pages, Boolean(remembered.params.get('code'))]).toEqual([[], true])
+
+      if (end === 'auth.logoutAll') {
+        const { access } = await login(base, user)
+        expect((await mutation(base, 'auth.logoutAll', undefined, access)).status).toBe(200)
+      } else if (end === 'changepassword') {
+        await server.auth.changePassword(user.username, 'An0ther-passphrase', { skipValidation: true })
+      } else {
+        await server.db.updateTable('users').set({ is_active: false }).where('id', '=', user.id).execute()
+      }
+      const after = await browser.follow(authorizeUrl(params), base)
+      expect([end, after.status, after.location]).toEqual([end, 200, undefined])
+      expect(after.text).toContain('name="password"')
+      // and an app asking silently (prompt=none) is told to send the user to sign in
+      const silent = await browser.follow(authorizeUrl({ ...params, extra: { prompt: 'none' } }), base)
+      expect(new URL(silent.location ?? '').searchParams.get('error')).toBe('login_required')
+    }
   })
 
   it('another confidential client can introspect the token (documented policy)', async () => {

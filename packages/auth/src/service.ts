@@ -41,12 +41,11 @@ import { assertCurrentEpoch, authenticateJwt, authenticateVerifiedJwt, logoutEve
 import { verifyWith } from './tokens/refresh.js'
 import { AuthCache, type CachedUser } from './cache/auth-cache.js'
 import { InvalidationBus } from './cache/bus.js'
-import { findTokenUser } from './store/epoch.repository.js'
 import { slidingService } from './tokens/sliding.js'
 import { sessionService, type SessionOptions } from './sessions/service.js'
 import { deleteUserSessions } from './sessions/repository.js'
 import { Pruner, pruneExpired } from './maintenance/prune.js'
-import { bumpTokenEpoch } from './store/epoch.repository.js'
+import { bumpTokenEpoch, deleteUserOAuthSessions, findTokenUser } from './store/epoch.repository.js'
 import { generateApiToken, parseApiToken, verifyApiTokenSecret } from './tokens/api-token.js'
 import { toAuthUser, toPublicUser } from './users/user.js'
 import { checkUsername } from './users/username.js'
@@ -595,12 +594,14 @@ export async function createAuthService(opts: AuthServiceOptions) {
       if (!opts2.skipValidation) checkNewPassword(password, row)
       const hash = await hashPassword(password, { cost })
       // A new password ends every login: access and sliding tokens by the epoch, refresh and
-      // sliding tokens by the blacklist, sessions by deletion (Django: update_session_auth_hash elsewhere).
+      // sliding tokens by the blacklist, sessions (ours and the OAuth server's sign-ins) by deletion
+      // (Django: update_session_auth_hash elsewhere).
       await db.transaction().execute(async (trx) => {
         await updateUser(trx, row.id, { password: hash })
         await bumpTokenEpoch(trx, row.id)
         await blacklistUserTokens(trx, row.id)
         await deleteUserSessions(trx, row.id)
+        await deleteUserOAuthSessions(trx, row.id)
       })
       const detail = opts2.via ? { via: opts2.via } : {}
       await audit({ event: 'password.changed', userId: row.id, username: row.username, ...opts2.meta, detail })

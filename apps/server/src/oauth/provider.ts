@@ -18,7 +18,13 @@ import { KeyRing } from '@gatehouse/auth'
 import type { Db } from '@gatehouse/db'
 import { decodeProtectedHeader, jwtVerify } from 'jose'
 import { sql } from 'kysely'
-import type { Configuration, errors as OidcErrors, KoaContextWithOIDC, default as Provider } from 'oidc-provider'
+import type {
+  Configuration,
+  errors as OidcErrors,
+  interactionPolicy as OidcInteractionPolicy,
+  KoaContextWithOIDC,
+  default as Provider,
+} from 'oidc-provider'
 
 import type { Config } from '../config.js'
 import { readBody, RestError } from '../rest/body.js'
@@ -126,10 +132,10 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
   async function build(settings: OAuthSettings, kids: string): Promise<ProviderState> {
     // oidc-provider (and koa under it) is loaded at the first OAuth request, not at start: about
     // 30 MB resident and 0.1 s of start-up that a server nobody asks for OAuth never pays.
-    const { default: Provider, errors } = await import('oidc-provider')
+    const { default: Provider, errors, interactionPolicy } = await import('oidc-provider')
     const jwks = await privateJwks(db, settings.algorithm)
     if (jwks.length === 0) throw new TypeError(`OAuth: no active ${settings.algorithm} signing key`)
-    const provider = new Provider(settings.issuer, configuration(settings, jwks, errors))
+    const provider = new Provider(settings.issuer, configuration(settings, jwks, { errors, interactionPolicy }))
     // Clients hold only the SHA-256 of their secret (adapter.ts hands it over as client_secret).
     const clientPrototype = provider.Client.prototype as unknown as {
       clientSecret?: string
@@ -145,7 +151,7 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
   function configuration(
     settings: OAuthSettings,
     jwks: Record<string, unknown>[],
-    errors: typeof OidcErrors,
+    { errors, interactionPolicy }: { errors: typeof OidcErrors; interactionPolicy: typeof OidcInteractionPolicy },
   ): Configuration {
     const alg = settings.algorithm
     return {
@@ -233,7 +239,10 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
         return { accountId: sub, claims: () => claimsFor(user) }
       },
       loadExistingGrant,
-      interactions: { url: (_ctx, interaction) => `${OAUTH_PATH}/interaction/${interaction.uid}` },
+      interactions: {
+        policy: promptsOf(interactionPolicy),
+        url: (_ctx, interaction) => `${OAUTH_PATH}/interaction/${interaction.uid}`,
+      },
       // DOT issues refresh tokens whenever the client may use them, offline_access or not.
       issueRefreshToken: (_ctx, client) =>
         settings.grants.includes('refresh_token') && client.grantTypeAllowed('refresh_token'),
@@ -493,4 +502,21 @@ function isJwt(token: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * oidc-provider's prompts, with one more reason to sign in: a sign-in whose account is gone
+ * (deactivated or deleted since; `findAccount` answers nothing for it). The provider would carry
+ * on with the session's account id and no account, and fail with a 500 at consent.
+ */
+function promptsOf(policy: typeof OidcInteractionPolicy) {
+  const prompts = policy.base()
+  prompts
+    .get('login')
+    ?.checks.add(
+      new policy.Check('account_gone', 'End-User authentication is required', 'login_required', (ctx) =>
+        ctx.oidc.session?.accountId && !ctx.oidc.account ? policy.Check.REQUEST_PROMPT : policy.Check.NO_NEED_TO_PROMPT,
+      ),
+    )
+  return prompts
 }

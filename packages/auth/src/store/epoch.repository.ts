@@ -72,3 +72,17 @@ export async function deleteUserSessions(db: Db, userId: number): Promise<number
   const result = await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst()
   return Number(result.numDeletedRows)
 }
+
+/**
+ * Ends the user's sign-ins at the OAuth server (oidc-provider's `Session` rows, apps/server/src/oauth):
+ * without this, a browser signed in there would go on getting codes for the user's apps after
+ * the user ended every other login.
+ */
+export async function deleteUserOAuthSessions(db: Db, userId: number): Promise<number> {
+  const result = await db
+    .deleteFrom('oauth_payloads')
+    .where('model', '=', 'Session')
+    .where(sql<string>`payload->>'accountId'`, '=', String(userId))
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}

@@ -155,14 +155,28 @@ describe(`${TEST_BACKEND}: the per-user token epoch`, () => {
     await expect(auth.authenticateAccessToken(u.sliding)).rejects.toMatchObject({ code: 'TOKEN_BLACKLISTED' })
   })
 
-  it('log out everywhere: tokens, sessions and the audit row; API keys stay', async () => {
+  it('log out everywhere: tokens, sessions, OAuth sign-ins and the audit row; API keys stay', async () => {
     const [u, other] = [await loggedIn(), await loggedIn()]
     const { token: key } = await auth.obtainApiToken({ username: u.username, password: PASSWORD })
     await t.db
       .insertInto('sessions')
       .values({ id: `s${n}`, user_id: u.id, secret_hash: '0'.repeat(64), expires_at: new Date(Date.now() + 3_600_000) })
       .execute()
+    // oidc-provider's sign-ins (apps/server/src/oauth), one for each user
+    await t.db
+      .insertInto('oauth_payloads')
+      .values(
+        [u, other].map((x) => ({
+          model: 'Session',
+          id: `oauth-${n}-${x.id}`,
+          payload: JSON.stringify({ accountId: String(x.id), kind: 'Session' }),
+          expires_at: new Date(Date.now() + 3_600_000),
+        })),
+      )
+      .execute()
     await auth.logoutAll(u, { address: '203.0.113.9', userAgent: 'test' })
+    const signIns = await t.db.selectFrom('oauth_payloads').select('id').where('model', '=', 'Session').execute()
+    expect(signIns.map((r) => r.id)).toEqual([`oauth-${n}-${other.id}`])
     await expect(auth.authenticateAccessToken(u.access)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' })
     await expect(auth.refresh(u.refresh)).rejects.toMatchObject({ code: 'TOKEN_BLACKLISTED' })
     await expect(auth.refreshSlidingToken(u.sliding)).rejects.toMatchObject({ code: 'TOKEN_BLACKLISTED' })

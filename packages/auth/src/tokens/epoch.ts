@@ -14,7 +14,12 @@ import type { VerifiedToken } from '../jwt/claims.js'
 import type { AuthUser } from '../users/user.js'
 import type { TokenSettings } from './refresh.js'
 import { AuthError } from '../errors.js'
-import { bumpTokenEpoch, deleteUserSessions, findTokenUser } from '../store/epoch.repository.js'
+import {
+  bumpTokenEpoch,
+  deleteUserOAuthSessions,
+  deleteUserSessions,
+  findTokenUser,
+} from '../store/epoch.repository.js'
 import { blacklistUserTokens } from '../store/token.repository.js'
 import { toAuthUser } from '../users/user.js'
 import { verifyWith } from './refresh.js'
@@ -47,13 +52,15 @@ export async function authenticateVerifiedJwt(db: Db, verified: VerifiedToken): 
 /**
  * Ends every login of the user at once: the epoch moves on (their access and sliding tokens stop
  * at their next request), every outstanding refresh and sliding token is blacklisted (none can be
- * refreshed back to life), and their server-side sessions are deleted. API keys are not touched
- * (auth.tokens.revokeAll revokes those).
+ * refreshed back to life), and their server-side sessions and sign-ins at the OAuth server are
+ * deleted. API keys (auth.tokens.revokeAll) and the grants of OAuth apps (auth.apps.revoke) are
+ * not touched.
  */
 export async function logoutEverywhere(db: Db, userId: number): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await bumpTokenEpoch(trx, userId)
     await blacklistUserTokens(trx, userId)
     await deleteUserSessions(trx, userId)
+    await deleteUserOAuthSessions(trx, userId)
   })
 }
