@@ -33,6 +33,31 @@ export function toClientMetadata(row: OAuthClient): ClientMetadata {
   }
 }
 
+/**
+ * Whether a request-supplied value holds U+0000 anywhere. Postgres stores it in neither text nor
+ * jsonb, so such a value can match no row, and writing one would fail with a 500.
+ */
+function holdsNull(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0')
+  if (Array.isArray(value)) return value.some(holdsNull)
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([key, v]) => key.includes('\0') || holdsNull(v))
+  }
+  return false
+}
+
+export interface AdapterErrors {
+  /** For a code or refresh token a concurrent request consumed first. */
+  alreadyConsumed: () => Error
+  /** For a request parameter with a NUL in it, which the provider would otherwise store. */
+  nullCharacters: () => Error
+}
+
+const PLAIN_ERRORS: AdapterErrors = {
+  alreadyConsumed: () => new Error('already consumed'),
+  nullCharacters: () => new Error('Null characters are not allowed.'),
+}
+
 function epochToDate(seconds: number | undefined): Date | null {
   return typeof seconds === 'number' ? new Date(seconds * 1000) : null
 }
@@ -41,16 +66,17 @@ function epochToDate(seconds: number | undefined): Date | null {
 export class KyselyAdapter implements Adapter {
   readonly #db: Db
   readonly #model: string
-  readonly #alreadyConsumed: () => Error
+  readonly #errors: AdapterErrors
 
-  /** `alreadyConsumed`: the error for a code or refresh token a concurrent request consumed first. */
-  constructor(db: Db, model: string, alreadyConsumed: () => Error = () => new Error('already consumed')) {
+  constructor(db: Db, model: string, errors: AdapterErrors = PLAIN_ERRORS) {
     this.#db = db
     this.#model = model
-    this.#alreadyConsumed = alreadyConsumed
+    this.#errors = errors
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    // A NUL comes only from a request parameter (state, nonce, login_hint, …) copied into the payload.
+    if (holdsNull(payload)) throw this.#errors.nullCharacters()
     const expiresAt = expiresIn > 0 ? new Date(Date.now() + expiresIn * 1000) : epochToDate(payload.exp)
     const row = {
       payload: JSON.stringify(payload),
@@ -68,17 +94,20 @@ export class KyselyAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (holdsNull(id)) return undefined
     if (this.#model === 'Client') return this.#findClient(id)
     const row = await this.#live().where('id', '=', id).executeTakeFirst()
     return row && this.#toPayload(row)
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (holdsNull(userCode)) return undefined
     const row = await this.#live().where('user_code', '=', userCode).executeTakeFirst()
     return row && this.#toPayload(row)
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (holdsNull(uid)) return undefined
     const row = await this.#live().where('uid', '=', uid).executeTakeFirst()
     return row && this.#toPayload(row)
   }
@@ -107,10 +136,11 @@ export class KyselyAdapter implements Adapter {
       await trx.deleteFrom('oauth_payloads').where('grant_id', '=', row.grant_id).execute()
       await trx.deleteFrom('oauth_payloads').where('model', '=', 'Grant').where('id', '=', row.grant_id).execute()
     })
-    throw this.#alreadyConsumed()
+    throw this.#errors.alreadyConsumed()
   }
 
   async destroy(id: string): Promise<void> {
+    if (holdsNull(id)) return
     await this.#db.deleteFrom('oauth_payloads').where('model', '=', this.#model).where('id', '=', id).execute()
   }
 
@@ -142,8 +172,8 @@ export class KyselyAdapter implements Adapter {
   }
 }
 
-export function createAdapterFactory(db: Db, alreadyConsumed?: () => Error): (model: string) => Adapter {
-  return (model) => new KyselyAdapter(db, model, alreadyConsumed)
+export function createAdapterFactory(db: Db, errors?: AdapterErrors): (model: string) => Adapter {
+  return (model) => new KyselyAdapter(db, model, errors)
 }
 
 /**
@@ -152,6 +182,7 @@ export function createAdapterFactory(db: Db, alreadyConsumed?: () => Error): (mo
  * access tokens verify offline; this one indexed read is what makes them revocable.
  */
 export async function isOAuthAccessTokenLive(db: Db, jti: string): Promise<boolean> {
+  if (holdsNull(jti)) return false
   const row = await db
     .selectFrom('oauth_payloads')
     .select('id')

@@ -160,15 +160,24 @@ export function createInteractionHandler(opts: InteractionOptions) {
     const { provider, details, form } = o
     const username = form.get('username') ?? ''
     const password = form.get('password') ?? ''
+    // No user has a NUL in their name (Postgres could not even look one up): DRF's CharField message.
+    const nul = username.includes('\0') || password.includes('\0')
     const name = await clientName(provider, details.params.client_id)
     const again = (status: number, error: string, headers: Record<string, string> = {}) =>
       sendHtml(res, status, {
-        html: loginPage({ uid: details.uid, csrf: opts.csrfToken(details.uid), clientName: name, username, error }),
+        html: loginPage({
+          uid: details.uid,
+          csrf: opts.csrfToken(details.uid),
+          clientName: name,
+          username: nul ? '' : username,
+          error,
+        }),
         headers,
       })
     if (details.prompt.name !== 'login')
       return again(400, 'This sign-in step is already done; start again from the application.')
     if (!username || !password) return again(400, 'Enter your username and password.')
+    if (nul) return again(400, 'Null characters are not allowed.')
     let user
     try {
       const ua = req.headers['user-agent']

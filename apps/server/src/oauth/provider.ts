@@ -156,7 +156,10 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
     const alg = settings.algorithm
     return {
       // A code or refresh token consumed by a racing request: the same answer as a sequential replay.
-      adapter: createAdapterFactory(db, () => new errors.InvalidGrant('grant request is invalid')),
+      adapter: createAdapterFactory(db, {
+        alreadyConsumed: () => new errors.InvalidGrant('grant request is invalid'),
+        nullCharacters: () => new errors.InvalidRequest('Null characters are not allowed.'),
+      }),
       jwks: { keys: jwks },
       cookies: {
         names: { session: 'oauth_session', interaction: 'oauth_interaction', resume: 'oauth_interaction_resume' },

@@ -9,12 +9,15 @@ import { permitted, publicProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import { auditRouter } from './audit.js'
 import { oauthClientsRouter } from './oauth-clients.js'
-import { email, field, username } from './schemas.js'
+import { email, field, prohibitNull, username } from './schemas.js'
 
 const on = (resource: 'user' | 'group' | 'permission') =>
   publicProcedure.use(permitted(IsAuthenticated, ModelPermissions(resource)))
 
-const id = z.number({ error: 'A valid integer is required.' }).int('A valid integer is required.').positive('A valid integer is required.')
+const id = z
+  .number({ error: 'A valid integer is required.' })
+  .int('A valid integer is required.')
+  .positive('A valid integer is required.')
 const groupName = field({ max: 150, trim: true })
 const codename = field({ max: 100 })
 const target = z.union([z.strictObject({ username, codename }), z.strictObject({ group: groupName, codename })], {
@@ -27,7 +30,7 @@ export const adminRouter = router({
       .input(
         z
           .strictObject({
-            search: z.string().max(150).optional(),
+            search: prohibitNull(z.string().max(150)).optional(),
             cursor: id.optional(),
             limit: z.number().int().min(1).max(100).optional(),
           })
@@ -41,7 +44,12 @@ export const adminRouter = router({
       .query(async ({ ctx, input }) => ({ user: await admin.getAdminUser(ctx.auth.db, input.id) })),
     update: on('user')
       .input(
-        z.strictObject({ id, email: email.optional(), isStaff: z.boolean().optional(), isSuperuser: z.boolean().optional() }),
+        z.strictObject({
+          id,
+          email: email.optional(),
+          isStaff: z.boolean().optional(),
+          isSuperuser: z.boolean().optional(),
+        }),
       )
       .mutation(async ({ ctx, input }) => {
         const caller = await ctx.authenticate()

@@ -10,21 +10,29 @@ import { OAUTH_GRANT_TYPES } from '../config.js'
 import { createOAuthClient, deleteOAuthClient, listOAuthClients } from '../oauth/clients.js'
 import { permitted, publicProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
+import { prohibitNull } from './schemas.js'
 
 const on = publicProcedure.use(permitted(IsAuthenticated, ModelPermissions('oauthclient')))
 
 const createInput = z.strictObject({
-  name: z.string({ error: 'Not a valid string.' }).max(150, 'Ensure this field has no more than 150 characters.'),
+  name: prohibitNull(
+    z.string({ error: 'Not a valid string.' }).max(150, 'Ensure this field has no more than 150 characters.'),
+  ),
   grants: z
     .array(z.enum(OAUTH_GRANT_TYPES, { error: `Expected one of ${OAUTH_GRANT_TYPES.join(', ')}.` }))
     .max(OAUTH_GRANT_TYPES.length),
-  redirectUris: z.array(z.string().max(2000, 'Ensure this field has no more than 2000 characters.')).max(20).optional(),
+  redirectUris: z
+    .array(prohibitNull(z.string().max(2000, 'Ensure this field has no more than 2000 characters.')))
+    .max(20)
+    .optional(),
   /** Space separated, as in OAuth requests. */
-  scopes: z.string({ error: 'Not a valid string.' }).max(200, 'Ensure this field has no more than 200 characters.'),
+  scopes: prohibitNull(
+    z.string({ error: 'Not a valid string.' }).max(200, 'Ensure this field has no more than 200 characters.'),
+  ),
   public: z.boolean().optional(),
 })
 
-const clientId = z.string({ error: 'Not a valid string.' }).min(1, 'This field may not be blank.').max(64)
+const clientId = prohibitNull(z.string({ error: 'Not a valid string.' }).min(1, 'This field may not be blank.').max(64))
 
 export const oauthClientsRouter = router({
   list: on.query(async ({ ctx }) => ({ items: await listOAuthClients(ctx.auth.db) })),

@@ -5,6 +5,16 @@
 import * as z from 'zod'
 
 const REQUIRED = 'This field is required.'
+/** DRF's CharField message (ProhibitNullCharactersValidator). */
+export const NULL_CHARACTERS = 'Null characters are not allowed.'
+
+/**
+ * Refuses U+0000, as every DRF CharField does: Postgres cannot store it in text or jsonb, so a
+ * NUL that got as far as a query would fail it with a 500 instead of naming the field.
+ */
+export function prohibitNull<T extends z.ZodString>(schema: T): T {
+  return schema.refine((v) => !v.includes('\0'), NULL_CHARACTERS)
+}
 
 /** A required string field with bounds; the message names the problem as Django would. */
 export function field(opts: { max: number; allowBlank?: boolean; trim?: boolean }) {
@@ -13,15 +23,13 @@ export function field(opts: { max: number; allowBlank?: boolean; trim?: boolean 
   })
   if (opts.trim) schema = schema.trim()
   if (!opts.allowBlank) schema = schema.min(1, 'This field may not be blank.')
-  return schema.max(opts.max, `Ensure this field has no more than ${opts.max} characters.`)
+  return prohibitNull(schema.max(opts.max, `Ensure this field has no more than ${opts.max} characters.`))
 }
 
 export const username = field({ max: 150 })
 // Long enough for any passphrase, short enough that hashing it is cheap (it is SHA-256'd first).
 export const password = field({ max: 4096 })
 export const token = field({ max: 4096 })
-export const email = z
-  .string({ error: 'Not a valid string.' })
-  .trim()
-  .max(254, 'Ensure this field has no more than 254 characters.')
-  .refine((v) => v === '' || z.email().safeParse(v).success, 'Enter a valid email address.')
+export const email = prohibitNull(
+  z.string({ error: 'Not a valid string.' }).trim().max(254, 'Ensure this field has no more than 254 characters.'),
+).refine((v) => v === '' || z.email().safeParse(v).success, 'Enter a valid email address.')

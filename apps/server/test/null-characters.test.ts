@@ -1,0 +1,197 @@
+/**
+ * U+0000 in client input. Postgres stores it in neither text nor jsonb, so before these checks a
+ * NUL that reached a query failed it: auth.login, auth.tokens.obtain, the REST token views, the
+ * OAuth sign-in form, /oauth/token's client_id, introspection and revocation all answered 500.
+ * Now every string field refuses it with DRF's CharField message, and the OAuth server treats it
+ * as matching nothing (or as an invalid request).
+ */
+import { TEST_BACKEND } from '@gatehouse/db/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type * as z from 'zod'
+
+import { appRouter } from '../src/routers/_app.js'
+import type { TestServer } from '../src/testing.js'
+import { startTestServer } from '../src/testing.js'
+import { errorBody, login, mutation, query, wire } from './helpers/http.js'
+import {
+  authorizeUrl,
+  basic,
+  Browser,
+  createTestClients,
+  csrfOf,
+  FORM,
+  formAction,
+  formPost,
+  REDIRECT,
+  tokenRequest,
+} from './helpers/oauth.js'
+
+const NUL = 'a\u0000b'
+const NULL_CHARACTERS = 'Null characters are not allowed.'
+
+/** A valid value for each field of an object schema, but NUL in every string (and string list). */
+function poisoned(schema: z.ZodType): { input: Record<string, unknown>; stringFields: string[] } | null {
+  const def = (schema as unknown as { _zod: { def: { type: string; shape?: Record<string, z.ZodType> } } })._zod.def
+  if (def.type !== 'object' || !def.shape) return null
+  const input: Record<string, unknown> = {}
+  const stringFields: string[] = []
+  for (const [key, field] of Object.entries(def.shape)) {
+    let inner = (field as unknown as { _zod: { def: Record<string, any> } })._zod.def
+    const optional = inner.type === 'optional'
+    while (inner.type === 'optional' || inner.type === 'nullable' || inner.type === 'default') {
+      inner = inner.innerType._zod.def
+    }
+    if (inner.type === 'string') {
+      input[key] = NUL
+      stringFields.push(key)
+    } else if (inner.type === 'array' && inner.element._zod.def.type === 'string') {
+      input[key] = [NUL]
+      stringFields.push(`${key}.0`)
+    } else if (inner.type === 'array' && inner.element._zod.def.type === 'enum') {
+      input[key] = [Object.values(inner.element._zod.def.entries)[0]]
+    } else if (inner.type === 'number') input[key] = 1
+    else if (inner.type === 'boolean') input[key] = true
+    else if (inner.type === 'enum') input[key] = Object.values(inner.entries)[0]
+    else if (!optional) throw new Error(`no sample value for ${key} (${inner.type})`) // else left out
+  }
+  return { input, stringFields }
+}
+
+describe(`${TEST_BACKEND}: NUL characters in client input`, () => {
+  let server: TestServer
+  let base: string
+  let root: { id: number; username: string; password: string }
+  let web: { clientId: string; secret: string }
+
+  beforeAll(async () => {
+    server = await startTestServer()
+    base = server.url
+    root = await server.createUser({ isStaff: true, isSuperuser: true })
+    ;({ web } = await createTestClients(server.db, {
+      service: { name: 'Service', scopes: 'read' },
+      web: { name: 'Web', scopes: 'openid read' },
+      spa: { name: 'SPA', scopes: 'openid' },
+    }))
+  })
+  afterAll(() => server.close())
+
+  it('every procedure refuses NUL in each string field with 400 and DRF’s message for that field', async () => {
+    const checked: string[] = []
+    for (const [path, procedure] of Object.entries(appRouter._def.procedures)) {
+      const def = (procedure as unknown as { _def: { type: string; inputs: z.ZodType[] } })._def
+      const sample = def.inputs[0] && poisoned(def.inputs[0])
+      if (!sample || sample.stringFields.length === 0) continue
+      // a fresh superuser token each time: passes every permission, whatever ran before
+      const { access } = await login(base, root)
+      const res =
+        def.type === 'query'
+          ? await query(base, path, { input: sample.input, token: access })
+          : await mutation(base, path, sample.input, access)
+      const fieldErrors = (res.body?.error?.data?.fieldErrors ?? {}) as Record<string, string[]>
+      expect({ path, status: res.status, reason: res.body?.error?.data?.reason }).toEqual({
+        path,
+        status: 400,
+        reason: 'INVALID_INPUT',
+      })
+      for (const field of sample.stringFields)
+        expect({ path, field, errors: fieldErrors[field] }).toMatchObject({
+          path,
+          field,
+          errors: expect.arrayContaining([NULL_CHARACTERS]),
+        })
+      checked.push(path)
+    }
+    // the login paths that answered 500 are among them
+    expect(checked).toEqual(
+      expect.arrayContaining(['auth.login', 'auth.tokens.obtain', 'auth.session.login', 'auth.tokens.revoke']),
+    )
+  })
+
+  it('auth.login: 400 naming both fields', async () => {
+    const res = await mutation(base, 'auth.login', { username: NUL, password: NUL })
+    expect(res.status).toBe(400)
+    expect(res.body).toEqual(
+      errorBody({
+        message: `username: ${NULL_CHARACTERS}; password: ${NULL_CHARACTERS}`,
+        code: 'BAD_REQUEST',
+        httpStatus: 400,
+        path: 'auth.login',
+        reason: 'INVALID_INPUT',
+        fieldErrors: { username: [NULL_CHARACTERS], password: [NULL_CHARACTERS] },
+      }),
+    )
+  })
+
+  it('the REST token views answer as DRF does: 400 {"username": ["Null characters are not allowed."]}', async () => {
+    const json = await wire(`${base}/api/token/`, {
+      method: 'POST',
+      body: JSON.stringify({ username: NUL, password: 'x' }),
+      headers: { 'content-type': 'application/json' },
+    })
+    expect([json.status, json.body]).toEqual([400, { username: [NULL_CHARACTERS] }])
+    const form = await wire(`${base}/api/api-token-auth/`, {
+      method: 'POST',
+      body: 'username=a%00b&password=x',
+      headers: { 'content-type': FORM },
+    })
+    expect([form.status, form.body]).toEqual([400, { username: [NULL_CHARACTERS] }])
+    const { access } = await login(base, root)
+    const path = await wire(`${base}/api/tokens/a%00b/`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${access}` },
+    })
+    expect([path.status, path.body]).toEqual([400, { id: [NULL_CHARACTERS] }])
+  })
+
+  it('the OAuth server: a NUL id matches nothing, a NUL parameter is an invalid request', async () => {
+    const cc = await tokenRequest(base, {
+      form: { grant_type: 'client_credentials', client_id: NUL, client_secret: 'x' },
+    })
+    expect([cc.status, cc.body.error]).toEqual([401, 'invalid_client'])
+    const code = await tokenRequest(base, {
+      form: { grant_type: 'authorization_code', code: NUL, redirect_uri: REDIRECT, code_verifier: NUL },
+      authorization: basic(web.clientId, web.secret),
+    })
+    expect([code.status, code.body.error]).toEqual([400, 'invalid_grant'])
+    const introspected = await formPost(`${base}/oauth/token/introspection`, {
+      form: { token: NUL },
+      authorization: basic(web.clientId, web.secret),
+    })
+    expect([introspected.status, introspected.body]).toEqual([200, { active: false }])
+    const revoked = await formPost(`${base}/oauth/token/revocation`, {
+      form: { token: NUL },
+      authorization: basic(web.clientId, web.secret),
+    })
+    expect(revoked.status).toBe(200)
+
+    const unknownClient = await new Browser().fetch(
+      authorizeUrl({ base, clientId: NUL, redirectUri: REDIRECT, scope: 'openid' }),
+    )
+    expect(unknownClient.status).toBe(400)
+    // a parameter the provider would store with the interaction goes back to the client as an error
+    for (const extra of [{ state: NUL }, { nonce: NUL }, { login_hint: NUL }] as Record<string, string>[]) {
+      const res = await new Browser().fetch(
+        authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid', extra }),
+      )
+      expect(res.status).toBe(303)
+      const params = new URL(res.headers.get('location') ?? '').searchParams
+      expect([params.get('error'), params.get('error_description')]).toEqual(['invalid_request', NULL_CHARACTERS])
+    }
+  })
+
+  it('the OAuth sign-in page: 400 with the message, the username not echoed', async () => {
+    const browser = new Browser()
+    const page = await browser.follow(
+      authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid' }),
+      base,
+    )
+    const res = await browser.fetch(`${base}${formAction(page.text, 'login')}`, {
+      method: 'POST',
+      body: new URLSearchParams({ csrf: csrfOf(page.text), username: NUL, password: 'x' }).toString(),
+      headers: { 'content-type': FORM },
+    })
+    expect(res.status).toBe(400)
+    expect(res.text).toContain(NULL_CHARACTERS)
+    expect(res.text).not.toContain('\u0000')
+  })
+})
