@@ -125,7 +125,7 @@ describe('GET /api/openapi.json', () => {
         name: 'id',
         in: 'path',
         required: true,
-        schema: { type: 'integer', exclusiveMinimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+        schema: { type: 'integer', exclusiveMinimum: 0, maximum: 2147483647 },
       },
     ])
     const props = patch.requestBody.content['application/json'].schema.properties

@@ -89,12 +89,15 @@ describe('the route table', () => {
     }
   })
 
-  it('matches literal segments before parameters, integers only as digits, and %-escapes decoded', () => {
+  it('matches literal segments before parameters, integers only as digits that fit, and %-escapes decoded', () => {
     const match = compileViews(REST_VIEWS)
     expect(match('/api/sessions/revoke-others/')?.view.name).toBe('Session Revoke Others')
     expect(match('/api/sessions/abc/')?.params).toEqual({ id: 'abc' })
     expect(match('/api/articles/12/')?.params).toEqual({ id: 12 })
     expect(match('/api/articles/1x/')).toBeUndefined()
+    // an id Postgres's integer cannot hold names no row (and would fail the lookup)
+    expect(match('/api/articles/2147483647/')?.params).toEqual({ id: 2147483647 })
+    expect(match('/api/articles/2147483648/')).toBeUndefined()
     expect(match('/api/admin/groups/Blue%20Team/')?.params).toEqual({ name: 'Blue Team' })
     expect(match('/api/admin/groups/%E0%A4%A/')).toBeUndefined()
   })

@@ -168,7 +168,10 @@ export interface RestView {
   readonly name: string
   readonly description: string
   readonly auth: AuthFamily
-  /** The path parameters' types: an `integer` segment must be digits, or the URL does not match (404). */
+  /**
+   * The path parameters' types: an `integer` segment must be digits and fit Postgres's `integer`,
+   * or the URL does not match (404).
+   */
   readonly params: Readonly<Record<string, 'integer' | 'string'>>
   /** The view reads or writes cookies itself: `Vary: Accept, Cookie`. */
   readonly cookies: boolean
@@ -194,6 +197,9 @@ export function allowOf(v: RestView): string {
   methods.push('OPTIONS')
   return methods.join(', ')
 }
+
+/** Postgres's `integer`, the type of every id a path names. */
+const MAX_ROW_ID = 2_147_483_647
 
 export interface Match {
   view: RestView
@@ -235,6 +241,9 @@ export function compileViews(views: readonly RestView[]): (pathname: string) => 
       } catch {
         continue // a malformed %-escape matches nothing
       }
+      // An integer segment is a row id: past Postgres's `integer` it names no row, so the URL is a
+      // 404, as Django's lookup answers (the procedure would call it a bad field).
+      if (names.some((name) => v.params[name] === 'integer' && (params[name] as number) > MAX_ROW_ID)) continue
       return { view: v, params }
     }
     return undefined

@@ -9,15 +9,12 @@ import { permitted, publicProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import { auditRouter } from './audit.js'
 import { oauthClientsRouter } from './oauth-clients.js'
-import { email, field, prohibitNull, username } from './schemas.js'
+import { email, field, prohibitNull, rowId, username } from './schemas.js'
 
 const on = (resource: 'user' | 'group' | 'permission') =>
   publicProcedure.use(permitted(IsAuthenticated, ModelPermissions(resource)))
 
-const id = z
-  .number({ error: 'A valid integer is required.' })
-  .int('A valid integer is required.')
-  .positive('A valid integer is required.')
+const id = rowId
 const groupName = field({ max: 150, trim: true })
 const codename = field({ max: 100 })
 const target = z.union([z.strictObject({ username, codename }), z.strictObject({ group: groupName, codename })], {

@@ -26,7 +26,7 @@ import * as z from 'zod'
 
 import { permitted, scopedProcedure, scopedPublicProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
-import { field, username } from './schemas.js'
+import { field, rowId, username } from './schemas.js'
 
 // A type alias, not an interface: it must be assignable to the permission objects' AccessObject.
 export type Article = {
@@ -57,7 +57,7 @@ async function findArticle(db: Db, id: number): Promise<Article | undefined> {
 const EditArticle = or(IsOwner('authorId'), ModelPermissions('article'), ObjectPermissions('article'))
 const DeleteArticle = or(IsOwner('authorId'), ModelPermissions('article'))
 
-const id = z.number({ error: 'A valid integer is required.' }).int('A valid integer is required.').positive('A valid integer is required.')
+const id = rowId
 const title = field({ max: 200 })
 const body = field({ max: 100_000, allowBlank: true })
 const published = z.boolean({ error: 'Must be a valid boolean.' })
@@ -97,7 +97,12 @@ export const articlesRouter = router({
       z
         .strictObject({
           cursor: id.optional(),
-          limit: z.number().int().min(1, 'Ensure this value is at least 1.').max(100, 'Ensure this value is at most 100.').optional(),
+          limit: z
+            .number()
+            .int()
+            .min(1, 'Ensure this value is at least 1.')
+            .max(100, 'Ensure this value is at most 100.')
+            .optional(),
         })
         .optional(),
     )
@@ -106,7 +111,11 @@ export const articlesRouter = router({
       const user = await ctx.authenticate()
       const access = await ctx.access()
       const readsAll = user !== null && (user.isSuperuser || (await access.permissions()).has('view_article'))
-      let query = ctx.auth.db.selectFrom('articles').selectAll().orderBy('id', 'desc').limit(limit + 1)
+      let query = ctx.auth.db
+        .selectFrom('articles')
+        .selectAll()
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
       if (input?.cursor !== undefined) query = query.where('id', '<', input.cursor)
       if (!readsAll) {
         query = query.where((eb) =>
@@ -126,7 +135,11 @@ export const articlesRouter = router({
                     .where((g) =>
                       g.or([
                         g('op.user_id', '=', user.id),
-                        g('op.group_id', 'in', g.selectFrom('user_groups').select('group_id').where('user_id', '=', user.id)),
+                        g(
+                          'op.group_id',
+                          'in',
+                          g.selectFrom('user_groups').select('group_id').where('user_id', '=', user.id),
+                        ),
                       ]),
                     ),
                 ),

@@ -8,19 +8,20 @@ import * as z from 'zod'
 
 import { permitted, publicProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
+import { prohibitNull, rowId } from './schemas.js'
 
 const INTEGER = 'A valid integer is required.'
-const id = z.number({ error: INTEGER }).int(INTEGER).positive(INTEGER)
+// audit_events.id is a bigint: any safe integer is a cursor Postgres can compare.
+const cursor = z.number({ error: INTEGER }).int(INTEGER).positive(INTEGER)
 
 const listInput = z
   .strictObject({
     event: z.enum(AUDIT_EVENTS, { error: `Expected one of ${AUDIT_EVENTS.join(', ')}.` }).optional(),
-    userId: id.optional(),
-    username: z
-      .string({ error: 'Not a valid string.' })
-      .max(150, 'Ensure this field has no more than 150 characters.')
-      .optional(),
-    cursor: id.optional(),
+    userId: rowId.optional(),
+    username: prohibitNull(
+      z.string({ error: 'Not a valid string.' }).max(150, 'Ensure this field has no more than 150 characters.'),
+    ).optional(),
+    cursor: cursor.optional(),
     limit: z
       .number({ error: INTEGER })
       .int(INTEGER)

@@ -16,6 +16,18 @@ export function prohibitNull<T extends z.ZodString>(schema: T): T {
   return schema.refine((v) => !v.includes('\0'), NULL_CHARACTERS)
 }
 
+const INTEGER = 'A valid integer is required.'
+
+/**
+ * A row id (users, articles, groups): a positive integer that fits Postgres's `integer`. A larger
+ * one can name no row, and sent to Postgres it would fail the query (out of range) with a 500.
+ */
+export const rowId = z
+  .number({ error: INTEGER })
+  .int(INTEGER)
+  .positive(INTEGER)
+  .max(2_147_483_647, 'Ensure this value is less than or equal to 2147483647.')
+
 /** A required string field with bounds; the message names the problem as Django would. */
 export function field(opts: { max: number; allowBlank?: boolean; trim?: boolean }) {
   let schema = z.string({

@@ -1,9 +1,10 @@
 /**
- * U+0000 in client input. Postgres stores it in neither text nor jsonb, so before these checks a
- * NUL that reached a query failed it: auth.login, auth.tokens.obtain, the REST token views, the
- * OAuth sign-in form, /oauth/token's client_id, introspection and revocation all answered 500.
- * Now every string field refuses it with DRF's CharField message, and the OAuth server treats it
- * as matching nothing (or as an invalid request).
+ * Input Postgres cannot take, sent to every procedure. U+0000 is stored in neither text nor jsonb,
+ * so before these checks a NUL that reached a query failed it: auth.login, auth.tokens.obtain,
+ * the REST token views, the OAuth sign-in form, /oauth/token's client_id, introspection and
+ * revocation all answered 500. Now every string field refuses it with DRF's CharField message,
+ * and the OAuth server treats it as matching nothing (or as an invalid request). Likewise an id
+ * past Postgres's `integer` failed every lookup by id with a 500.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -29,35 +30,48 @@ import {
 const NUL = 'a\u0000b'
 const NULL_CHARACTERS = 'Null characters are not allowed.'
 
-/** A valid value for each field of an object schema, but NUL in every string (and string list). */
-function poisoned(schema: z.ZodType): { input: Record<string, unknown>; stringFields: string[] } | null {
-  const def = (schema as unknown as { _zod: { def: { type: string; shape?: Record<string, z.ZodType> } } })._zod.def
+type Def = Record<string, any>
+const defOf = (schema: unknown) => (schema as { _zod: { def: Def } })._zod.def
+
+/**
+ * A valid value for each field of an object schema, except `text` in every string (and string
+ * list) and `integer` in every number; the fields that got them.
+ */
+function poisoned(
+  schema: z.ZodType,
+  o: { text: string; integer: number },
+): { input: Record<string, unknown>; stringFields: string[]; numberFields: string[] } | null {
+  let def = defOf(schema)
+  if (def.type === 'optional') def = defOf(def.innerType)
   if (def.type !== 'object' || !def.shape) return null
   const input: Record<string, unknown> = {}
   const stringFields: string[] = []
+  const numberFields: string[] = []
   for (const [key, field] of Object.entries(def.shape)) {
-    let inner = (field as unknown as { _zod: { def: Record<string, any> } })._zod.def
+    let inner = defOf(field)
     const optional = inner.type === 'optional'
     while (inner.type === 'optional' || inner.type === 'nullable' || inner.type === 'default') {
-      inner = inner.innerType._zod.def
+      inner = defOf(inner.innerType)
     }
     if (inner.type === 'string') {
-      input[key] = NUL
+      input[key] = o.text
       stringFields.push(key)
     } else if (inner.type === 'array' && inner.element._zod.def.type === 'string') {
-      input[key] = [NUL]
+      input[key] = [o.text]
       stringFields.push(`${key}.0`)
     } else if (inner.type === 'array' && inner.element._zod.def.type === 'enum') {
       input[key] = [Object.values(inner.element._zod.def.entries)[0]]
-    } else if (inner.type === 'number') input[key] = 1
-    else if (inner.type === 'boolean') input[key] = true
+    } else if (inner.type === 'number') {
+      input[key] = o.integer
+      numberFields.push(key)
+    } else if (inner.type === 'boolean') input[key] = true
     else if (inner.type === 'enum') input[key] = Object.values(inner.entries)[0]
     else if (!optional) throw new Error(`no sample value for ${key} (${inner.type})`) // else left out
   }
-  return { input, stringFields }
+  return { input, stringFields, numberFields }
 }
 
-describe(`${TEST_BACKEND}: NUL characters in client input`, () => {
+describe(`${TEST_BACKEND}: input Postgres cannot take (NUL, ids past integer)`, () => {
   let server: TestServer
   let base: string
   let root: { id: number; username: string; password: string }
@@ -75,18 +89,28 @@ describe(`${TEST_BACKEND}: NUL characters in client input`, () => {
   })
   afterAll(() => server.close())
 
-  it('every procedure refuses NUL in each string field with 400 and DRF’s message for that field', async () => {
-    const checked: string[] = []
+  /**
+   * Each procedure with an object input that has a `kind` field, called as a superuser with
+   * `poisoned` input (the others are not called: an id of 1 would deactivate the caller).
+   */
+  async function* callEach(o: { text: string; integer: number; kind: 'stringFields' | 'numberFields' }) {
     for (const [path, procedure] of Object.entries(appRouter._def.procedures)) {
       const def = (procedure as unknown as { _def: { type: string; inputs: z.ZodType[] } })._def
-      const sample = def.inputs[0] && poisoned(def.inputs[0])
-      if (!sample || sample.stringFields.length === 0) continue
+      const sample = def.inputs[0] && poisoned(def.inputs[0], o)
+      if (!sample || sample[o.kind].length === 0) continue
       // a fresh superuser token each time: passes every permission, whatever ran before
       const { access } = await login(base, root)
       const res =
         def.type === 'query'
           ? await query(base, path, { input: sample.input, token: access })
           : await mutation(base, path, sample.input, access)
+      yield { path, sample, res }
+    }
+  }
+
+  it('every procedure refuses NUL in each string field with 400 and DRF’s message for that field', async () => {
+    const checked: string[] = []
+    for await (const { path, sample, res } of callEach({ text: NUL, integer: 1, kind: 'stringFields' })) {
       const fieldErrors = (res.body?.error?.data?.fieldErrors ?? {}) as Record<string, string[]>
       expect({ path, status: res.status, reason: res.body?.error?.data?.reason }).toEqual({
         path,
@@ -105,6 +129,33 @@ describe(`${TEST_BACKEND}: NUL characters in client input`, () => {
     expect(checked).toEqual(
       expect.arrayContaining(['auth.login', 'auth.tokens.obtain', 'auth.session.login', 'auth.tokens.revoke']),
     )
+  })
+
+  it('an id past Postgres’s integer is 400 naming the field, in every procedure; never a 500', async () => {
+    const refused: string[] = []
+    for await (const { path, res } of callEach({ text: 'x', integer: 2 ** 31, kind: 'numberFields' })) {
+      expect({ path, status: res.status }).not.toEqual({ path, status: 500 })
+      const fieldErrors = (res.body?.error?.data?.fieldErrors ?? {}) as Record<string, string[]>
+      if (res.status === 400) refused.push(...Object.keys(fieldErrors).map((field) => `${path} ${field}`))
+    }
+    expect(refused).toEqual(
+      expect.arrayContaining(['admin.users.get id', 'articles.get id', 'articles.share id', 'admin.audit.list userId']),
+    )
+    const { access } = await login(base, root)
+    const get = await query(base, 'articles.get', { input: { id: 2 ** 31 }, token: access })
+    expect(get.body).toEqual(
+      errorBody({
+        message: 'id: Ensure this value is less than or equal to 2147483647.',
+        code: 'BAD_REQUEST',
+        httpStatus: 400,
+        path: 'articles.get',
+        reason: 'INVALID_INPUT',
+        fieldErrors: { id: ['Ensure this value is less than or equal to 2147483647.'] },
+      }),
+    )
+    // the REST facade looks ids up from the path as Django does: a number no row can have is 404
+    const rest = await wire(`${base}/api/articles/${2 ** 31}/`, { headers: { authorization: `Bearer ${access}` } })
+    expect([rest.status, rest.body]).toEqual([404, { detail: 'Not found.' }])
   })
 
   it('auth.login: 400 naming both fields', async () => {
