@@ -102,6 +102,16 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
     const bad = await mutation(base, 'admin.users.setGroups', { id: u.id, groups: ['Nope'] }, root)
     expect(bad.status).toBe(400)
     expect(bad.body.error.data.fieldErrors).toEqual({ groups: ['No group named "Nope".'] })
+    // a user that does not exist is 404, groups or not (it was a foreign-key 500 with groups)
+    for (const groups of [['HR'], []]) {
+      const missing = await mutation(base, 'admin.users.setGroups', { id: 1_999_999_999, groups }, root)
+      expect([missing.status, missing.body.error.message]).toEqual([404, 'No user with id 1999999999.'])
+    }
+    // the same change sent six times at once: six answers, no unique-violation 500
+    const same = await Promise.all(
+      Array.from({ length: 6 }, () => mutation(base, 'admin.users.setGroups', { id: u.id, groups: ['Manager'] }, root)),
+    )
+    expect(same.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200])
   })
 
   it('only a superuser changes isSuperuser', async () => {

@@ -37,10 +37,14 @@ function selectAdminUsers(db: Db) {
     .selectFrom('users')
     .selectAll('users')
     .select([
-      sql<string[]>`coalesce((select array_agg(g.name order by g.name) from user_groups ug join groups g on g.id = ug.group_id where ug.user_id = users.id), '{}')`.as(
+      sql<
+        string[]
+      >`coalesce((select array_agg(g.name order by g.name) from user_groups ug join groups g on g.id = ug.group_id where ug.user_id = users.id), '{}')`.as(
         'groups',
       ),
-      sql<string[]>`coalesce((select array_agg(p.codename order by p.codename) from user_permissions up join permissions p on p.id = up.permission_id where up.user_id = users.id), '{}')`.as(
+      sql<
+        string[]
+      >`coalesce((select array_agg(p.codename order by p.codename) from user_permissions up join permissions p on p.id = up.permission_id where up.user_id = users.id), '{}')`.as(
         'permissions',
       ),
     ])
@@ -63,7 +67,9 @@ export async function getAdminUser(db: Db, id: number): Promise<AdminUser> {
 
 /** Keyset pagination by id; `search` matches username or email, case-insensitively. */
 export async function listUsers(db: Db, opts: { search?: string; cursor?: number; limit: number }) {
-  let query = selectAdminUsers(db).orderBy('users.id').limit(opts.limit + 1)
+  let query = selectAdminUsers(db)
+    .orderBy('users.id')
+    .limit(opts.limit + 1)
   if (opts.cursor !== undefined) query = query.where('users.id', '>', opts.cursor)
   if (opts.search) {
     const pattern = `%${opts.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
@@ -134,8 +140,16 @@ export async function setUserActiveByName(db: Db, username: string, active: bool
 /** Replaces the user's groups with exactly these (all must exist). */
 export async function setUserGroups(db: Db, id: number, groups: readonly string[]): Promise<AdminUser> {
   await db.transaction().execute(async (trx) => {
+    // The user's row lock serialises two setGroups for one user: otherwise both delete the old set
+    // and both insert the new one, and the second insert fails on the first's rows.
+    const locked = await trx.selectFrom('users').select('id').where('id', '=', id).forUpdate().executeTakeFirst()
+    if (!locked) throw new AuthError('NOT_FOUND', { message: `No user with id ${id}.` })
     const found = groups.length
-      ? await trx.selectFrom('groups').select(['id', 'name']).where('name', 'in', [...groups]).execute()
+      ? await trx
+          .selectFrom('groups')
+          .select(['id', 'name'])
+          .where('name', 'in', [...groups])
+          .execute()
       : []
     const missing = groups.filter((g) => !found.some((f) => f.name === g))
     if (missing.length > 0) {
@@ -143,7 +157,10 @@ export async function setUserGroups(db: Db, id: number, groups: readonly string[
     }
     const removed = await trx.deleteFrom('user_groups').where('user_id', '=', id).returning('group_id').execute()
     if (found.length > 0) {
-      await trx.insertInto('user_groups').values(found.map((g) => ({ user_id: id, group_id: g.id }))).execute()
+      await trx
+        .insertInto('user_groups')
+        .values(found.map((g) => ({ user_id: id, group_id: g.id })))
+        .execute()
     }
     const before = new Set(removed.map((r) => r.group_id))
     const changed = before.size !== found.length || found.some((g) => !before.has(g.id))

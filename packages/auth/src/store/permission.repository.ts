@@ -42,7 +42,12 @@ export async function findPermissionByCodename(db: Db, codename: string) {
 }
 
 export async function listPermissions(db: Db) {
-  return db.selectFrom('permissions').select(['codename', 'resource', 'name']).orderBy('resource').orderBy('codename').execute()
+  return db
+    .selectFrom('permissions')
+    .select(['codename', 'resource', 'name'])
+    .orderBy('resource')
+    .orderBy('codename')
+    .execute()
 }
 
 type Holder = { userId: number } | { groupId: number }
@@ -83,17 +88,13 @@ export async function insertObjectGrant(
   db: Db,
   grant: { userId: number; permissionId: number; objectId: string },
 ): Promise<boolean> {
-  const existing = await db
-    .selectFrom('object_permissions')
-    .select('id')
-    .where('user_id', '=', grant.userId)
-    .where('permission_id', '=', grant.permissionId)
-    .where('object_id', '=', grant.objectId)
-    .executeTakeFirst()
-  if (existing) return false
-  await db
+  // One statement, so two grants of the same thing at once cannot both pass a check and collide.
+  const result = await db
     .insertInto('object_permissions')
     .values({ user_id: grant.userId, permission_id: grant.permissionId, object_id: grant.objectId, group_id: null })
-    .execute()
-  return true
+    .onConflict((oc) =>
+      oc.columns(['user_id', 'permission_id', 'object_id']).where('user_id', 'is not', null).doNothing(),
+    )
+    .executeTakeFirst()
+  return (result.numInsertedOrUpdatedRows ?? 0n) > 0n
 }
