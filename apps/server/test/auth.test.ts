@@ -66,6 +66,19 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       expect(other.status).toBe(200)
     })
 
+    it('takes a look-alike of a taken name as that name (NFKC, as Django stores usernames)', async () => {
+      await mutation(base, 'auth.register', { username: 'dave', password: 'Tr1cky-passphrase' })
+      const twin = await mutation(base, 'auth.register', { username: 'ｄａｖｅ', password: 'Tr1cky-passphrase' })
+      expect([twin.status, twin.body.error.data.fieldErrors]).toEqual([
+        409,
+        { username: ['A user with that username already exists.'] },
+      ])
+      const wide = await mutation(base, 'auth.register', { username: 'ｅｖｅ', password: 'Tr1cky-passphrase' })
+      expect(wide.body.result.data.user.username).toBe('eve')
+      const back = await mutation(base, 'auth.login', { username: 'ｅｖｅ', password: 'Tr1cky-passphrase' })
+      expect(back.status).toBe(200)
+    })
+
     it("applies Django's password validators with their messages", async () => {
       const res = await mutation(base, 'auth.register', { username: 'carol', password: '1234567' })
       expect(res.status).toBe(400)
@@ -140,7 +153,11 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       const header = JSON.parse(Buffer.from(data.access.split('.')[0] ?? '', 'base64url').toString())
       expect(header).toMatchObject({ alg: 'EdDSA', typ: 'JWT', kid: expect.any(String) })
       const claims = JSON.parse(Buffer.from(data.access.split('.')[1] ?? '', 'base64url').toString())
-      expect(claims).toMatchObject({ sub: String(u.id), token_type: 'access', jti: expect.stringMatching(/^[0-9a-f]{32}$/) })
+      expect(claims).toMatchObject({
+        sub: String(u.id),
+        token_type: 'access',
+        jti: expect.stringMatching(/^[0-9a-f]{32}$/),
+      })
       expect(claims.exp - claims.iat).toBe(300)
     })
 
@@ -202,7 +219,11 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       ['Bearer a b', 'AUTH_HEADER_INVALID', 'Authorization header must contain two space-delimited values'],
       ['Bearer not.a.jwt', 'TOKEN_INVALID', 'Token is invalid or expired'],
       [`Bearer ${'a'.repeat(10_000)}`, 'TOKEN_INVALID', 'Token is invalid or expired'],
-      ['Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIiwidG9rZW5fdHlwZSI6ImFjY2VzcyJ9.', 'TOKEN_INVALID', 'Token is invalid or expired'],
+      [
+        'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIiwidG9rZW5fdHlwZSI6ImFjY2VzcyJ9.',
+        'TOKEN_INVALID',
+        'Token is invalid or expired',
+      ],
     ]
     for (const [header, reason, message] of junk) {
       it(`answers 401 ${reason} for "${header.slice(0, 40)}"`, async () => {
@@ -338,7 +359,8 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       const results = await Promise.all(Array.from({ length: 20 }, () => mutation(base, 'auth.refresh', { refresh })))
       expect(results.filter((r) => r.status === 200)).toHaveLength(1)
       expect(results.filter((r) => r.status === 401)).toHaveLength(19)
-      for (const r of results.filter((x) => x.status === 401)) expect(r.body.error.data.reason).toBe('TOKEN_BLACKLISTED')
+      for (const r of results.filter((x) => x.status === 401))
+        expect(r.body.error.data.reason).toBe('TOKEN_BLACKLISTED')
     })
 
     it('refuses an access token, garbage and a missing field', async () => {
@@ -349,7 +371,10 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       expect(wrong.body.error).toMatchObject({ message: 'Token has wrong type', data: { reason: 'TOKEN_WRONG_TYPE' } })
       const garbage = await mutation(base, 'auth.refresh', { refresh: 'garbage' })
       expect(garbage.status).toBe(401)
-      expect(garbage.body.error).toMatchObject({ message: 'Token is invalid or expired', data: { reason: 'TOKEN_INVALID' } })
+      expect(garbage.body.error).toMatchObject({
+        message: 'Token is invalid or expired',
+        data: { reason: 'TOKEN_INVALID' },
+      })
       const missing = await mutation(base, 'auth.refresh', {})
       expect(missing.status).toBe(400)
       expect(missing.body.error.data.fieldErrors).toEqual({ refresh: ['This field is required.'] })

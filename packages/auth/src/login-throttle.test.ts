@@ -47,6 +47,22 @@ describe(`${TEST_BACKEND}: login brute-force protection`, () => {
     expect(codes.filter((c) => c === 'THROTTLED')).toHaveLength(9)
   })
 
+  it('counts every spelling of a name as that name: fullwidth variants share its failures', async () => {
+    // attack: once lookups normalise, "ｖictim1", "vｉctim1", … would each get a fresh set of guesses
+    now = new Date(T0 + 55_000)
+    const username = await newUser()
+    const fullwidth = (c: string) => String.fromCharCode(c.charCodeAt(0) + 0xfee0) // 'v' → 'ｖ', '1' → '１'
+    const spellings = [
+      username,
+      fullwidth(username[0]!) + username.slice(1),
+      username.slice(0, 1) + fullwidth(username[1]!) + username.slice(2),
+      username.slice(0, -1) + fullwidth(username.at(-1)!),
+    ]
+    const codes: string[] = []
+    for (const spelling of spellings) codes.push(((await fail(spelling)) as { code: string }).code)
+    expect(codes).toEqual(['INVALID_CREDENTIALS', 'INVALID_CREDENTIALS', 'INVALID_CREDENTIALS', 'THROTTLED'])
+  })
+
   it('should not count concurrent successful logins', async () => {
     now = new Date(T0 + 60_000)
     const username = await newUser()

@@ -20,7 +20,11 @@ describe(`${TEST_BACKEND}: auth service`, () => {
 
   it('stores a bcrypt_sha256 hash, never the password', async () => {
     await auth.register({ username: 'hashme', password: 'Tr1cky-passphrase' })
-    const row = await t.db.selectFrom('users').select('password').where('username', '=', 'hashme').executeTakeFirstOrThrow()
+    const row = await t.db
+      .selectFrom('users')
+      .select('password')
+      .where('username', '=', 'hashme')
+      .executeTakeFirstOrThrow()
     expect(row.password).toMatch(/^bcrypt_sha256\$\$2b\$04\$/)
     expect(row.password).not.toContain('Tr1cky')
   })
@@ -29,7 +33,11 @@ describe(`${TEST_BACKEND}: auth service`, () => {
     await auth.register({ username: 'rehash', password: 'Tr1cky-passphrase' })
     const stronger = await createAuthService({ db: t.db, clock, passwordHashCost: 5, jwt: { algorithm: 'EdDSA' } })
     await stronger.login({ username: 'rehash', password: 'Tr1cky-passphrase' })
-    const row = await t.db.selectFrom('users').select('password').where('username', '=', 'rehash').executeTakeFirstOrThrow()
+    const row = await t.db
+      .selectFrom('users')
+      .select('password')
+      .where('username', '=', 'rehash')
+      .executeTakeFirstOrThrow()
     expect(bcrypt.getRounds(row.password.slice('bcrypt_sha256$'.length))).toBe(5)
     // and the new hash still verifies
     await expect(stronger.login({ username: 'rehash', password: 'Tr1cky-passphrase' })).resolves.toBeTruthy()
@@ -38,7 +46,11 @@ describe(`${TEST_BACKEND}: auth service`, () => {
   it('records last_login', async () => {
     await auth.register({ username: 'lastlogin', password: 'Tr1cky-passphrase' })
     await auth.login({ username: 'lastlogin', password: 'Tr1cky-passphrase' })
-    const row = await t.db.selectFrom('users').select('last_login').where('username', '=', 'lastlogin').executeTakeFirstOrThrow()
+    const row = await t.db
+      .selectFrom('users')
+      .select('last_login')
+      .where('username', '=', 'lastlogin')
+      .executeTakeFirstOrThrow()
     expect(row.last_login?.toISOString()).toBe(now.toISOString())
   })
 
@@ -82,7 +94,9 @@ describe(`${TEST_BACKEND}: auth service`, () => {
       .where('audit_events.event', 'in', ['token.refreshed', 'token.reuse_detected'])
       .execute()
     const refreshed = events.filter((e) => e.event === 'token.refreshed')
-    expect(refreshed).toEqual([{ event: 'token.refreshed', username: 'racer', detail: { familyId: expect.any(String) } }])
+    expect(refreshed).toEqual([
+      { event: 'token.refreshed', username: 'racer', detail: { familyId: expect.any(String) } },
+    ])
     expect(events.filter((e) => e.event === 'token.reuse_detected')).toHaveLength(19)
   })
 
@@ -115,7 +129,8 @@ describe(`${TEST_BACKEND}: auth service`, () => {
     const a = await auth.login({ username: 'changer', password: 'Tr1cky-passphrase' })
     const b = await auth.login({ username: 'changer', password: 'Tr1cky-passphrase' })
     await auth.changePassword('changer', 'N3w-passphrase!')
-    for (const pair of [a, b]) await expect(auth.refresh(pair.refresh)).rejects.toMatchObject({ code: 'TOKEN_BLACKLISTED' })
+    for (const pair of [a, b])
+      await expect(auth.refresh(pair.refresh)).rejects.toMatchObject({ code: 'TOKEN_BLACKLISTED' })
     await expect(auth.login({ username: 'changer', password: 'Tr1cky-passphrase' })).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     })
@@ -129,6 +144,30 @@ describe(`${TEST_BACKEND}: auth service`, () => {
       })
     }
     await expect(auth.register({ username: 'émilie.o+tag@x-y_z', password: 'Tr1cky-passphrase' })).resolves.toBeTruthy()
+  })
+
+  it('normalises usernames to NFKC as Django does: a look-alike of a taken name is taken', async () => {
+    // attack: "ａｄｍｉｎ" (fullwidth) or a decomposed "é" would be a second account that reads the same
+    await auth.register({ username: 'admin', password: 'Tr1cky-passphrase' })
+    await expect(auth.register({ username: 'ａｄｍｉｎ', password: 'Tr1cky-passphrase' })).rejects.toMatchObject({
+      code: 'USERNAME_TAKEN',
+    })
+    await auth.register({ username: 'ren\u00e9', password: 'Tr1cky-passphrase' })
+    await expect(auth.register({ username: 'rene\u0301', password: 'Tr1cky-passphrase' })).rejects.toMatchObject({
+      code: 'USERNAME_TAKEN',
+    })
+    // stored normalised, and found by any form of the name
+    const created = await auth.register({ username: 'ｆｕｌｌ', password: 'Tr1cky-passphrase' })
+    expect(created.username).toBe('full')
+    await expect(auth.login({ username: 'ｆｕｌｌ', password: 'Tr1cky-passphrase' })).resolves.toMatchObject({
+      user: { username: 'full' },
+    })
+    // a name that only grows past 150 characters once normalised is refused, not truncated
+    await expect(auth.register({ username: '\ufdfa'.repeat(10), password: 'Tr1cky-passphrase' })).rejects.toMatchObject(
+      {
+        code: 'INVALID_INPUT',
+      },
+    )
   })
 
   it('only one of two simultaneous registrations of a name succeeds', async () => {
@@ -150,7 +189,11 @@ describe(`${TEST_BACKEND}: auth service`, () => {
     const deleted = await flusher.flushExpiredTokens()
     now = saved
     expect(deleted.tokens).toBeGreaterThan(0)
-    const left = await t.db.selectFrom('outstanding_tokens').select('jti').where('expires_at', '<', new Date(saved.getTime() + 8 * 86_400_000)).execute()
+    const left = await t.db
+      .selectFrom('outstanding_tokens')
+      .select('jti')
+      .where('expires_at', '<', new Date(saved.getTime() + 8 * 86_400_000))
+      .execute()
     expect(left).toEqual([])
   })
 })

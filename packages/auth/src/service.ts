@@ -48,7 +48,7 @@ import { Pruner, pruneExpired } from './maintenance/prune.js'
 import { bumpTokenEpoch, deleteUserOAuthSessions, findTokenUser } from './store/epoch.repository.js'
 import { generateApiToken, parseApiToken, verifyApiTokenSecret } from './tokens/api-token.js'
 import { toAuthUser, toPublicUser } from './users/user.js'
-import { checkUsername } from './users/username.js'
+import { checkUsername, normalizeUsername } from './users/username.js'
 
 export interface AuthServiceOptions {
   db: Db
@@ -325,19 +325,21 @@ export async function createAuthService(opts: AuthServiceOptions) {
    */
   async function checkLogin(input: { username: string; password: string }, opts: LoginOptions): Promise<AuthUser> {
     const meta = { address: opts.address, userAgent: opts.userAgent }
+    // Every spelling of a name counts against the one name: "ｖictim" is "victim" (NFKC).
+    const username = normalizeUsername(input.username)
     const failed = (userId: number | null, why: string) =>
       audit({
         event: 'login.failed',
         userId,
-        username: input.username,
+        username,
         ...meta,
         detail: { via: opts.via ?? 'jwt', why },
       })
-    const attempt = await reserveLoginAttempt(loginFailureKeys(input.username, opts)).catch(async (error: unknown) => {
+    const attempt = await reserveLoginAttempt(loginFailureKeys(username, opts)).catch(async (error: unknown) => {
       await failed(null, 'throttled')
       throw error
     })
-    const row = await findUserByUsername(db, input.username)
+    const row = await findUserByUsername(db, username)
     if (!row) {
       await verifyDummyPassword(input.password, { cost })
       await failed(null, 'unknown_user')
@@ -366,13 +368,15 @@ export async function createAuthService(opts: AuthServiceOptions) {
   }
 
   async function createUser(input: CreateUserInput): Promise<PublicUser> {
-    const usernameError = checkUsername(input.username)
+    // Stored as Django stores it (NFKC), so a look-alike of a taken name is that name, and taken.
+    const username = normalizeUsername(input.username)
+    const usernameError = checkUsername(username)
     if (usernameError) throw new AuthError('INVALID_INPUT', { fieldErrors: { username: [usernameError] } })
-    if (!input.skipValidation) checkNewPassword(input.password, input)
+    if (!input.skipValidation) checkNewPassword(input.password, { ...input, username })
     // Cheap duplicate check first, so a taken name costs no hash; the insert stays the arbiter.
-    if (await findUserByUsername(db, input.username)) throw usernameTaken()
+    if (await findUserByUsername(db, username)) throw usernameTaken()
     const row = await insertUser(db, {
-      username: input.username,
+      username,
       email: input.email ?? '',
       password: await hashPassword(input.password, { cost }),
       is_staff: input.isStaff ?? false,

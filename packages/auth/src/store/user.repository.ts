@@ -1,8 +1,11 @@
 import type { Db, NewUser, User, UserUpdate } from '@gatehouse/db'
 import { sql } from 'kysely'
 
+import { normalizeUsername } from '../users/username.js'
+
+/** By any spelling of the name: it is normalised as stored (users/username.ts). */
 export async function findUserByUsername(db: Db, username: string): Promise<User | undefined> {
-  return db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst()
+  return db.selectFrom('users').selectAll().where('username', '=', normalizeUsername(username)).executeTakeFirst()
 }
 
 /** One round trip: the user and the names of their groups. */
@@ -11,7 +14,9 @@ export async function findUserWithGroups(db: Db, id: number): Promise<(User & { 
     .selectFrom('users')
     .selectAll('users')
     .select(
-      sql<string[]>`coalesce((select array_agg(g.name order by g.name) from user_groups ug join groups g on g.id = ug.group_id where ug.user_id = users.id), '{}')`.as(
+      sql<
+        string[]
+      >`coalesce((select array_agg(g.name order by g.name) from user_groups ug join groups g on g.id = ug.group_id where ug.user_id = users.id), '{}')`.as(
         'groups',
       ),
     )
