@@ -226,6 +226,18 @@ describe('the lean /trpc layer answers as the stock adapter does', () => {
       false,
     ],
     [
+      'a batch of 100 calls, the most one request may carry',
+      () => ({ path: `/trpc/${Array(100).fill('auth.catalogue').join(',')}?batch=1` }),
+      200,
+    ],
+    [
+      // one request must not buy the work of a thousand: each call is authorised and throttled alone
+      'a batch of 101 calls',
+      () => ({ path: `/trpc/${Array(101).fill('auth.catalogue').join(',')}?batch=1` }),
+      400,
+      false,
+    ],
+    [
       'a batch mixing queries and mutations',
       () => ({
         path: '/trpc/auth.catalogue,auth.login?batch=1',

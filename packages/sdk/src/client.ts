@@ -131,6 +131,8 @@ export type GatehouseMode = (typeof MODES)[number]
 
 // Longer batched GET URLs are split: some proxies and browsers refuse more than about 8 KB.
 const MAX_URL_LENGTH = 4_000
+/** The server refuses a batch of more calls than this (apps/server/src/http/server.ts, MAX_BATCH_SIZE). */
+const MAX_BATCH_ITEMS = 100
 
 const LOGGED_OUT = { detail: 'Successfully logged out.' } as const satisfies GatehouseOutputs['auth']['logout']
 
@@ -488,6 +490,7 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
       url,
       fetch,
       maxURLLength: MAX_URL_LENGTH,
+      maxItems: MAX_BATCH_ITEMS,
       headers: ({ opList }) => headersFor(opList),
     })
   const transport =

@@ -72,6 +72,17 @@ describe('createGatehouseClient', () => {
     })
   }
 
+  it('should split calls made together into batches the server accepts (at most 100 calls each)', async () => {
+    const { username, password } = await server.createUser()
+    const { client, storage, http } = newClient({ batch: true })
+    await client.auth.login({ username, password })
+    const { access } = (await storage.get()) ?? { access: '' }
+    http.requests.length = 0
+    const results = await Promise.all(Array.from({ length: 150 }, () => client.auth.verify({ token: access })))
+    expect(results).toHaveLength(150)
+    expect(http.requests.map((r) => r.paths.length)).toEqual([100, 50])
+  })
+
   it('should send no Authorization header when logged out', async () => {
     const { client, http } = newClient()
     const error = await caught(client.content.protected())

@@ -151,6 +151,7 @@ export function createRequestListener(opts: HttpOptions) {
       // Still URL-encoded: the adapter decodes it once, and answers a malformed escape with a 400.
       path: pathname.slice(TRPC_PREFIX.length),
       maxBodySize: config.maxBodyBytes,
+      maxBatchSize: MAX_BATCH_SIZE,
       allowMethodOverride: false,
       createContext: () => contextOf(req, { response: jar }),
       responseMeta({ errors }) {
@@ -178,6 +179,13 @@ export function createRequestListener(opts: HttpOptions) {
     })
   }
 }
+
+/**
+ * The most calls one batched request may carry (400 past it). Every call is authorised and
+ * throttled on its own, but without a bound one request could still buy the work of a thousand.
+ * The SDK's batch link splits at the same size (packages/sdk/src/client.ts, MAX_BATCH_ITEMS).
+ */
+export const MAX_BATCH_SIZE = 100
 
 export function createHttpServer(opts: HttpOptions) {
   const listener = createRequestListener(opts)
