@@ -4,7 +4,7 @@
  * whole file is checked before anything is written; the first problem is an ImportFileError whose
  * one-line message names the record or line.
  */
-import { checkUsername } from '../users/username.js'
+import { checkUsername, normalizeUsername } from '../users/username.js'
 import { CsvSyntaxError, parseCsv } from './csv.js'
 
 /** A permission as the dump names it: a natural key, or an auth_permission id of the old database. */
@@ -67,7 +67,8 @@ function text(value: unknown, name: string, opts: { max: number; required?: bool
 }
 
 function username(value: unknown): string {
-  const name = text(value, 'username', { max: Number.MAX_SAFE_INTEGER, required: true })
+  // Stored and looked up NFKC-normalised, as users/username.ts does for every name.
+  const name = normalizeUsername(text(value, 'username', { max: Number.MAX_SAFE_INTEGER, required: true }))
   const problem = checkUsername(name)
   if (problem) fail(`username: ${problem}`)
   return name

@@ -227,7 +227,7 @@ describe(`${TEST_BACKEND}: importing a Django dump`, () => {
       user(1, { username: 'newcomer' }),
       // 2 is free here, and the next id the sequence would have handed newcomer
       user(2, { username: 'two' }),
-      user(5, { username: 'alice' }),
+      user(5, { username: 'ａｌｉｃｅ' }), // alice, as stored (NFKC)
       user(9, { username: 'nine' }),
     ])
     const report = await importDjangoUsers(d, parseDjangoDump(dump, { source: 'd.json' }))
@@ -289,6 +289,11 @@ describe('reading a Django dump', () => {
       [
         JSON.stringify([user(1, { username: 'x' }), user(2, { username: 'x' })]),
         'f.json: record 2 (auth.user "x"): username "x" appears again (first at record 1 (auth.user "x"))',
+      ],
+      [
+        // a look-alike is the same name (NFKC, as every username is stored)
+        JSON.stringify([user(1, { username: 'x' }), user(2, { username: 'ｘ' })]),
+        'f.json: record 2 (auth.user "ｘ"): username "x" appears again (first at record 1 (auth.user "x"))',
       ],
       [
         JSON.stringify([user(1, { username: 'x' }), user(1, { username: 'y' })]),
