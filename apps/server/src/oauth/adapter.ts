@@ -7,6 +7,8 @@ import type { Db, OAuthClient } from '@gatehouse/db'
 import type { Adapter, AdapterPayload, ClientMetadata } from 'oidc-provider'
 import { sql } from 'kysely'
 
+import { NULL_CHARACTERS } from '../routers/schemas.js'
+
 /** Models whose rows belong to a grant, so `revokeByGrantId` removes them with it. */
 const GRANTABLE = new Set([
   'AccessToken',
@@ -55,7 +57,7 @@ export interface AdapterErrors {
 
 const PLAIN_ERRORS: AdapterErrors = {
   alreadyConsumed: () => new Error('already consumed'),
-  nullCharacters: () => new Error('Null characters are not allowed.'),
+  nullCharacters: () => new Error(NULL_CHARACTERS),
 }
 
 function epochToDate(seconds: number | undefined): Date | null {

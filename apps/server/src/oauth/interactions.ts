@@ -15,6 +15,7 @@ import type Provider from 'oidc-provider'
 
 import { clientAddress } from '../http/client-address.js'
 import { readBody, RestError } from '../rest/body.js'
+import { NULL_CHARACTERS } from '../routers/schemas.js'
 import { OAUTH_PATH, OAUTH_SCOPES } from './settings.js'
 
 const FORM_LIMIT = 16 * 1024
@@ -177,7 +178,7 @@ export function createInteractionHandler(opts: InteractionOptions) {
     if (details.prompt.name !== 'login')
       return again(400, 'This sign-in step is already done; start again from the application.')
     if (!username || !password) return again(400, 'Enter your username and password.')
-    if (nul) return again(400, 'Null characters are not allowed.')
+    if (nul) return again(400, NULL_CHARACTERS)
     let user
     try {
       const ua = req.headers['user-agent']

@@ -28,6 +28,7 @@ import type {
 
 import type { Config } from '../config.js'
 import { readBody, RestError } from '../rest/body.js'
+import { NULL_CHARACTERS } from '../routers/schemas.js'
 import { createAdapterFactory, isOAuthAccessTokenLive, pruneOAuthPayloads } from './adapter.js'
 import { createInteractionHandler, renderErrorPage } from './interactions.js'
 import { persistedSecret, secretMatchesHash } from './secret.js'
@@ -158,7 +159,7 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
       // A code or refresh token consumed by a racing request: the same answer as a sequential replay.
       adapter: createAdapterFactory(db, {
         alreadyConsumed: () => new errors.InvalidGrant('grant request is invalid'),
-        nullCharacters: () => new errors.InvalidRequest('Null characters are not allowed.'),
+        nullCharacters: () => new errors.InvalidRequest(NULL_CHARACTERS),
       }),
       jwks: { keys: jwks },
       cookies: {

@@ -9,6 +9,7 @@ import type { AnyProcedure, inferProcedureInput, inferProcedureOutput } from '@t
 import type { ZodType } from 'zod'
 
 import type { AppRouter } from '../routers/_app.js'
+import { MAX_ROW_ID } from '../routers/schemas.js'
 
 type RouterTree = AppRouter['_def']['record']
 
@@ -197,9 +198,6 @@ export function allowOf(v: RestView): string {
   methods.push('OPTIONS')
   return methods.join(', ')
 }
-
-/** Postgres's `integer`, the type of every id a path names. */
-const MAX_ROW_ID = 2_147_483_647
 
 export interface Match {
   view: RestView

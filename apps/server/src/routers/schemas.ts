@@ -17,6 +17,8 @@ export function prohibitNull<T extends z.ZodString>(schema: T): T {
 }
 
 const INTEGER = 'A valid integer is required.'
+/** Postgres's `integer`, the type of every row id (users, articles, groups). */
+export const MAX_ROW_ID = 2_147_483_647
 
 /**
  * A row id (users, articles, groups): a positive integer that fits Postgres's `integer`. A larger
@@ -26,7 +28,7 @@ export const rowId = z
   .number({ error: INTEGER })
   .int(INTEGER)
   .positive(INTEGER)
-  .max(2_147_483_647, 'Ensure this value is less than or equal to 2147483647.')
+  .max(MAX_ROW_ID, `Ensure this value is less than or equal to ${MAX_ROW_ID}.`)
 
 /** A required string field with bounds; the message names the problem as Django would. */
 export function field(opts: { max: number; allowBlank?: boolean; trim?: boolean }) {
