@@ -114,19 +114,22 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
     expect(same.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200])
   })
 
-  it('only a superuser changes isSuperuser', async () => {
-    const manager = await loginAs()
+  it('only a superuser changes isSuperuser; a staff change_user holder sets isStaff and email on others', async () => {
+    const manager = await loginAs({ isStaff: true })
+    const colleague = await loginAs()
     await mutation(base, 'admin.permissions.grant', { username: manager.username, codename: 'change_user' }, root)
-    const self = await mutation(base, 'admin.users.update', { id: manager.id, isSuperuser: true }, manager.access)
-    expect(self.status).toBe(403)
-    expect(self.body.error.message).toBe('Only a superuser can change isSuperuser.')
+    const promote = await mutation(base, 'admin.users.update', { id: colleague.id, isSuperuser: true }, manager.access)
+    expect([promote.status, promote.body.error.message]).toEqual([403, 'Only a superuser can change isSuperuser.'])
     const staffed = await mutation(
       base,
       'admin.users.update',
-      { id: manager.id, isStaff: true, email: 'm@example.com' },
+      { id: colleague.id, isStaff: true, email: 'c@example.com' },
       manager.access,
     )
-    expect(staffed.body.result.data.user).toMatchObject({ isStaff: true, email: 'm@example.com' })
+    expect(staffed.body.result.data.user).toMatchObject({ isStaff: true, email: 'c@example.com' })
+    // nobody changes their own account here, not even their email (admin-escalation.test.ts has the rest)
+    const self = await mutation(base, 'admin.users.update', { id: manager.id, email: 'm@example.com' }, manager.access)
+    expect([self.status, self.body.error.message]).toEqual([403, 'You cannot change your own account here.'])
   })
 
   it('creates and deletes groups, lists permissions, and names unknown codenames', async () => {

@@ -1,6 +1,8 @@
 /**
  * Users, groups and grants: what admin.* procedures and the CLI's twins do. Functions take `db`
- * first and return plain data; every change is read by the affected user's next request. A role
+ * first and return plain data; every change is read by the affected user's next request. A write
+ * given an `actor` applies the delegation rule (permissions/delegation.ts) to the rows it locks,
+ * in its own transaction, so the check and the write see the same target. A role
  * change (groups, is_staff, is_superuser) and deactivation also bump the user's token epoch, so
  * their outstanding access tokens stop at once (tokens/epoch.ts).
  */
@@ -8,10 +10,12 @@ import type { Db, User } from '@gatehouse/db'
 import type { RawBuilder } from 'kysely'
 import { sql } from 'kysely'
 
+import type { Actor } from './permissions/delegation.js'
 import { AuthError } from './errors.js'
-import { findGroupByName } from './store/group.repository.js'
+import { authorizeAdminChange } from './permissions/delegation.js'
 import {
   deleteGrant,
+  findEffectiveCodenames,
   findPermissionByCodename,
   insertGrant,
   insertObjectGrant,
@@ -19,7 +23,7 @@ import {
 } from './store/permission.repository.js'
 import { bumpGroupMembersEpoch, bumpTokenEpoch, NEXT_EPOCH } from './store/epoch.repository.js'
 import { blacklistUserTokens } from './store/token.repository.js'
-import { findUserByUsername } from './store/user.repository.js'
+import { findUserByUsername, findUserWithGroups } from './store/user.repository.js'
 import type { PublicUser } from './users/user.js'
 import { toAuthUser, toPublicUser } from './users/user.js'
 
@@ -86,22 +90,55 @@ async function requireUserId(db: Db, username: string): Promise<number> {
   return row.id
 }
 
-async function requireGroupId(db: Db, name: string): Promise<number> {
-  const group = await findGroupByName(db, name)
-  if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${name}".` })
-  return group.id
-}
-
 async function requirePermissionId(db: Db, codename: string): Promise<number> {
   const permission = await findPermissionByCodename(db, codename)
   if (!permission) throw new AuthError('NOT_FOUND', { message: `No permission "${codename}".` })
   return permission.id
 }
 
+/**
+ * Who is asking, for the delegation rule (permissions/delegation.ts). Absent: the operator (the
+ * CLI), whom no rule binds; every admin.* procedure passes one.
+ */
+export interface ActingAs {
+  actor?: Actor | undefined
+}
+
+/**
+ * The user's row, locked until the transaction ends: the rule reads is_superuser (and what an
+ * activation gives back) from the same row version the write then changes.
+ */
+async function lockUser(trx: Db, id: number) {
+  const row = await trx
+    .selectFrom('users')
+    .select(['id', 'is_superuser', 'is_staff'])
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst()
+  if (!row) throw new AuthError('NOT_FOUND', { message: `No user with id ${id}.` })
+  return { id: row.id, isSuperuser: row.is_superuser, isStaff: row.is_staff }
+}
+
+/** The group's row, locked, and its members: a change to a group acts on each of them. */
+async function lockGroup(trx: Db, name: string) {
+  const group = await trx.selectFrom('groups').select('id').where('name', '=', name).forUpdate().executeTakeFirst()
+  if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${name}".` })
+  const members = await trx
+    .selectFrom('user_groups as ug')
+    .innerJoin('users as u', 'u.id', 'ug.user_id')
+    .select(['u.id', 'u.is_superuser'])
+    .where('ug.group_id', '=', group.id)
+    .execute()
+  return {
+    id: group.id,
+    target: { group: name, members: members.map((m) => ({ id: m.id, isSuperuser: m.is_superuser })) },
+  }
+}
+
 export async function updateUserFlags(
   db: Db,
   id: number,
-  changes: { email?: string; isStaff?: boolean; isSuperuser?: boolean },
+  changes: { email?: string; isStaff?: boolean; isSuperuser?: boolean } & ActingAs,
 ): Promise<AdminUser> {
   const set: { email?: string; is_staff?: boolean; is_superuser?: boolean; token_epoch?: RawBuilder<number> } = {}
   if (changes.email !== undefined) set.email = changes.email
@@ -116,34 +153,58 @@ export async function updateUserFlags(
   if (roleChanges.length > 0) {
     set.token_epoch = sql<number>`token_epoch + case when ${sql.join(roleChanges, sql` or `)} then 1 else 0 end`
   }
-  if (Object.keys(set).length > 0) await db.updateTable('users').set(set).where('id', '=', id).execute()
+  await db.transaction().execute(async (trx) => {
+    const target = await lockUser(trx, id)
+    if (changes.actor) {
+      const gift = { staff: changes.isStaff === true, superuser: changes.isSuperuser !== undefined }
+      authorizeAdminChange(changes.actor, { user: target }, gift)
+    }
+    if (Object.keys(set).length > 0) await trx.updateTable('users').set(set).where('id', '=', id).execute()
+  })
   return getAdminUser(db, id)
 }
 
 /**
  * Deactivation also blacklists the user's refresh and sliding tokens and bumps their token epoch:
  * their access tokens stop at once (every request re-reads is_active) and stay dead after a
- * reactivation (the epoch moved on).
+ * reactivation (the epoch moved on). Reactivation gives the account back its groups, grants and
+ * staff status, so the rule asks the actor to hold them all.
  */
-export async function setUserActive(db: Db, id: number, active: boolean): Promise<AdminUser> {
-  const set = active ? { is_active: true } : { is_active: false, token_epoch: NEXT_EPOCH }
-  const result = await db.updateTable('users').set(set).where('id', '=', id).executeTakeFirst()
-  if (result.numUpdatedRows === 0n) throw new AuthError('NOT_FOUND', { message: `No user with id ${id}.` })
-  if (!active) await blacklistUserTokens(db, id)
+export async function setUserActive(db: Db, id: number, change: { active: boolean } & ActingAs): Promise<AdminUser> {
+  await db.transaction().execute(async (trx) => {
+    const target = await lockUser(trx, id)
+    if (change.actor) {
+      const gift = change.active
+        ? {
+            staff: target.isStaff,
+            groups: (await findUserWithGroups(trx, id))?.groups ?? [],
+            permissions: await findEffectiveCodenames(trx, id),
+          }
+        : {}
+      authorizeAdminChange(change.actor, { user: target }, gift)
+    }
+    const set = change.active ? { is_active: true } : { is_active: false, token_epoch: NEXT_EPOCH }
+    await trx.updateTable('users').set(set).where('id', '=', id).execute()
+    if (!change.active) await blacklistUserTokens(trx, id)
+  })
   return getAdminUser(db, id)
 }
 
 export async function setUserActiveByName(db: Db, username: string, active: boolean): Promise<AdminUser> {
-  return setUserActive(db, await requireUserId(db, username), active)
+  return setUserActive(db, await requireUserId(db, username), { active })
 }
 
-/** Replaces the user's groups with exactly these (all must exist). */
-export async function setUserGroups(db: Db, id: number, groups: readonly string[]): Promise<AdminUser> {
+/** Replaces the user's groups with exactly these (all must exist); the groups added are what it gives. */
+export async function setUserGroups(
+  db: Db,
+  id: number,
+  change: { groups: readonly string[] } & ActingAs,
+): Promise<AdminUser> {
+  const { groups } = change
   await db.transaction().execute(async (trx) => {
     // The user's row lock serialises two setGroups for one user: otherwise both delete the old set
     // and both insert the new one, and the second insert fails on the first's rows.
-    const locked = await trx.selectFrom('users').select('id').where('id', '=', id).forUpdate().executeTakeFirst()
-    if (!locked) throw new AuthError('NOT_FOUND', { message: `No user with id ${id}.` })
+    const target = await lockUser(trx, id)
     const found = groups.length
       ? await trx
           .selectFrom('groups')
@@ -154,6 +215,11 @@ export async function setUserGroups(db: Db, id: number, groups: readonly string[
     const missing = groups.filter((g) => !found.some((f) => f.name === g))
     if (missing.length > 0) {
       throw new AuthError('INVALID_INPUT', { fieldErrors: { groups: missing.map((g) => `No group named "${g}".`) } })
+    }
+    if (change.actor) {
+      const current = await trx.selectFrom('user_groups').select('group_id').where('user_id', '=', id).execute()
+      const added = found.filter((g) => !current.some((c) => c.group_id === g.id)).map((g) => g.name)
+      authorizeAdminChange(change.actor, { user: target }, { groups: added })
     }
     const removed = await trx.deleteFrom('user_groups').where('user_id', '=', id).returning('group_id').execute()
     if (found.length > 0) {
@@ -180,10 +246,10 @@ export async function listGroups(db: Db) {
 }
 
 /** Deleting a group is a role change for each member: their epochs are bumped with it. */
-export async function deleteGroup(db: Db, name: string): Promise<void> {
+export async function deleteGroup(db: Db, name: string, by: ActingAs = {}): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const group = await findGroupByName(trx, name)
-    if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${name}".` })
+    const group = await lockGroup(trx, name)
+    if (by.actor) authorizeAdminChange(by.actor, group.target)
     await bumpGroupMembersEpoch(trx, group.id)
     await trx.deleteFrom('groups').where('id', '=', group.id).execute()
   })
@@ -193,21 +259,31 @@ export { listPermissions }
 
 export type GrantTarget = { username: string } | { group: string }
 
-async function holderOf(db: Db, target: GrantTarget) {
-  return 'username' in target
-    ? { userId: await requireUserId(db, target.username) }
-    : { groupId: await requireGroupId(db, target.group) }
+/** A grant or a revocation: to a user or a group, one codename, and who asks. */
+export type GrantChange = GrantTarget & { codename: string } & ActingAs
+
+async function grantChange(db: Db, change: GrantChange, give: boolean): Promise<boolean> {
+  const permissionId = await requirePermissionId(db, change.codename)
+  return db.transaction().execute(async (trx) => {
+    const locked =
+      'username' in change
+        ? await lockUser(trx, await requireUserId(trx, change.username)).then((user) => ({
+            holder: { userId: user.id },
+            target: { user },
+          }))
+        : await lockGroup(trx, change.group).then((group) => ({ holder: { groupId: group.id }, target: group.target }))
+    if (change.actor) authorizeAdminChange(change.actor, locked.target, give ? { permissions: [change.codename] } : {})
+    return give ? insertGrant(trx, locked.holder, permissionId) : deleteGrant(trx, locked.holder, permissionId)
+  })
 }
 
 /** Grants a model permission to a user or a group; false when it was already held. */
-export async function grantPermission(db: Db, target: GrantTarget, codename: string): Promise<boolean> {
-  const permissionId = await requirePermissionId(db, codename)
-  return insertGrant(db, await holderOf(db, target), permissionId)
+export async function grantPermission(db: Db, change: GrantChange): Promise<boolean> {
+  return grantChange(db, change, true)
 }
 
-export async function revokePermission(db: Db, target: GrantTarget, codename: string): Promise<boolean> {
-  const permissionId = await requirePermissionId(db, codename)
-  return deleteGrant(db, await holderOf(db, target), permissionId)
+export async function revokePermission(db: Db, change: GrantChange): Promise<boolean> {
+  return grantChange(db, change, false)
 }
 
 /** A per-object grant (django-guardian's assign_perm) to one user. */

@@ -132,6 +132,15 @@ export {
 } from './permissions/decide.js'
 export { ANONYMOUS_SUBJECT, createAccessLookup, loadSubject } from './permissions/access.js'
 export {
+  actorOf,
+  authorizeAdminChange,
+  DELEGATION_RULE_NAME,
+  type Actor,
+  type ChangeTarget,
+  type Gift,
+  type TargetUser,
+} from './permissions/delegation.js'
+export {
   HasScope,
   IsAuthenticatedOrTokenHasScope,
   IsOAuthToken,
@@ -154,7 +163,7 @@ export {
 } from './authenticators/oauth.js'
 export { oauthPrincipalLoader } from './tokens/oauth-principal.js'
 export * as admin from './admin.js'
-export type { AdminUser, GrantTarget } from './admin.js'
+export type { ActingAs, AdminUser, GrantChange, GrantTarget } from './admin.js'
 export {
   HitBatch,
   hitCounter,

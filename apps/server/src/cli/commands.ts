@@ -183,7 +183,7 @@ function grantCommand(verb: 'grant' | 'revoke'): Command {
       const codename = positionals.at(-1) ?? ''
       const target = group ? { group } : { username: positionals[0] ?? '' }
       const who = group ? `group ${group}` : (positionals[0] ?? '')
-      const changed = await run((await ctx.auth()).db, target, codename)
+      const changed = await run((await ctx.auth()).db, { ...target, codename })
       if (verb === 'grant') return changed ? `Granted ${codename} to ${who}.` : `${who} already has ${codename}.`
       return changed ? `Revoked ${codename} from ${who}.` : `${who} did not have ${codename}.`
     },

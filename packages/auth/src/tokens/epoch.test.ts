@@ -117,16 +117,16 @@ describe(`${TEST_BACKEND}: the per-user token epoch`, () => {
   it('admin role changes bump only when a role really changes', async () => {
     const u = await loggedIn()
     await admin.updateUserFlags(t.db, u.id, { email: 'x@example.com', isStaff: false, isSuperuser: false })
-    await admin.setUserGroups(t.db, u.id, [])
+    await admin.setUserGroups(t.db, u.id, { groups: [] })
     expect(await epochOf(u.id)).toBe(0)
     await admin.updateUserFlags(t.db, u.id, { isStaff: true })
     expect(await epochOf(u.id)).toBe(1)
     await admin.updateUserFlags(t.db, u.id, { isStaff: true, isSuperuser: true })
     expect(await epochOf(u.id)).toBe(2)
-    await admin.setUserGroups(t.db, u.id, ['HR', 'Manager'])
-    await admin.setUserGroups(t.db, u.id, ['Manager', 'HR'])
+    await admin.setUserGroups(t.db, u.id, { groups: ['HR', 'Manager'] })
+    await admin.setUserGroups(t.db, u.id, { groups: ['Manager', 'HR'] })
     expect(await epochOf(u.id)).toBe(3)
-    await admin.setUserGroups(t.db, u.id, ['HR'])
+    await admin.setUserGroups(t.db, u.id, { groups: ['HR'] })
     expect(await epochOf(u.id)).toBe(4)
     await expect(auth.authenticateAccessToken(u.access)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' })
     // Role changes leave refresh tokens alone.
@@ -146,9 +146,9 @@ describe(`${TEST_BACKEND}: the per-user token epoch`, () => {
 
   it('deactivation ends everything, and reactivation revives nothing', async () => {
     const u = await loggedIn()
-    await admin.setUserActive(t.db, u.id, false)
+    await admin.setUserActive(t.db, u.id, { active: false })
     await expect(auth.authenticateAccessToken(u.access)).rejects.toMatchObject({ code: 'USER_INACTIVE' })
-    await admin.setUserActive(t.db, u.id, true)
+    await admin.setUserActive(t.db, u.id, { active: true })
     await expect(auth.authenticateAccessToken(u.access)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' })
     await expect(auth.refresh(u.refresh)).rejects.toMatchObject({ code: 'TOKEN_BLACKLISTED' })
     await expect(auth.refreshSlidingToken(u.sliding)).rejects.toMatchObject({ code: 'TOKEN_BLACKLISTED' })
