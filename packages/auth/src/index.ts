@@ -28,6 +28,7 @@ export type { TokenPair, TokenSettings } from './tokens/refresh.js'
 export {
   DEFAULT_PASSWORD_VALIDATORS,
   hashPassword,
+  setPasswordHashMaxWait,
   validatePassword,
   verifyPassword,
   type PasswordValidator,
@@ -161,7 +162,10 @@ export {
   parseRate,
   peekCounter,
   ThrottleState,
+  throttleAddress,
   throttledError,
+  DEFAULT_LOGIN_DELAY,
+  type LoginDelay,
   type CounterOptions,
   type HitOptions,
   type Rate,

@@ -13,13 +13,17 @@
  * - Only bcrypt's async API is used: it runs on libuv's thread pool, so a login never blocks the
  *   event loop for the ~250 ms a production cost takes. Every hash and check waits for one of
  *   `passwordHashSlots` (limiter.ts), so hashing never holds every thread of that shared pool.
+ *   Checks (logins) go before new hashes (registrations, password changes), and a job that
+ *   would wait past `setPasswordHashMaxWait` is refused at once: 503 UNAVAILABLE, Retry-After.
  */
 import { createHash, pbkdf2, timingSafeEqual } from 'node:crypto'
 import { promisify } from 'node:util'
 
 import bcrypt from 'bcrypt'
 
-import { passwordHashSlots } from './limiter.js'
+import { AuthError } from '../errors.js'
+import type { SlotPriority } from './limiter.js'
+import { passwordHashSlots, QueueFullError } from './limiter.js'
 
 const pbkdf2Async = promisify(pbkdf2)
 
@@ -31,6 +35,32 @@ const PBKDF2_KEY_LENGTH_BYTES = 32
 // node:crypto rejects iteration counts above int32; anything bigger is a corrupt row.
 const PBKDF2_MAX_ITERATIONS = 2 ** 31 - 1
 const DUMMY_PASSWORD = 'gatehouse-dummy-password'
+
+let maxWaitMs = Infinity
+
+/**
+ * The longest a password hash or check may expect to wait for a slot before it is refused with
+ * UNAVAILABLE (the server's PASSWORD_HASH_MAX_WAIT). Unbounded until set.
+ *
+ * @example
+ * setPasswordHashMaxWait(5000)
+ */
+export function setPasswordHashMaxWait(ms: number): void {
+  if (!(ms > 0)) throw new TypeError(`a wait bound must be a positive number of milliseconds, got ${String(ms)}`)
+  maxWaitMs = ms
+}
+
+/** A bcrypt or PBKDF2 job in a slot: checks (`high`) go before new hashes (`low`). */
+async function inSlot<T>(priority: SlotPriority, job: () => Promise<T>): Promise<T> {
+  try {
+    return await passwordHashSlots.run(job, { priority, maxWaitMs })
+  } catch (error) {
+    if (!(error instanceof QueueFullError)) throw error
+    const seconds = error.retryAfterSeconds
+    const message = `The server is busy; try again in ${seconds} second${seconds === 1 ? '' : 's'}.`
+    throw new AuthError('UNAVAILABLE', { message, retryAfterSeconds: seconds })
+  }
+}
 
 export type PasswordHashOptions = {
   /**
@@ -60,7 +90,7 @@ const INVALID: PasswordVerification = { valid: false, needsRehash: false }
  */
 export async function hashPassword(password: string, opts: PasswordHashOptions): Promise<string> {
   assertCost(opts.cost)
-  const hashed = await passwordHashSlots.run(() => bcrypt.hash(sha256Hex(password), opts.cost))
+  const hashed = await inSlot('low', () => bcrypt.hash(sha256Hex(password), opts.cost))
   return BCRYPT_SHA256_PREFIX + hashed
 }
 
@@ -83,13 +113,13 @@ export async function verifyPassword(
     // bcrypt.compare answers `false` at once for a malformed hash; go through the dummy instead
     // so a corrupt row costs the same time as a wrong password.
     if (!BCRYPT_HASH_PATTERN.test(bcryptHash)) return invalidAfterDummy(password, opts)
-    const valid = await passwordHashSlots.run(() => bcrypt.compare(sha256Hex(password), bcryptHash))
+    const valid = await inSlot('high', () => bcrypt.compare(sha256Hex(password), bcryptHash))
     return { valid, needsRehash: valid && bcrypt.getRounds(bcryptHash) !== opts.cost }
   }
   if (encoded.startsWith(`${PBKDF2_SHA256_ALGORITHM}$`)) {
     const parsed = parsePbkdf2(encoded)
     if (!parsed) return invalidAfterDummy(password, opts)
-    const derived = await passwordHashSlots.run(() =>
+    const derived = await inSlot('high', () =>
       pbkdf2Async(
         Buffer.from(password, 'utf8'),
         Buffer.from(parsed.salt, 'utf8'),
@@ -133,17 +163,33 @@ const dummyHashes = new Map<number, Promise<string>>()
  * if (!user) return verifyDummyPassword(password, { cost: 12 })
  */
 export async function verifyDummyPassword(password: string, opts: PasswordHashOptions): Promise<false> {
+  const against = await dummyHashFor(opts)
+  await inSlot('high', () => bcrypt.compare(sha256Hex(password), against))
+  return false
+}
+
+function dummyHashFor(opts: PasswordHashOptions): Promise<string> {
   assertCost(opts.cost)
   let dummyHash = dummyHashes.get(opts.cost)
   if (!dummyHash) {
-    dummyHash = passwordHashSlots.run(() => bcrypt.hash(sha256Hex(DUMMY_PASSWORD), opts.cost))
+    dummyHash = inSlot('high', () => bcrypt.hash(sha256Hex(DUMMY_PASSWORD), opts.cost))
     dummyHashes.set(opts.cost, dummyHash)
     // A failed hash must not stay memoised, or every later unknown-user login would reject.
     dummyHash.catch(() => dummyHashes.delete(opts.cost))
   }
-  const against = await dummyHash
-  await passwordHashSlots.run(() => bcrypt.compare(sha256Hex(password), against))
-  return false
+  return dummyHash
+}
+
+/**
+ * Makes the unknown-user hash for `cost` now, in the background, so the first failed login does
+ * not pay for it and the hashing slots have measured a hash before the first flood arrives (the
+ * wait bound can only foresee waits once it knows how long a hash takes). Never throws.
+ *
+ * @example
+ * warmPasswordHashing({ cost: 12 })
+ */
+export function warmPasswordHashing(opts: PasswordHashOptions): void {
+  dummyHashFor(opts).catch(() => undefined)
 }
 
 async function invalidAfterDummy(password: string, opts: PasswordHashOptions): Promise<PasswordVerification> {

@@ -1,11 +1,14 @@
 export type { PasswordHashOptions, PasswordVerification } from './hash.js'
-export { hashPassword, isVerifiableHash, verifyDummyPassword, verifyPassword } from './hash.js'
+export { hashPassword, isVerifiableHash, setPasswordHashMaxWait, verifyDummyPassword, verifyPassword, warmPasswordHashing } from './hash.js'
 export {
   DEFAULT_THREADPOOL_SIZE,
   defaultHashConcurrency,
   passwordHashSlots,
+  QueueFullError,
   Semaphore,
   setPasswordHashConcurrency,
+  type RunOptions,
+  type SlotPriority,
 } from './limiter.js'
 export type {
   MinimumLengthOptions,
