@@ -1,7 +1,7 @@
 import { ACTIONS, AuthError, CATALOGUE, loadSubject, toPublicUser } from '@gatehouse/auth'
 import * as z from 'zod'
 
-import { protectedProcedure, publicProcedure, throttled } from '../procedures.js'
+import { protectedProcedure, publicProcedure, throttled, tokenViewProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import {
   checkLoginOrigin,
@@ -35,7 +35,7 @@ export const authRouter = router({
     }),
 
   /** Without `refresh` in the body, the `refresh` cookie (CSRF checked), answered with new cookies. */
-  refresh: publicProcedure
+  refresh: tokenViewProcedure
     .use(throttled('refresh'))
     .input(z.strictObject({ refresh: token.optional() }))
     .mutation(async ({ ctx, input }) => {
@@ -73,7 +73,7 @@ export const authRouter = router({
   /** Ends every login of the caller at once (see routers/sliding.ts). */
   logoutAll,
 
-  verify: publicProcedure.input(z.strictObject({ token })).mutation(async ({ ctx, input }) => {
+  verify: tokenViewProcedure.input(z.strictObject({ token })).mutation(async ({ ctx, input }) => {
     const verified = await ctx.auth.verify(input.token)
     return { valid: true as const, tokenType: verified.tokenType, exp: Math.floor(verified.expiresAt.getTime() / 1000) }
   }),
