@@ -27,6 +27,7 @@ export type { TokenClaims, TokenType, VerifiedToken } from './jwt/claims.js'
 export type { TokenPair, TokenSettings } from './tokens/refresh.js'
 export {
   DEFAULT_PASSWORD_VALIDATORS,
+  FailureFloor,
   hashPassword,
   setPasswordHashMaxWait,
   validatePassword,

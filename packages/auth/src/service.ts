@@ -22,8 +22,10 @@ import {
   validatePassword,
   verifyDummyPassword,
   verifyPassword,
+  measurePbkdf2,
   warmPasswordHashing,
 } from './password/index.js'
+import type { FailureFloor } from './password/failure-floor.js'
 import {
   deleteApiToken,
   deleteUserApiTokens,
@@ -37,7 +39,13 @@ import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from '
 import { blacklistUserTokens } from './store/token.repository.js'
 import type { LoginDelay } from './throttle/index.js'
 import { HitBatch, hitCounter, LoginGuard, ThrottleState } from './throttle/index.js'
-import { findUserByUsername, findUserWithGroups, insertUser, updateUser } from './store/user.repository.js'
+import {
+  findSlowestPbkdf2Iterations,
+  findUserByUsername,
+  findUserWithGroups,
+  insertUser,
+  updateUser,
+} from './store/user.repository.js'
 import { checkToken, issueTokenPair, revokeRefreshToken, rotateRefreshToken } from './tokens/refresh.js'
 import { assertCurrentEpoch, authenticateJwt, authenticateVerifiedJwt, logoutEverywhere } from './tokens/epoch.js'
 import { verifyWith } from './tokens/refresh.js'
@@ -103,6 +111,8 @@ export interface AuthServiceOptions {
   loginDelay?: LoginDelay | undefined
   /** How login waits out a delay; tests record it instead. @default setTimeout */
   sleep?: ((ms: number) => Promise<void>) | undefined
+  /** Where failed password checks are measured and padded to equal time. @default passwordFailureFloor */
+  passwordFailureFloor?: FailureFloor | undefined
   /**
    * An API token's `lastUsedAt` is written at most once per this many seconds, so a busy token
    * costs no write per request (lucia's throttled session writes).
@@ -220,7 +230,12 @@ export async function createAuthService(opts: AuthServiceOptions) {
   const clock = opts.clock ?? systemClock
   const cost = opts.passwordHashCost ?? 12
   const validators = opts.passwordValidators ?? DEFAULT_PASSWORD_VALIDATORS
-  warmPasswordHashing({ cost })
+  const floor = opts.passwordFailureFloor
+  warmPasswordHashing({ cost, floor })
+  // Failures are padded to the slowest check; imported PBKDF2 users can be slower than bcrypt,
+  // so measure the slowest of theirs now rather than after their first login shows it.
+  const slowestPbkdf2 = await findSlowestPbkdf2Iterations(db)
+  if (slowestPbkdf2 !== null) await measurePbkdf2(slowestPbkdf2, floor)
   const keys = new KeyRing({
     db,
     algorithm: opts.jwt.algorithm ?? 'EdDSA',
@@ -336,11 +351,11 @@ export async function createAuthService(opts: AuthServiceOptions) {
     })
     const row = await findUserByUsername(db, username)
     if (!row) {
-      await verifyDummyPassword(input.password, { cost })
+      await verifyDummyPassword(input.password, { cost, floor })
       await failed(null, 'unknown_user')
       throw new AuthError('INVALID_CREDENTIALS') // the reserved slots stay counted as failures
     }
-    const { valid, needsRehash } = await verifyPassword(input.password, row.password, { cost })
+    const { valid, needsRehash } = await verifyPassword(input.password, row.password, { cost, floor })
     if (!valid || !row.is_active) {
       await failed(row.id, valid ? 'inactive' : 'wrong_password')
       throw new AuthError('INVALID_CREDENTIALS')

@@ -15,6 +15,8 @@
  *   `passwordHashSlots` (limiter.ts), so hashing never holds every thread of that shared pool.
  *   Checks (logins) go before new hashes (registrations, password changes), and a job that
  *   would wait past `setPasswordHashMaxWait` is refused at once: 503 UNAVAILABLE, Retry-After.
+ * - Every failed check takes as long as the slowest kind of hash this process has checked
+ *   (failure-floor.ts): an imported PBKDF2 user and an unknown name fail in the same time.
  */
 import { createHash, pbkdf2, timingSafeEqual } from 'node:crypto'
 import { promisify } from 'node:util'
@@ -22,6 +24,7 @@ import { promisify } from 'node:util'
 import bcrypt from 'bcrypt'
 
 import { AuthError } from '../errors.js'
+import { FailureFloor } from './failure-floor.js'
 import type { SlotPriority } from './limiter.js'
 import { passwordHashSlots, QueueFullError } from './limiter.js'
 
@@ -51,6 +54,22 @@ export function setPasswordHashMaxWait(ms: number): void {
 }
 
 /** A bcrypt or PBKDF2 job in a slot: checks (`high`) go before new hashes (`low`). */
+/** A check in a slot, with the time it computed (not the time it queued). */
+function timedInSlot<T>(job: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  return inSlot('high', async () => {
+    const started = performance.now()
+    const value = await job()
+    return { value, ms: performance.now() - started }
+  })
+}
+
+/** Records a check's time; after a failure, waits until it has taken as long as the slowest kind. */
+async function settle(valid: boolean, check: { kind: string; ms: number; floor: FailureFloor | undefined }) {
+  const floor = check.floor ?? passwordFailureFloor
+  if (valid) floor.record(check.kind, check.ms)
+  else await floor.failed(check.kind, check.ms)
+}
+
 async function inSlot<T>(priority: SlotPriority, job: () => Promise<T>): Promise<T> {
   try {
     return await passwordHashSlots.run(job, { priority, maxWaitMs })
@@ -68,7 +87,12 @@ export type PasswordHashOptions = {
    * report `needsRehash`, so raising it upgrades users as they log in.
    */
   cost: number
+  /** Where failed checks are measured and padded. @default passwordFailureFloor */
+  floor?: FailureFloor | undefined
 }
+
+/** Every failed check of this process is padded to the same time here (see failure-floor.ts). */
+export const passwordFailureFloor = new FailureFloor()
 
 export type PasswordVerification = {
   valid: boolean
@@ -113,13 +137,15 @@ export async function verifyPassword(
     // bcrypt.compare answers `false` at once for a malformed hash; go through the dummy instead
     // so a corrupt row costs the same time as a wrong password.
     if (!BCRYPT_HASH_PATTERN.test(bcryptHash)) return invalidAfterDummy(password, opts)
-    const valid = await inSlot('high', () => bcrypt.compare(sha256Hex(password), bcryptHash))
-    return { valid, needsRehash: valid && bcrypt.getRounds(bcryptHash) !== opts.cost }
+    const { value: valid, ms } = await timedInSlot(() => bcrypt.compare(sha256Hex(password), bcryptHash))
+    const rounds = bcrypt.getRounds(bcryptHash)
+    await settle(valid, { kind: `bcrypt$${rounds}`, ms, floor: opts.floor })
+    return { valid, needsRehash: valid && rounds !== opts.cost }
   }
   if (encoded.startsWith(`${PBKDF2_SHA256_ALGORITHM}$`)) {
     const parsed = parsePbkdf2(encoded)
     if (!parsed) return invalidAfterDummy(password, opts)
-    const derived = await inSlot('high', () =>
+    const { value: derived, ms } = await timedInSlot(() =>
       pbkdf2Async(
         Buffer.from(password, 'utf8'),
         Buffer.from(parsed.salt, 'utf8'),
@@ -129,6 +155,7 @@ export async function verifyPassword(
       ),
     )
     const valid = timingSafeEqual(derived, parsed.hash)
+    await settle(valid, { kind: `${PBKDF2_SHA256_ALGORITHM}$${parsed.iterations}`, ms, floor: opts.floor })
     // Imported Django users move to bcrypt on their first successful login.
     return { valid, needsRehash: valid }
   }
@@ -164,7 +191,8 @@ const dummyHashes = new Map<number, Promise<string>>()
  */
 export async function verifyDummyPassword(password: string, opts: PasswordHashOptions): Promise<false> {
   const against = await dummyHashFor(opts)
-  await inSlot('high', () => bcrypt.compare(sha256Hex(password), against))
+  const { ms } = await timedInSlot(() => bcrypt.compare(sha256Hex(password), against))
+  await settle(false, { kind: `bcrypt$${opts.cost}`, ms, floor: opts.floor })
   return false
 }
 
@@ -190,6 +218,23 @@ function dummyHashFor(opts: PasswordHashOptions): Promise<string> {
  */
 export function warmPasswordHashing(opts: PasswordHashOptions): void {
   dummyHashFor(opts).catch(() => undefined)
+}
+
+/**
+ * Measures one PBKDF2 check at `iterations` (against nothing), so that failures are padded to it
+ * before the first imported user with that count tries to log in: otherwise the first guesses
+ * would still tell an imported name from an unknown one. The auth service runs it at start for
+ * the slowest count among its users.
+ *
+ * @example
+ * await measurePbkdf2(870_000)
+ */
+export async function measurePbkdf2(iterations: number, floor: FailureFloor = passwordFailureFloor): Promise<void> {
+  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > PBKDF2_MAX_ITERATIONS) return
+  const { ms } = await timedInSlot(() =>
+    pbkdf2Async(DUMMY_PASSWORD, 'gatehouse-dummy-salt', iterations, PBKDF2_KEY_LENGTH_BYTES, 'sha256'),
+  )
+  floor.record(`${PBKDF2_SHA256_ALGORITHM}$${iterations}`, ms)
 }
 
 async function invalidAfterDummy(password: string, opts: PasswordHashOptions): Promise<PasswordVerification> {

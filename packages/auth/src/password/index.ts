@@ -1,5 +1,15 @@
 export type { PasswordHashOptions, PasswordVerification } from './hash.js'
-export { hashPassword, isVerifiableHash, setPasswordHashMaxWait, verifyDummyPassword, verifyPassword, warmPasswordHashing } from './hash.js'
+export {
+  hashPassword,
+  isVerifiableHash,
+  measurePbkdf2,
+  passwordFailureFloor,
+  setPasswordHashMaxWait,
+  verifyDummyPassword,
+  verifyPassword,
+  warmPasswordHashing,
+} from './hash.js'
+export { FailureFloor, type FailureFloorOptions } from './failure-floor.js'
 export {
   DEFAULT_THREADPOOL_SIZE,
   defaultHashConcurrency,

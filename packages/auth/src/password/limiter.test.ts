@@ -128,8 +128,9 @@ describe('Semaphore: priorities and the wait bound', () => {
     let clock = 0
     const slots = new Semaphore(2, { now: () => clock })
     // Teach it that a task takes 100 ms.
-    await slots.run(async () => {
+    await slots.run(() => {
       clock += 100
+      return Promise.resolve()
     })
     const gates = [deferred(), deferred()]
     const held = gates.map((gate) => slots.run(() => gate.promise, { priority: 'low' }))
