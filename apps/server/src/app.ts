@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net'
 
 import type { AuthService, Clock } from '@gatehouse/auth'
-import { createAuthService, setPasswordHashConcurrency } from '@gatehouse/auth'
+import { createAuthService, setPasswordHashConcurrency, setPasswordHashMaxWait } from '@gatehouse/auth'
 import type { Db } from '@gatehouse/db'
 import { createDb, migrate } from '@gatehouse/db'
 
@@ -64,6 +64,8 @@ export interface StartOptions {
   authenticators?: readonly AuthenticatorFactory[]
   /** The auth service's time (tests move it to expire sessions and tokens). @default systemClock */
   clock?: Clock | undefined
+  /** How login waits out a brute-force delay (tests record it instead). @default setTimeout */
+  sleep?: ((ms: number) => Promise<void>) | undefined
 }
 
 export async function startApp(opts: StartOptions): Promise<App> {
@@ -71,6 +73,7 @@ export async function startApp(opts: StartOptions): Promise<App> {
   const ownsDb = !opts.db
   // Process-wide: hashing may hold only some of libuv's threads, whichever app hashes.
   setPasswordHashConcurrency(config.passwordHashConcurrency)
+  setPasswordHashMaxWait(config.passwordHashMaxWaitSeconds * 1000)
   const db =
     opts.db ??
     (await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }))
@@ -85,6 +88,7 @@ export async function startApp(opts: StartOptions): Promise<App> {
       onCacheError: (error: unknown) => opts.onError?.(error, 'auth cache (LISTEN connection)'),
       onAuditError,
       ...(opts.clock ? { clock: opts.clock } : {}),
+      sleep: opts.sleep,
     })
     const oauth = await createOAuthServer({ auth, config, onError: opts.onError })
     const authenticators = resolveAuthenticators({ auth, config, oauth: oauth.settings }, opts.authenticators)

@@ -77,12 +77,21 @@ const rate = z
     return parsed
   })
 
-/** DRF's `DEFAULT_THROTTLE_RATES` for scopes: `register=20/h,refresh=600/min`; `off` drops a scope. */
+/**
+ * Scoped rates in force unless THROTTLE_RATES names the scope (`register=off` drops it): bcrypt
+ * work anyone can ask for without an account is bounded per address (register=20/h).
+ */
+const DEFAULT_SCOPED_RATES: ReadonlyMap<string, Rate> = new Map([['register', { limit: 20, windowSeconds: 3600 }]])
+
+/**
+ * DRF's `DEFAULT_THROTTLE_RATES` for scopes: `register=20/h,refresh=600/min`, laid over
+ * DEFAULT_SCOPED_RATES; `off` drops a scope.
+ */
 const scopedRates = z
   .string()
   .trim()
   .transform((value, ctx): ReadonlyMap<string, Rate> => {
-    const rates = new Map<string, Rate>()
+    const rates = new Map(DEFAULT_SCOPED_RATES)
     for (const entry of value.split(',')) {
       if (!entry.trim()) continue
       const match = /^\s*([a-z][\w.-]*)\s*=(.+)$/i.exec(entry)
@@ -96,6 +105,7 @@ const scopedRates = z
         return z.NEVER
       }
       if (parsed) rates.set(scope, parsed)
+      else rates.delete(scope)
     }
     return rates
   })
@@ -251,11 +261,12 @@ const Env = z
     // hashing slots to it (and checked, so a typo is not silently libuv's default).
     UV_THREADPOOL_SIZE: int(1, 1024).optional(),
     PASSWORD_HASH_CONCURRENCY: int(1, 1024).optional(),
+    PASSWORD_HASH_MAX_WAIT: duration.default(5),
     NUM_PROXIES: int(0, 32).default(0),
     // Generous on purpose: they stop floods, not busy clients behind one address.
     THROTTLE_ANON: rate.default({ limit: 1000, windowSeconds: 60 }),
     THROTTLE_USER: rate.default({ limit: 10_000, windowSeconds: 60 }),
-    THROTTLE_RATES: scopedRates.default(new Map<string, Rate>()),
+    THROTTLE_RATES: scopedRates.default(new Map(DEFAULT_SCOPED_RATES)),
     THROTTLE_LOGIN_FAILURES: rate.default({ limit: 10, windowSeconds: 900 }),
     AUTH_SCHEMES: schemeList.optional(),
     SESSION_COOKIE_AGE: duration.default(1_209_600),
@@ -320,6 +331,8 @@ function toConfig(env: z.output<typeof Env>) {
     /** Password hashes in flight per process, below the thread pool size (auth's password/limiter.ts). */
     passwordHashConcurrency:
       env.PASSWORD_HASH_CONCURRENCY ?? defaultPasswordHashConcurrency({ ...sizing, threadpoolSize }),
+    /** A hash or check that would wait longer for a slot is refused: 503 UNAVAILABLE with Retry-After. */
+    passwordHashMaxWaitSeconds: env.PASSWORD_HASH_MAX_WAIT,
     /**
      * Trusted proxies in front that append to X-Forwarded-For (DRF's NUM_PROXIES); 0 keys callers
      * by the connection's peer address (http/client-address.ts).

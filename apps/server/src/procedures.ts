@@ -15,6 +15,12 @@ export { throttled } from './middleware/throttle.js'
 /** AllowAny: an explicit opt-out of the default (register, login, refresh…). */
 export const publicProcedure = baseProcedure
 
+/**
+ * AllowAny, and no authentication at all: simplejwt's token views (refresh, verify, the sliding
+ * ones), which a stale `Authorization` header must never stop.
+ */
+export const tokenViewProcedure = baseProcedure.meta({ tokenView: true })
+
 /** The global default permission (DEFAULT_PERMISSION, IsAuthenticated unless configured). */
 export const procedure = baseProcedure.use(defaultPermission)
 

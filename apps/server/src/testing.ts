@@ -27,7 +27,7 @@ let counter = 0
 /** Extra env vars override the test defaults (cost 4, port 0, loopback). */
 export async function startTestServer(
   env: Record<string, string> = {},
-  opts: { shared?: boolean; clock?: Clock } = {},
+  opts: { shared?: boolean; clock?: Clock; sleep?: (ms: number) => Promise<void> } = {},
 ): Promise<TestServer> {
   const testDb = await createTestDb({ shared: opts.shared ?? false })
   // HTTP_ADAPTER comes through from the environment: CI runs the whole suite once per adapter (.ci/run).
@@ -36,7 +36,7 @@ export async function startTestServer(
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', PASSWORD_HASH_COST: '4', HTTP_ADAPTER: adapter, ...env })
   let app: App
   try {
-    app = await startApp({ config, db: testDb.db, clock: opts.clock })
+    app = await startApp({ config, db: testDb.db, clock: opts.clock, sleep: opts.sleep })
   } catch (err) {
     await testDb[Symbol.asyncDispose]()
     throw err

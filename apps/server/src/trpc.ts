@@ -82,12 +82,22 @@ const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
  *   auth cache (a NOTIFY round trip, `auth.settle()`), so a revocation is in force here before its
  *   response leaves; other processes hear it in commit order through the same NOTIFY;
  * - throttling, so a refused caller costs nothing further;
+ * - an `Authorization` header is authenticated, on public procedures too (but simplejwt's token views);
  * - the OAuth gate, which keeps OAuth access tokens out of every procedure that declares no scopes.
  */
 const base = t.middleware(async function base({ ctx, meta, type, next }) {
   let result
   try {
-    result = await throttle({ ctx, next: () => oauthGate({ ctx, meta, next }) })
+    result = await throttle({
+      ctx,
+      next: async () => {
+        // DRF authenticates every request before its permissions: a bad Authorization header is
+        // a 401 on an AllowAny procedure too, never an anonymous call (cookies are read only
+        // where the procedure asks for the caller, as Django ignores a stale session).
+        if (ctx.http?.request.authorization !== undefined && meta?.tokenView !== true) await ctx.authenticate()
+        return oauthGate({ ctx, meta, next })
+      },
+    })
   } catch (error) {
     throw toTRPCError(error)
   } finally {

@@ -53,13 +53,24 @@ describe('configuration', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 3000, databaseUrl: undefined })
   })
 
-  it('has generous throttle defaults and no scoped rates', () => {
+  it('has generous throttle defaults, and registration limited per address by default', () => {
     expect(loadConfig({})).toMatchObject({
       throttleAnon: { limit: 1000, windowSeconds: 60 },
       throttleUser: { limit: 10_000, windowSeconds: 60 },
       throttleLoginFailures: { limit: 10, windowSeconds: 900 },
+      passwordHashMaxWaitSeconds: 5,
     })
-    expect(loadConfig({}).throttleRates).toEqual(new Map())
+    expect(loadConfig({}).throttleRates).toEqual(new Map([['register', { limit: 20, windowSeconds: 3600 }]]))
+    // other scopes leave the default in place; `register=off` drops it
+    expect(loadConfig({ THROTTLE_RATES: 'refresh=600/min' }).throttleRates.get('register')).toEqual({
+      limit: 20,
+      windowSeconds: 3600,
+    })
+    expect(loadConfig({ THROTTLE_RATES: 'register=off' }).throttleRates).toEqual(new Map())
+    expect(loadConfig({ PASSWORD_HASH_MAX_WAIT: '2s' }).passwordHashMaxWaitSeconds).toBe(2)
+    expect(configErrorLines({ PASSWORD_HASH_MAX_WAIT: 'soon' })).toEqual([
+      'PASSWORD_HASH_MAX_WAIT: expected a duration such as 30s, 5m, 12h or 7d, got "soon"',
+    ])
   })
 
   it('parses throttle rates, scoped rates and off', () => {

@@ -260,16 +260,36 @@ describe(`${TEST_BACKEND}: JWT cookies over HTTP`, () => {
     expect(after.body.error.data.reason).toBe('TOKEN_BLACKLISTED')
   })
 
-  it('clears a cookie client’s cookies on any logout but a forged one', async () => {
+  /** @see issue 16, item 13: logout answers 200 to every caller, as the seed's view does */
+  it('clears a cookie client’s cookies on every logout; without a CSRF token it still blacklists', async () => {
     now = START
     const { client } = await cookieLogin()
-    const forged = await client.mutation('auth.logout', { input: {}, csrf: null })
-    expect(forged.status).toBe(403)
-    expect(setCookieLines(forged)).toEqual([])
+    const refresh = client.get('refresh')
+    const noCsrf = await client.mutation('auth.logout', { input: {}, csrf: null })
+    expect([noCsrf.status, noCsrf.body.result.data]).toEqual([200, { detail: 'Successfully logged out.' }])
+    expect(setCookieLines(noCsrf)).toEqual(CLEARED)
+    expect((await mutation(base, 'auth.refresh', { refresh })).body.error.data.reason).toBe('TOKEN_BLACKLISTED')
     // A dead refresh token in the body: refused, and the cookies go anyway.
-    const dead = await client.mutation('auth.logout', { input: { refresh: 'garbage' } })
+    const again = await cookieLogin()
+    const dead = await again.client.mutation('auth.logout', { input: { refresh: 'garbage' } })
     expect(dead.status).toBe(401)
     expect(setCookieLines(dead)).toEqual(CLEARED)
+  })
+
+  it('attack: a logout from a foreign Origin clears cookies but does not blacklist the cookie’s token', async () => {
+    now = START
+    const { client } = await cookieLogin()
+    const refresh = client.get('refresh')
+    const forged = await client.mutation('auth.logout', { input: {}, csrf: null, origin: 'https://evil.example' })
+    expect(forged.status).toBe(200)
+    expect(setCookieLines(forged)).toEqual(CLEARED)
+    expect((await mutation(base, 'auth.refresh', { refresh })).status).toBe(200)
+  })
+
+  it('answers 200 with nothing to end: no body token, no cookie', async () => {
+    const res = await mutation(base, 'auth.logout', {})
+    expect([res.status, res.body]).toEqual([200, { result: { data: { detail: 'Successfully logged out.' } } }])
+    expect(setCookieLines(res)).toEqual([])
   })
 })
 

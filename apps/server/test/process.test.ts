@@ -91,7 +91,8 @@ describe(`${TEST_BACKEND}: server and CLI processes`, () => {
     const after = (await mutation(server.url, 'auth.refresh', { refresh: renewed.refresh })).body.result.data
     expect((await query(server.url, 'content.hr', { token: after.access })).status).toBe(403)
 
-    expect((await runCli(['changepassword', u, '--password', 'An0ther-passphrase'], env)).code).toBe(0)
+    // the password piped on stdin, never on argv where `ps` shows it (issue 16, item 12)
+    expect((await runCli(['changepassword', u], env, 'An0ther-passphrase\n')).code).toBe(0)
     expect((await mutation(server.url, 'auth.login', { username: u, password: 'An0ther-passphrase' })).status).toBe(200)
     expect((await runCli(['rotatekeys'], env)).stdout).toMatch(/^New signing key \S+ is now used to sign/)
     expect((await runCli(['flushexpiredtokens'], env)).stdout).toMatch(
@@ -130,7 +131,7 @@ describe(`${TEST_BACKEND}: server and CLI processes`, () => {
       [['nosuchcommand'], /^gatehouse: unknown command "nosuchcommand"/],
       [['addtogroup', 'only-one-arg'], /^gatehouse addtogroup: expected USERNAME GROUP/],
       [['addtogroup', 'ghost-user', 'HR'], /^gatehouse addtogroup: No user named "ghost-user"\.$/],
-      [['createsuperuser', '--username', 'x'], /^gatehouse createsuperuser: --password is required/],
+      [['createsuperuser', '--username', 'x'], /^gatehouse createsuperuser: --password is required \(type it at the prompt or pipe it on stdin\): no password on stdin/],
       [['createsuperuser', '--username', 'bad user!', '--password', 'Sup3r-secret-pass'], /username: Enter a valid username/],
       [['createsuperuser', '--username', 'weakling', '--password', '123'], /password: This password is too short/],
       [['changepassword', 'ghost-user', '--password', 'An0ther-passphrase'], /No user named "ghost-user"/],

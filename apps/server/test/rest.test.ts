@@ -537,9 +537,10 @@ describe(`${TEST_BACKEND}: REST facade, the seed's wire contract`, () => {
       expect([res.status, res.text]).toEqual([200, '{"detail":"Successfully logged out."}'])
       const reuse = await api('POST', '/api/token/refresh/', { json: { refresh } })
       expect([reuse.status, reuse.text]).toEqual([401, '{"detail":"Token is blacklisted","code":"token_not_valid"}'])
-      // With nothing to end, logout says what it needs instead of pretending (the seed answers 200).
+      // With nothing to end, the seed's contract: 200, as its view answers every caller.
       const nothing = await api('POST', '/api/logout/')
-      expect([nothing.status, nothing.text]).toEqual([400, '{"refresh":["This field is required."]}'])
+      expect([nothing.status, nothing.text]).toEqual([200, '{"detail":"Successfully logged out."}'])
+      expect(nothing.headers.getSetCookie()).toEqual([])
     })
   })
 
@@ -629,6 +630,46 @@ describe(`${TEST_BACKEND}: REST facade, the seed's wire contract`, () => {
       ])
       const reuse = await api('POST', '/api/token/refresh/', { json: { refresh: rotated.json.refresh } })
       expect(reuse.status).toBe(401)
+    })
+
+    /** @see issue 16, item 13: Postman keeps the login's cookies and sends them without a CSRF header */
+    it('Postman: logout with the login cookies and no CSRF header is 200, clears them and blacklists the token', async () => {
+      const login = await api('POST', '/api/login/', { json: { username: plain.username, password: plain.password } })
+      const csrf = /csrftoken=([0-9a-f]+)/.exec(login.headers.getSetCookie().join('\n'))?.[1] ?? ''
+      const { access, refresh } = login.json
+      const cookie = `access=${access}; refresh=${refresh}; csrftoken=${csrf}`
+      const logout = await api('POST', '/api/logout/', { headers: { cookie } })
+      expect([logout.status, logout.text]).toEqual([200, '{"detail":"Successfully logged out."}'])
+      const epoch = 'Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
+      expect(logout.headers.getSetCookie()).toEqual([
+        `access=; ${epoch}; Path=/; HttpOnly; SameSite=Lax`,
+        `refresh=; ${epoch}; Path=/api/token/refresh/; HttpOnly; SameSite=Lax`,
+        `refresh=; ${epoch}; Path=/api/logout/; HttpOnly; SameSite=Lax`,
+      ])
+      const reuse = await api('POST', '/api/token/refresh/', { json: { refresh } })
+      expect([reuse.status, reuse.text]).toEqual([401, '{"detail":"Token is blacklisted","code":"token_not_valid"}'])
+    })
+
+    it('attack: a logout from a foreign Origin clears the cookies it carries but blacklists nothing', async () => {
+      const login = await api('POST', '/api/login/', { json: { username: plain.username, password: plain.password } })
+      const { access, refresh } = login.json
+      const cookie = `access=${access}; refresh=${refresh}`
+      const logout = await api('POST', '/api/logout/', { headers: { cookie, origin: 'https://evil.example' } })
+      expect([logout.status, logout.text]).toEqual([200, '{"detail":"Successfully logged out."}'])
+      expect(logout.headers.getSetCookie().map((line) => line.split(';', 1)[0])).toEqual(['access=', 'refresh=', 'refresh='])
+      const still = await api('POST', '/api/token/refresh/', { json: { refresh } })
+      expect(still.status).toBe(200)
+    })
+
+    it('logout with a dead refresh cookie is still 200 and clears it', async () => {
+      const login = await api('POST', '/api/login/', { json: { username: plain.username, password: plain.password } })
+      const { refresh } = login.json
+      expect((await api('POST', '/api/logout/', { json: { refresh } })).status).toBe(200)
+      for (const value of [refresh, 'garbage']) {
+        const again = await api('POST', '/api/logout/', { headers: { cookie: `refresh=${value}` } })
+        expect([again.status, again.text]).toEqual([200, '{"detail":"Successfully logged out."}'])
+        expect(again.headers.getSetCookie()).toHaveLength(3)
+      }
     })
   })
 

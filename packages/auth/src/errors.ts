@@ -27,6 +27,8 @@ export const AUTH_ERROR_MESSAGES = {
   NOT_FOUND: 'Not found.',
   INVALID_INPUT: 'Invalid input.',
   THROTTLED: 'Request was throttled.',
+  // More password hashing queued than can finish within PASSWORD_HASH_MAX_WAIT (503, Retry-After).
+  UNAVAILABLE: 'The server is busy; try again later.',
   // DRF TokenAuthentication's messages, for `Authorization: Token <key>`.
   API_TOKEN_INVALID: 'Invalid token.',
   API_TOKEN_HEADER_EMPTY: 'Invalid token header. No credentials provided.',
@@ -41,7 +43,7 @@ export interface AuthErrorOptions {
   cause?: unknown
   /** Per-field messages, Django-style: `{ password: ['This password is too short. …'] }`. */
   fieldErrors?: Record<string, string[]>
-  /** THROTTLED: whole seconds until the caller may try again (the `Retry-After` header). */
+  /** THROTTLED, UNAVAILABLE: whole seconds until the caller may try again (the `Retry-After` header). */
   retryAfterSeconds?: number
 }
 

@@ -27,7 +27,9 @@ export type { TokenClaims, TokenType, VerifiedToken } from './jwt/claims.js'
 export type { TokenPair, TokenSettings } from './tokens/refresh.js'
 export {
   DEFAULT_PASSWORD_VALIDATORS,
+  FailureFloor,
   hashPassword,
+  setPasswordHashMaxWait,
   validatePassword,
   verifyPassword,
   type PasswordValidator,
@@ -170,7 +172,10 @@ export {
   parseRate,
   peekCounter,
   ThrottleState,
+  throttleAddress,
   throttledError,
+  DEFAULT_LOGIN_DELAY,
+  type LoginDelay,
   type CounterOptions,
   type HitOptions,
   type Rate,

@@ -11,6 +11,12 @@ const T0 = Date.parse('2026-01-01T00:00:00Z')
 let now = new Date(T0)
 const clock = () => now
 const PASSWORD = 'Tr1cky-passphrase'
+// The delays login asks for, instead of waiting them out.
+const delays: number[] = []
+const sleep = (ms: number) => {
+  delays.push(ms)
+  return Promise.resolve()
+}
 
 describe(`${TEST_BACKEND}: login brute-force protection`, () => {
   let t: TestDatabase
@@ -33,6 +39,7 @@ describe(`${TEST_BACKEND}: login brute-force protection`, () => {
       passwordHashCost: 4,
       jwt: { algorithm: 'EdDSA' },
       loginFailureRate: { limit: 3, windowSeconds: 900 },
+      sleep,
     })
   })
   afterAll(() => t[Symbol.asyncDispose]())
@@ -73,11 +80,14 @@ describe(`${TEST_BACKEND}: login brute-force protection`, () => {
     await expect(fail(username)).resolves.toMatchObject({ code: 'THROTTLED' })
   })
 
-  it('refuses even the right password once a username has used up its failures, with the wait', async () => {
+  it('refuses even the right password from an address that used up its guesses at a name, with the wait', async () => {
     now = new Date(T0 + 100_000)
     const username = await newUser()
-    for (let i = 0; i < 3; i += 1) await expect(fail(username)).resolves.toMatchObject({ code: 'INVALID_CREDENTIALS' })
-    const refused = auth.login({ username, password: PASSWORD })
+    const address = '198.51.100.77'
+    for (let i = 0; i < 3; i += 1) {
+      await expect(fail(username, address)).resolves.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    }
+    const refused = auth.login({ username, password: PASSWORD }, { address })
     await expect(refused).rejects.toMatchObject({
       code: 'THROTTLED',
       message: 'Request was throttled. Expected available in 800 seconds.',
@@ -85,7 +95,43 @@ describe(`${TEST_BACKEND}: login brute-force protection`, () => {
     })
     // the window passes: the right password works again
     now = new Date(T0 + 900_000)
-    await expect(auth.login({ username, password: PASSWORD })).resolves.toMatchObject({ user: { username } })
+    await expect(auth.login({ username, password: PASSWORD }, { address })).resolves.toMatchObject({ user: { username } })
+  })
+
+  /** @see issue 16, item 5: ten wrong passwords from ten addresses locked the owner out everywhere */
+  it('attack: guesses at a name from many addresses never refuse its right password from a clean one', async () => {
+    now = new Date(T0 + 6 * 900_000)
+    const username = await newUser()
+    delays.length = 0
+    for (let i = 1; i <= 6; i += 1) {
+      await expect(fail(username, `203.0.113.${i}`)).resolves.toMatchObject({ code: 'INVALID_CREDENTIALS' })
+    }
+    await expect(auth.login({ username, password: PASSWORD }, { address: '198.51.100.200' })).resolves.toMatchObject({
+      user: { username },
+    })
+    // Past the limit (3) each further attempt at the name waits twice as long as the one before.
+    expect(delays).toEqual([1000, 2000, 4000, 8000])
+  })
+
+  it('caps the growing delay, and a success does not reset it: only the window does', async () => {
+    now = new Date(T0 + 7 * 900_000)
+    const username = await newUser()
+    for (let i = 1; i <= 9; i += 1) await fail(username, `203.0.113.${i}`)
+    delays.length = 0
+    await auth.login({ username, password: PASSWORD }, { address: '198.51.100.201' })
+    await fail(username, '203.0.113.50')
+    expect(delays).toEqual([10_000, 10_000])
+    now = new Date(T0 + 8 * 900_000)
+    delays.length = 0
+    await auth.login({ username, password: PASSWORD }, { address: '198.51.100.201' })
+    expect(delays).toEqual([])
+  })
+
+  it('attack: one IPv6 /64 is one address for the failure counters', async () => {
+    now = new Date(T0 + 9 * 900_000)
+    for (let i = 1; i <= 3; i += 1) await fail(await newUser(), `2001:db8:0:9::${i}`)
+    await expect(fail(await newUser(), '2001:db8:0:9:ffff::1')).resolves.toMatchObject({ code: 'THROTTLED' })
+    await expect(fail(await newUser(), '2001:db8:0:a::1')).resolves.toMatchObject({ code: 'INVALID_CREDENTIALS' })
   })
 
   it('never counts a success, and a success does not reset the failures', async () => {
@@ -126,6 +172,7 @@ describe(`${TEST_BACKEND}: login brute-force protection`, () => {
       passwordHashCost: 4,
       jwt: { algorithm: 'EdDSA' },
       loginFailureRate: null,
+      sleep,
     })
     now = new Date(T0 + 5 * 900_000)
     const username = await newUser()

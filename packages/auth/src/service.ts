@@ -22,7 +22,10 @@ import {
   validatePassword,
   verifyDummyPassword,
   verifyPassword,
+  measurePbkdf2,
+  warmPasswordHashing,
 } from './password/index.js'
+import type { FailureFloor } from './password/failure-floor.js'
 import {
   deleteApiToken,
   deleteUserApiTokens,
@@ -34,8 +37,15 @@ import {
 } from './store/api-token.repository.js'
 import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from './store/group.repository.js'
 import { blacklistUserTokens } from './store/token.repository.js'
-import { HitBatch, hitCounter, reserveCounter, ThrottleState, throttledError } from './throttle/index.js'
-import { findUserByUsername, findUserWithGroups, insertUser, updateUser } from './store/user.repository.js'
+import type { LoginDelay } from './throttle/index.js'
+import { HitBatch, hitCounter, LoginGuard, ThrottleState } from './throttle/index.js'
+import {
+  findSlowestPbkdf2Iterations,
+  findUserByUsername,
+  findUserWithGroups,
+  insertUser,
+  updateUser,
+} from './store/user.repository.js'
 import { checkToken, issueTokenPair, revokeRefreshToken, rotateRefreshToken } from './tokens/refresh.js'
 import { assertCurrentEpoch, authenticateJwt, authenticateVerifiedJwt, logoutEverywhere } from './tokens/epoch.js'
 import { verifyWith } from './tokens/refresh.js'
@@ -90,11 +100,19 @@ export interface AuthServiceOptions {
    */
   pruneIntervalSeconds?: number
   /**
-   * Failed logins allowed per username and per client address in a window; past it, login is
-   * refused with THROTTLED even for the right password. `null` turns the protection off.
+   * Failed logins allowed per (username, client address) and per client address in a window;
+   * past it, login is refused with THROTTLED even for the right password. Past it per username
+   * alone, attempts at that name are delayed instead (`loginDelay`), never refused (see
+   * throttle/login-guard.ts). `null` turns the protection off.
    * @default { limit: 10, windowSeconds: 900 }
    */
   loginFailureRate?: Rate | null
+  /** The growing delay for a name past `loginFailureRate`. @default DEFAULT_LOGIN_DELAY (1 s doubling to 10 s) */
+  loginDelay?: LoginDelay | undefined
+  /** How login waits out a delay; tests record it instead. @default setTimeout */
+  sleep?: ((ms: number) => Promise<void>) | undefined
+  /** Where failed password checks are measured and padded to equal time. @default passwordFailureFloor */
+  passwordFailureFloor?: FailureFloor | undefined
   /**
    * An API token's `lastUsedAt` is written at most once per this many seconds, so a busy token
    * costs no write per request (lucia's throttled session writes).
@@ -212,6 +230,12 @@ export async function createAuthService(opts: AuthServiceOptions) {
   const clock = opts.clock ?? systemClock
   const cost = opts.passwordHashCost ?? 12
   const validators = opts.passwordValidators ?? DEFAULT_PASSWORD_VALIDATORS
+  const floor = opts.passwordFailureFloor
+  warmPasswordHashing({ cost, floor })
+  // Failures are padded to the slowest check; imported PBKDF2 users can be slower than bcrypt,
+  // so measure the slowest of theirs now rather than after their first login shows it.
+  const slowestPbkdf2 = await findSlowestPbkdf2Iterations(db)
+  if (slowestPbkdf2 !== null) await measurePbkdf2(slowestPbkdf2, floor)
   const keys = new KeyRing({
     db,
     algorithm: opts.jwt.algorithm ?? 'EdDSA',
@@ -237,6 +261,14 @@ export async function createAuthService(opts: AuthServiceOptions) {
   const throttleState = new ThrottleState()
   // Concurrent requests' counts share one upsert (exact; see HitBatch).
   const throttleBatch = new HitBatch(db)
+  const loginGuard = new LoginGuard({
+    db,
+    clock,
+    rate: loginFailureRate,
+    state: throttleState,
+    delay: opts.loginDelay,
+    sleep: opts.sleep,
+  })
   const lastUsedIntervalMs = (opts.apiTokenLastUsedIntervalSeconds ?? 60) * 1000
   const pruner = new Pruner({ db, clock, intervalSeconds: opts.pruneIntervalSeconds })
   const afterWrite = () => pruner.afterWrite()
@@ -282,29 +314,6 @@ export async function createAuthService(opts: AuthServiceOptions) {
     return entry
   }
 
-  function loginFailureKeys(username: string, opts: LoginOptions): string[] {
-    return opts.address ? [`login-user:${username}`, `login-addr:${opts.address}`] : [`login-user:${username}`]
-  }
-
-  /**
-   * Takes one failure slot per key before the password is checked, so concurrent guesses cannot
-   * overrun the limit; refuses (giving the slots back) once a key has used up its failures.
-   * The caller releases the slots when the login succeeds: successes are never counted.
-   */
-  async function reserveLoginAttempt(keys: string[]): Promise<{ release(): Promise<void> }> {
-    if (!loginFailureRate) return { release: () => Promise.resolve() }
-    const slots = await Promise.all(
-      keys.map((key) => reserveCounter(db, { key, ...loginFailureRate, clock, state: throttleState })),
-    )
-    const release = async () => void (await Promise.all(slots.map((s) => s.release())))
-    const refused = slots.filter((s) => !s.allowed)
-    if (refused.length > 0) {
-      await release()
-      throw throttledError(Math.max(...refused.map((s) => s.retryAfterSeconds)))
-    }
-    return { release }
-  }
-
   async function requireUser(username: string) {
     const row = await findUserByUsername(db, username)
     if (!row) throw new AuthError('NOT_FOUND', { message: `No user named "${username}".` })
@@ -320,8 +329,9 @@ export async function createAuthService(opts: AuthServiceOptions) {
    * The one password check behind every credential exchange (auth.login, auth.tokens.obtain).
    * Unknown user, wrong password and inactive user give the same error after the same work (one
    * bcrypt comparison), so the answer reveals nothing about which it was. Failures are counted
-   * per username and per address; once either has used up `loginFailureRate`, every attempt is
-   * THROTTLED before any password is checked. Successes are never counted and reset nothing.
+   * (LoginGuard): a used-up (username, address) or address is THROTTLED before any password is
+   * checked; a name with many failures is only delayed. Successes are never counted and reset
+   * nothing.
    */
   async function checkLogin(input: { username: string; password: string }, opts: LoginOptions): Promise<AuthUser> {
     const meta = { address: opts.address, userAgent: opts.userAgent }
@@ -335,17 +345,17 @@ export async function createAuthService(opts: AuthServiceOptions) {
         ...meta,
         detail: { via: opts.via ?? 'jwt', why },
       })
-    const attempt = await reserveLoginAttempt(loginFailureKeys(username, opts)).catch(async (error: unknown) => {
+    const attempt = await loginGuard.admit(username, opts.address).catch(async (error: unknown) => {
       await failed(null, 'throttled')
       throw error
     })
     const row = await findUserByUsername(db, username)
     if (!row) {
-      await verifyDummyPassword(input.password, { cost })
+      await verifyDummyPassword(input.password, { cost, floor })
       await failed(null, 'unknown_user')
       throw new AuthError('INVALID_CREDENTIALS') // the reserved slots stay counted as failures
     }
-    const { valid, needsRehash } = await verifyPassword(input.password, row.password, { cost })
+    const { valid, needsRehash } = await verifyPassword(input.password, row.password, { cost, floor })
     if (!valid || !row.is_active) {
       await failed(row.id, valid ? 'inactive' : 'wrong_password')
       throw new AuthError('INVALID_CREDENTIALS')

@@ -624,7 +624,7 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
         untyped.mutation('auth.session.logout', undefined),
       ])
       for (const outcome of outcomes) {
-        // No refresh cookie (400) or a dead one (401): that login was over already.
+        // A refused call (an older server's 400 without a cookie, a dead session's 401): that login was over.
         if (outcome.status === 'rejected' && !isRejection(outcome.reason)) throw asError(outcome.reason)
       }
       return { ...LOGGED_OUT }

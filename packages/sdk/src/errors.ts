@@ -32,6 +32,7 @@ export type AuthErrorCode =
   | 'NOT_FOUND'
   | 'INVALID_INPUT'
   | 'THROTTLED'
+  | 'UNAVAILABLE'
   | 'API_TOKEN_INVALID'
   | 'API_TOKEN_HEADER_EMPTY'
   | 'API_TOKEN_HEADER_SPACES'

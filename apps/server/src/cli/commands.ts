@@ -20,6 +20,8 @@ export interface CommandContext {
   /** Opens the database (migrated) and the auth service on first use. */
   auth(): Promise<AuthService>
   migrate(): Promise<string[]>
+  /** A password from the terminal (asked twice, no echo) or the first line of a piped stdin. */
+  readPassword(): Promise<string>
 }
 
 interface Command {
@@ -48,6 +50,21 @@ function requireOption(values: Record<string, string | boolean | undefined>, nam
   return value
 }
 
+/**
+ * `--password` when given (visible to every local user in `ps`: for scripts that cannot pipe),
+ * else typed at the prompt or piped on stdin.
+ */
+async function passwordOf(values: Record<string, string | boolean | undefined>, ctx: CommandContext): Promise<string> {
+  const given = values['password']
+  if (typeof given === 'string' && given.length > 0) return given
+  try {
+    return await ctx.readPassword()
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err)
+    throw new UsageError(`--password is required (type it at the prompt or pipe it on stdin): ${why}`)
+  }
+}
+
 function describeFieldErrors(err: AuthError): string {
   if (!err.fieldErrors) return err.message
   return Object.entries(err.fieldErrors)
@@ -68,7 +85,7 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   createsuperuser: {
-    usage: 'createsuperuser --username U --email E --password P [--skip-validation]',
+    usage: 'createsuperuser --username U --email E [--password P] [--skip-validation]',
     summary: 'create a staff superuser',
     async run(args, ctx) {
       const { values } = parse(args, {
@@ -81,7 +98,7 @@ export const COMMANDS: Record<string, Command> = {
         },
       })
       const username = requireOption(values, 'username')
-      const password = requireOption(values, 'password')
+      const password = await passwordOf(values, ctx)
       const email = typeof values['email'] === 'string' ? values['email'] : ''
       if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new UsageError(`--email: Enter a valid email address.`)
       const auth = await ctx.auth()
@@ -124,7 +141,7 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   changepassword: {
-    usage: 'changepassword USERNAME --password P [--skip-validation]',
+    usage: 'changepassword USERNAME [--password P] [--skip-validation]',
     summary: "set a user's password (ends their access, refresh and sliding tokens)",
     async run(args, ctx) {
       const { positionals, values } = parse(args, {
@@ -132,7 +149,8 @@ export const COMMANDS: Record<string, Command> = {
         options: { password: { type: 'string' }, 'skip-validation': { type: 'boolean' } },
       })
       const username = positionals[0] ?? ''
-      await (await ctx.auth()).changePassword(username, requireOption(values, 'password'), {
+      const password = await passwordOf(values, ctx)
+      await (await ctx.auth()).changePassword(username, password, {
         skipValidation: values['skip-validation'] === true,
         via: 'cli',
       })

@@ -13,6 +13,7 @@ import { authOptions } from '../app.js'
 import { ConfigError, loadConfig } from '../config.js'
 import { isDatabaseUnavailable } from '../errors.js'
 import { COMMANDS, describeFieldErrors, helpText, UsageError } from './commands.js'
+import { readPassword } from './secret-input.js'
 
 async function run(argv: string[]): Promise<number> {
   const [name, ...args] = argv
@@ -35,6 +36,7 @@ async function run(argv: string[]): Promise<number> {
     const line = await command.run(args, {
       config,
       migrate: async () => (await migrate(await open())).map((r) => r.migrationName),
+      readPassword: () => readPassword(process.stdin, process.stderr),
       auth: async () => {
         if (auth) return auth
         const opened = await open()

@@ -16,6 +16,12 @@ import { AuthError } from '@gatehouse/auth'
 export interface ProcedureMeta {
   /** The procedure checks OAuth scopes itself, so OAuth access tokens may call it. */
   oauth?: boolean
+  /**
+   * simplejwt's token views (`authentication_classes = ()`): the procedure runs no
+   * authentication, so a stale or bad `Authorization` header never stops a refresh. Every other
+   * procedure authenticates a header it is sent, public ones included (trpc.ts).
+   */
+  tokenView?: boolean
 }
 
 export const OAUTH_NOT_ALLOWED = 'OAuth access tokens cannot call this procedure.'

@@ -7,7 +7,7 @@
  * without importing back from it.
  */
 import type { Rate } from '@gatehouse/auth'
-import { throttledError } from '@gatehouse/auth'
+import { throttleAddress, throttledError } from '@gatehouse/auth'
 
 import type { Context } from '../context.js'
 
@@ -29,7 +29,8 @@ async function identify(
       // A bad credential is counted as anonymous; the 401 is for whoever needs the user.
     }
   }
-  return ctx.address ? { kind: 'anon', address: ctx.address } : null
+  // An IPv6 client is counted by its /64, which it usually holds whole (throttle/address.ts).
+  return ctx.address ? { kind: 'anon', address: throttleAddress(ctx.address) } : null
 }
 
 async function enforce(ctx: ThrottleContext, counter: { key: string; rate: Rate }) {

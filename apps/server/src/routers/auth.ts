@@ -1,9 +1,17 @@
 import { ACTIONS, AuthError, CATALOGUE, loadSubject, toPublicUser } from '@gatehouse/auth'
 import * as z from 'zod'
 
-import { protectedProcedure, publicProcedure, throttled } from '../procedures.js'
+import { protectedProcedure, publicProcedure, throttled, tokenViewProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
-import { checkLoginOrigin, clearJwtCookies, refreshFromCookie, sendsJwtCookies, setJwtCookies } from './jwt-cookies.js'
+import {
+  checkLoginOrigin,
+  clearJwtCookies,
+  fromTrustedOrigin,
+  refreshCookieOf,
+  refreshFromCookie,
+  sendsJwtCookies,
+  setJwtCookies,
+} from './jwt-cookies.js'
 import { email, password, token, username } from './schemas.js'
 import { sessionRouter } from './session.js'
 import { oauthAppsRouter } from './oauth-apps.js'
@@ -27,7 +35,7 @@ export const authRouter = router({
     }),
 
   /** Without `refresh` in the body, the `refresh` cookie (CSRF checked), answered with new cookies. */
-  refresh: publicProcedure
+  refresh: tokenViewProcedure
     .use(throttled('refresh'))
     .input(z.strictObject({ refresh: token.optional() }))
     .mutation(async ({ ctx, input }) => {
@@ -43,24 +51,29 @@ export const authRouter = router({
       }
     }),
 
-  /** Without `refresh` in the body, the `refresh` cookie; a cookie client's cookies are always cleared. */
+  /**
+   * The seed's logout: 200 for every caller, JWT cookies cleared (that needs no CSRF token: it can
+   * only log the browser out). A refresh token in the body is blacklisted (a bad one is its 401);
+   * the `refresh` cookie's token is blacklisted too unless the request comes from a foreign
+   * Origin, and a cookie that can no longer be blacklisted still logs out.
+   */
   logout: publicProcedure.input(z.strictObject({ refresh: token.optional() })).mutation(async ({ ctx, input }) => {
-    const cookieMode = sendsJwtCookies(ctx)
-    try {
-      await ctx.auth.logout(input.refresh ?? refreshFromCookie(ctx), ctx.meta)
-    } catch (error) {
-      // A forged logout changes nothing; any other failure still logs the cookie client out.
-      if (cookieMode && !(error instanceof AuthError && error.code === 'CSRF_FAILED')) clearJwtCookies(ctx)
-      throw error
+    const cookieToken = refreshCookieOf(ctx)
+    if (sendsJwtCookies(ctx)) clearJwtCookies(ctx)
+    if (input.refresh !== undefined) {
+      await ctx.auth.logout(input.refresh, ctx.meta)
+    } else if (cookieToken && fromTrustedOrigin(ctx)) {
+      await ctx.auth.logout(cookieToken, ctx.meta).catch((error: unknown) => {
+        if (!(error instanceof AuthError)) throw error // an outage is still a 503
+      })
     }
-    if (cookieMode) clearJwtCookies(ctx)
     return { detail: 'Successfully logged out.' as const }
   }),
 
   /** Ends every login of the caller at once (see routers/sliding.ts). */
   logoutAll,
 
-  verify: publicProcedure.input(z.strictObject({ token })).mutation(async ({ ctx, input }) => {
+  verify: tokenViewProcedure.input(z.strictObject({ token })).mutation(async ({ ctx, input }) => {
     const verified = await ctx.auth.verify(input.token)
     return { valid: true as const, tokenType: verified.tokenType, exp: Math.floor(verified.expiresAt.getTime() / 1000) }
   }),

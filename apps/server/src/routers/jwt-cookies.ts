@@ -1,7 +1,7 @@
 /**
  * JWTs in httpOnly cookies, the seed's code-2 login done opt-in: `auth.login {cookies: true}` sets
- * `access`, `refresh` and `csrftoken`; `auth.refresh` and `auth.logout` without a body token use
- * the `refresh` cookie (CSRF enforced) and answer with fresh or cleared cookies. A client that
+ * `access`, `refresh` and `csrftoken`; `auth.refresh` without a body token uses the `refresh` cookie
+ * (CSRF enforced) and answers with fresh cookies; `auth.logout` clears them (see its comment). A client that
  * sends no cookies sees exactly the body-only contract.
  *
  * The `refresh` cookie is set twice, with `Path=/trpc/auth.refresh` and `Path=/trpc/auth.logout`,
@@ -44,6 +44,27 @@ function refreshCookies(value: string, maxAge: number): ResponseCookie[] {
 export function sendsJwtCookies(ctx: Context): boolean {
   const cookies = ctx.http?.request.cookies
   return Boolean(cookies?.[ACCESS_COOKIE] ?? cookies?.[REFRESH_COOKIE])
+}
+
+/** The `refresh` cookie's value, unchecked; undefined without one. */
+export function refreshCookieOf(ctx: Context): string | undefined {
+  return ctx.http?.request.cookies?.[REFRESH_COOKIE] || undefined
+}
+
+/**
+ * Whether an unsafe request may act on its cookies without a CSRF token: no `Origin` (curl,
+ * Postman, a server: there is no victim browser) or a trusted one. Browsers send `Origin` on
+ * every cross-site POST, so a forged request is always caught here.
+ */
+export function fromTrustedOrigin(ctx: Context): boolean {
+  if (!ctx.http) return true
+  try {
+    checkOrigin(ctx.http.request, ctx.config.csrfTrustedOrigins, { required: false })
+    return true
+  } catch (error) {
+    if (error instanceof AuthError && error.code === 'CSRF_FAILED') return false
+    throw error
+  }
 }
 
 /**

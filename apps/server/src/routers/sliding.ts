@@ -5,24 +5,24 @@
  */
 import * as z from 'zod'
 
-import { protectedProcedure, publicProcedure, throttled } from '../procedures.js'
+import { protectedProcedure, throttled, tokenViewProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import { password, token, username } from './schemas.js'
 
 export const slidingRouter = router({
   /** simplejwt's TokenObtainSlidingView; the password is checked exactly as auth.login checks it. */
-  obtain: publicProcedure
+  obtain: tokenViewProcedure
     .input(z.strictObject({ username, password }))
     .mutation(({ ctx, input }) => ctx.auth.obtainSlidingToken(input, ctx.meta)),
 
   /** simplejwt's TokenRefreshSlidingView: before `exp` (TOKEN_EXPIRED) and `refresh_exp` (TOKEN_REFRESH_EXPIRED). */
-  refresh: publicProcedure
+  refresh: tokenViewProcedure
     .use(throttled('refresh'))
     .input(z.strictObject({ token }))
     .mutation(({ ctx, input }) => ctx.auth.refreshSlidingToken(input.token, ctx.meta)),
 
   /** Blacklists the token: it and every refresh of it stop working. Accepted past `exp`, until `refresh_exp`. */
-  logout: publicProcedure.input(z.strictObject({ token })).mutation(async ({ ctx, input }) => {
+  logout: tokenViewProcedure.input(z.strictObject({ token })).mutation(async ({ ctx, input }) => {
     await ctx.auth.logoutSlidingToken(input.token, ctx.meta)
     return { detail: 'Successfully logged out.' as const }
   }),

@@ -20,18 +20,19 @@ export interface RunResult {
   stderr: string
 }
 
-/** Runs `gatehouse <args>` as a user would, in its own process. */
-export function runCli(args: string[], env: Record<string, string>): Promise<RunResult> {
+/** Runs `gatehouse <args>` as a user would, in its own process; `stdin` is piped to it when given. */
+export function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...TS_NODE_ARGS, 'src/cli/main.ts', ...args], {
       cwd: SERVER_DIR,
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     })
+    child.stdin?.end(stdin)
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
     child.on('error', reject)
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })

@@ -13,13 +13,20 @@
  * - Only bcrypt's async API is used: it runs on libuv's thread pool, so a login never blocks the
  *   event loop for the ~250 ms a production cost takes. Every hash and check waits for one of
  *   `passwordHashSlots` (limiter.ts), so hashing never holds every thread of that shared pool.
+ *   Checks (logins) go before new hashes (registrations, password changes), and a job that
+ *   would wait past `setPasswordHashMaxWait` is refused at once: 503 UNAVAILABLE, Retry-After.
+ * - Every failed check takes as long as the slowest kind of hash this process has checked
+ *   (failure-floor.ts): an imported PBKDF2 user and an unknown name fail in the same time.
  */
 import { createHash, pbkdf2, timingSafeEqual } from 'node:crypto'
 import { promisify } from 'node:util'
 
 import bcrypt from 'bcrypt'
 
-import { passwordHashSlots } from './limiter.js'
+import { AuthError } from '../errors.js'
+import { FailureFloor } from './failure-floor.js'
+import type { SlotPriority } from './limiter.js'
+import { passwordHashSlots, QueueFullError } from './limiter.js'
 
 const pbkdf2Async = promisify(pbkdf2)
 
@@ -32,13 +39,60 @@ const PBKDF2_KEY_LENGTH_BYTES = 32
 const PBKDF2_MAX_ITERATIONS = 2 ** 31 - 1
 const DUMMY_PASSWORD = 'gatehouse-dummy-password'
 
+let maxWaitMs = Infinity
+
+/**
+ * The longest a password hash or check may expect to wait for a slot before it is refused with
+ * UNAVAILABLE (the server's PASSWORD_HASH_MAX_WAIT). Unbounded until set.
+ *
+ * @example
+ * setPasswordHashMaxWait(5000)
+ */
+export function setPasswordHashMaxWait(ms: number): void {
+  if (!(ms > 0)) throw new TypeError(`a wait bound must be a positive number of milliseconds, got ${String(ms)}`)
+  maxWaitMs = ms
+}
+
+/** A bcrypt or PBKDF2 job in a slot: checks (`high`) go before new hashes (`low`). */
+/** A check in a slot, with the time it computed (not the time it queued). */
+function timedInSlot<T>(job: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  return inSlot('high', async () => {
+    const started = performance.now()
+    const value = await job()
+    return { value, ms: performance.now() - started }
+  })
+}
+
+/** Records a check's time; after a failure, waits until it has taken as long as the slowest kind. */
+async function settle(valid: boolean, check: { kind: string; ms: number; floor: FailureFloor | undefined }) {
+  const floor = check.floor ?? passwordFailureFloor
+  if (valid) floor.record(check.kind, check.ms)
+  else await floor.failed(check.kind, check.ms)
+}
+
+async function inSlot<T>(priority: SlotPriority, job: () => Promise<T>): Promise<T> {
+  try {
+    return await passwordHashSlots.run(job, { priority, maxWaitMs })
+  } catch (error) {
+    if (!(error instanceof QueueFullError)) throw error
+    const seconds = error.retryAfterSeconds
+    const message = `The server is busy; try again in ${seconds} second${seconds === 1 ? '' : 's'}.`
+    throw new AuthError('UNAVAILABLE', { message, retryAfterSeconds: seconds })
+  }
+}
+
 export type PasswordHashOptions = {
   /**
    * bcrypt cost (log2 of the rounds), 4–31. Stored hashes with another cost verify fine and
    * report `needsRehash`, so raising it upgrades users as they log in.
    */
   cost: number
+  /** Where failed checks are measured and padded. @default passwordFailureFloor */
+  floor?: FailureFloor | undefined
 }
+
+/** Every failed check of this process is padded to the same time here (see failure-floor.ts). */
+export const passwordFailureFloor = new FailureFloor()
 
 export type PasswordVerification = {
   valid: boolean
@@ -60,7 +114,7 @@ const INVALID: PasswordVerification = { valid: false, needsRehash: false }
  */
 export async function hashPassword(password: string, opts: PasswordHashOptions): Promise<string> {
   assertCost(opts.cost)
-  const hashed = await passwordHashSlots.run(() => bcrypt.hash(sha256Hex(password), opts.cost))
+  const hashed = await inSlot('low', () => bcrypt.hash(sha256Hex(password), opts.cost))
   return BCRYPT_SHA256_PREFIX + hashed
 }
 
@@ -83,13 +137,15 @@ export async function verifyPassword(
     // bcrypt.compare answers `false` at once for a malformed hash; go through the dummy instead
     // so a corrupt row costs the same time as a wrong password.
     if (!BCRYPT_HASH_PATTERN.test(bcryptHash)) return invalidAfterDummy(password, opts)
-    const valid = await passwordHashSlots.run(() => bcrypt.compare(sha256Hex(password), bcryptHash))
-    return { valid, needsRehash: valid && bcrypt.getRounds(bcryptHash) !== opts.cost }
+    const { value: valid, ms } = await timedInSlot(() => bcrypt.compare(sha256Hex(password), bcryptHash))
+    const rounds = bcrypt.getRounds(bcryptHash)
+    await settle(valid, { kind: `bcrypt$${rounds}`, ms, floor: opts.floor })
+    return { valid, needsRehash: valid && rounds !== opts.cost }
   }
   if (encoded.startsWith(`${PBKDF2_SHA256_ALGORITHM}$`)) {
     const parsed = parsePbkdf2(encoded)
     if (!parsed) return invalidAfterDummy(password, opts)
-    const derived = await passwordHashSlots.run(() =>
+    const { value: derived, ms } = await timedInSlot(() =>
       pbkdf2Async(
         Buffer.from(password, 'utf8'),
         Buffer.from(parsed.salt, 'utf8'),
@@ -99,6 +155,7 @@ export async function verifyPassword(
       ),
     )
     const valid = timingSafeEqual(derived, parsed.hash)
+    await settle(valid, { kind: `${PBKDF2_SHA256_ALGORITHM}$${parsed.iterations}`, ms, floor: opts.floor })
     // Imported Django users move to bcrypt on their first successful login.
     return { valid, needsRehash: valid }
   }
@@ -133,17 +190,51 @@ const dummyHashes = new Map<number, Promise<string>>()
  * if (!user) return verifyDummyPassword(password, { cost: 12 })
  */
 export async function verifyDummyPassword(password: string, opts: PasswordHashOptions): Promise<false> {
+  const against = await dummyHashFor(opts)
+  const { ms } = await timedInSlot(() => bcrypt.compare(sha256Hex(password), against))
+  await settle(false, { kind: `bcrypt$${opts.cost}`, ms, floor: opts.floor })
+  return false
+}
+
+function dummyHashFor(opts: PasswordHashOptions): Promise<string> {
   assertCost(opts.cost)
   let dummyHash = dummyHashes.get(opts.cost)
   if (!dummyHash) {
-    dummyHash = passwordHashSlots.run(() => bcrypt.hash(sha256Hex(DUMMY_PASSWORD), opts.cost))
+    dummyHash = inSlot('high', () => bcrypt.hash(sha256Hex(DUMMY_PASSWORD), opts.cost))
     dummyHashes.set(opts.cost, dummyHash)
     // A failed hash must not stay memoised, or every later unknown-user login would reject.
     dummyHash.catch(() => dummyHashes.delete(opts.cost))
   }
-  const against = await dummyHash
-  await passwordHashSlots.run(() => bcrypt.compare(sha256Hex(password), against))
-  return false
+  return dummyHash
+}
+
+/**
+ * Makes the unknown-user hash for `cost` now, in the background, so the first failed login does
+ * not pay for it and the hashing slots have measured a hash before the first flood arrives (the
+ * wait bound can only foresee waits once it knows how long a hash takes). Never throws.
+ *
+ * @example
+ * warmPasswordHashing({ cost: 12 })
+ */
+export function warmPasswordHashing(opts: PasswordHashOptions): void {
+  dummyHashFor(opts).catch(() => undefined)
+}
+
+/**
+ * Measures one PBKDF2 check at `iterations` (against nothing), so that failures are padded to it
+ * before the first imported user with that count tries to log in: otherwise the first guesses
+ * would still tell an imported name from an unknown one. The auth service runs it at start for
+ * the slowest count among its users.
+ *
+ * @example
+ * await measurePbkdf2(870_000)
+ */
+export async function measurePbkdf2(iterations: number, floor: FailureFloor = passwordFailureFloor): Promise<void> {
+  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > PBKDF2_MAX_ITERATIONS) return
+  const { ms } = await timedInSlot(() =>
+    pbkdf2Async(DUMMY_PASSWORD, 'gatehouse-dummy-salt', iterations, PBKDF2_KEY_LENGTH_BYTES, 'sha256'),
+  )
+  floor.record(`${PBKDF2_SHA256_ALGORITHM}$${iterations}`, ms)
 }
 
 async function invalidAfterDummy(password: string, opts: PasswordHashOptions): Promise<PasswordVerification> {

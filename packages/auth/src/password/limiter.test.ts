@@ -100,6 +100,65 @@ describe('Semaphore', () => {
   })
 })
 
+describe('Semaphore: priorities and the wait bound', () => {
+  /** @see issue 16, item 4: forty registrations queued ahead of a login pushed it from 0.26 s to 9.9 s */
+  it('attack: a login (high) starts before every queued registration (low), whatever their order', async () => {
+    const slots = new Semaphore(1)
+    const gate = deferred()
+    const started: string[] = []
+    const job = (name: string, priority: 'high' | 'low') =>
+      slots.run(
+        async () => {
+          started.push(name)
+          if (name === 'running') await gate.promise
+        },
+        { priority },
+      )
+    const runs = [job('running', 'low'), job('reg1', 'low'), job('reg2', 'low'), job('login1', 'high')]
+    runs.push(job('reg3', 'low'), job('login2', 'high'))
+    await tick()
+    expect(started).toEqual(['running'])
+    gate.resolve()
+    await Promise.all(runs)
+    // a login waits only for the hash already running, never for queued registrations
+    expect(started).toEqual(['running', 'login1', 'login2', 'reg1', 'reg2', 'reg3'])
+  })
+
+  it('refuses at once, with the wait it foresees, a task that would wait past its bound', async () => {
+    let clock = 0
+    const slots = new Semaphore(2, { now: () => clock })
+    // Teach it that a task takes 100 ms.
+    await slots.run(() => {
+      clock += 100
+      return Promise.resolve()
+    })
+    const gates = [deferred(), deferred()]
+    const held = gates.map((gate) => slots.run(() => gate.promise, { priority: 'low' }))
+    // two running, none waiting: the next starts after about one task (100 ms)
+    const queued = [slots.run(() => Promise.resolve('a'), { priority: 'low', maxWaitMs: 150 })]
+    queued.push(slots.run(() => Promise.resolve('b'), { priority: 'low', maxWaitMs: 150 }))
+    // a third waiter would start after two tasks' time (200 ms): past its bound, refused now
+    const refused = slots.run(() => Promise.resolve('c'), { priority: 'low', maxWaitMs: 150 })
+    await expect(refused).rejects.toMatchObject({ name: 'QueueFullError', waitMs: 200, retryAfterSeconds: 1 })
+    // a login is not behind the queued registrations: its wait is one task, within the bound
+    const login = slots.run(() => Promise.resolve('login'), { priority: 'high', maxWaitMs: 150 })
+    expect(slots.waiting).toBe(3)
+    for (const gate of gates) gate.resolve()
+    expect(await Promise.all([login, ...queued, ...held])).toEqual(['login', 'a', 'b', undefined, undefined])
+  })
+
+  it('admits anything while it has no measure of a task yet, and never refuses with a free slot', async () => {
+    const slots = new Semaphore(1)
+    const gate = deferred()
+    const held = slots.run(() => gate.promise)
+    const waiter = slots.run(() => Promise.resolve(1), { maxWaitMs: 0 })
+    gate.resolve()
+    await expect(waiter).resolves.toBe(1)
+    await held
+    await expect(slots.run(() => Promise.resolve(2), { maxWaitMs: 0 })).resolves.toBe(2)
+  })
+})
+
 describe('defaultHashConcurrency', () => {
   it('uses the cores it may, and always leaves one pool thread free when there is more than one', () => {
     expect(defaultHashConcurrency({ cores: 2, threadpoolSize: 4 })).toBe(2)

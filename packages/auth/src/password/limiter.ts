@@ -32,14 +32,58 @@ function assertLimit(limit: number): number {
   return limit
 }
 
-/** A counting semaphore: at most `limit` tasks run at once, the others wait in arrival order. */
+export type SlotPriority = 'high' | 'low'
+
+export interface RunOptions {
+  /**
+   * `high` tasks (password checks: a login) start before every waiting `low` one (hashing a new
+   * password: a registration), so a registration flood cannot queue ahead of logins.
+   * @default 'high'
+   */
+  priority?: SlotPriority
+  /**
+   * Refuse at once, with a QueueFullError, when the wait foreseen for this task is longer: a
+   * flood is answered "busy, retry in N s" instead of queueing without limit. The wait is
+   * foreseen from the tasks ahead and the measured time of a task; with no measure yet, a free
+   * slot, or fewer than `limit` tasks ahead of it, nothing is refused.
+   * @default Infinity
+   */
+  maxWaitMs?: number
+}
+
+/** A task was refused because it would wait longer than its `maxWaitMs`. */
+export class QueueFullError extends Error {
+  override readonly name = 'QueueFullError'
+  /** The wait foreseen, in milliseconds. */
+  readonly waitMs: number
+  /** Whole seconds after which a retry may find room, at least 1. */
+  readonly retryAfterSeconds: number
+
+  constructor(waitMs: number) {
+    super(`the queue is full: a task would wait about ${Math.ceil(waitMs)} ms`)
+    this.waitMs = waitMs
+    this.retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000))
+  }
+}
+
+// How much each finished task moves the measured task time (an exponentially weighted mean).
+const TASK_TIME_WEIGHT = 0.2
+
+/**
+ * A counting semaphore: at most `limit` tasks run at once, the others wait, `high` ones before
+ * `low` ones and each kind in arrival order.
+ */
 export class Semaphore {
   #limit: number
   #active = 0
-  readonly #waiting: (() => void)[] = []
+  readonly #high: (() => void)[] = []
+  readonly #low: (() => void)[] = []
+  readonly #now: () => number
+  #taskMs: number | undefined
 
-  constructor(limit: number) {
+  constructor(limit: number, opts: { now?: () => number } = {}) {
     this.#limit = assertLimit(limit)
+    this.#now = opts.now ?? (() => performance.now())
   }
 
   get limit(): number {
@@ -59,7 +103,21 @@ export class Semaphore {
 
   /** Tasks waiting for a slot. */
   get waiting(): number {
-    return this.#waiting.length
+    return this.#high.length + this.#low.length
+  }
+
+  /**
+   * How long a task of this priority would wait if it came now: the tasks that start before it,
+   * a slot's worth at a time, each taking the measured task time. 0 with a free slot or no measure.
+   */
+  foreseenWaitMs(priority: SlotPriority = 'high'): number {
+    if (this.#active < this.#limit || this.#taskMs === undefined) return 0
+    return Math.ceil((this.#ahead(priority) + 1) / this.#limit) * this.#taskMs
+  }
+
+  /** Waiting tasks that would start before a new one of this priority. */
+  #ahead(priority: SlotPriority): number {
+    return priority === 'high' ? this.#high.length : this.waiting
   }
 
   /**
@@ -67,14 +125,26 @@ export class Semaphore {
    * rejects or throws synchronously.
    *
    * @example
-   * const hash = await slots.run(() => bcrypt.hash(input, cost))
+   * const hash = await slots.run(() => bcrypt.hash(input, cost), { priority: 'low', maxWaitMs: 5000 })
    */
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#active < this.#limit) this.#active += 1
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve))
+  async run<T>(task: () => Promise<T>, opts: RunOptions = {}): Promise<T> {
+    const priority = opts.priority ?? 'high'
+    if (this.#active < this.#limit) {
+      this.#active += 1
+    } else {
+      // The first `limit` in line start as the running tasks end, however slow a task is: the
+      // bound is against a queue, not against one slow hash (a cost above the bound would
+      // otherwise refuse every login while anything hashes).
+      const wait = this.#ahead(priority) < this.#limit ? 0 : this.foreseenWaitMs(priority)
+      if (wait > (opts.maxWaitMs ?? Infinity)) throw new QueueFullError(wait)
+      await new Promise<void>((resolve) => (priority === 'high' ? this.#high : this.#low).push(resolve))
+    }
+    const started = this.#now()
     try {
       return await task()
     } finally {
+      const took = this.#now() - started
+      this.#taskMs = this.#taskMs === undefined ? took : this.#taskMs + TASK_TIME_WEIGHT * (took - this.#taskMs)
       this.#active -= 1
       this.#drain()
     }
@@ -82,7 +152,7 @@ export class Semaphore {
 
   #drain() {
     while (this.#active < this.#limit) {
-      const next = this.#waiting.shift()
+      const next = this.#high.shift() ?? this.#low.shift()
       if (!next) return
       // The slot is taken on the waiter's behalf, so a task arriving meanwhile cannot jump the queue.
       this.#active += 1

@@ -38,3 +38,16 @@ export async function insertUser(db: Db, user: NewUser): Promise<User | undefine
 export async function updateUser(db: Db, id: number, update: UserUpdate): Promise<void> {
   await db.updateTable('users').set(update).where('id', '=', id).execute()
 }
+
+/**
+ * The highest PBKDF2 iteration count among stored hashes (imported Django users), or null when
+ * there are none: the slowest password check this database can ask for.
+ */
+export async function findSlowestPbkdf2Iterations(db: Db): Promise<number | null> {
+  const row = await db
+    .selectFrom('users')
+    .select(sql<string | null>`max(split_part(password, '$', 2)::bigint)`.as('iterations'))
+    .where(sql<boolean>`password ~ '^pbkdf2_sha256\\$[1-9][0-9]{0,9}\\$'`)
+    .executeTakeFirst()
+  return row?.iterations == null ? null : Number(row.iterations)
+}

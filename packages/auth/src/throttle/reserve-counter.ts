@@ -6,6 +6,8 @@ import type { CounterOptions, ThrottleResult } from './counter-window.js'
 import { counterWindow, result } from './counter-window.js'
 
 export interface Reservation extends ThrottleResult {
+  /** Hits counted in the window, this one included (0 when the fast path refused it uncounted). */
+  hits: number
   /** Gives the hit back (the attempt succeeded, or was refused elsewhere). Safe to call once. */
   release(): Promise<void>
 }
@@ -27,13 +29,15 @@ export async function reserveCounter(db: Db, opts: CounterOptions): Promise<Rese
   const { state } = opts
   const blockedUntil = state?.blockedUntil(window.remembered, now.getTime())
   if (blockedUntil !== undefined) {
-    return { ...result({ allowed: false, remaining: 0, untilMs: blockedUntil, now }), release: () => Promise.resolve() }
+    const refused = result({ allowed: false, remaining: 0, untilMs: blockedUntil, now })
+    return { ...refused, hits: 0, release: () => Promise.resolve() }
   }
   const counter = { key: window.stored, windowStart: new Date(window.fromMs) }
   const hits = await incrementCounter(db, { ...counter, expiresAt: new Date(window.untilMs) })
   let released = false
   return {
     ...result({ allowed: hits <= opts.limit, remaining: opts.limit - hits, untilMs: window.untilMs, now }),
+    hits,
     release: async () => {
       if (released) return
       released = true
