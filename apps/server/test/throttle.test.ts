@@ -69,11 +69,9 @@ function throttledBody(path: string, seconds: number) {
   })
 }
 
-/** Waits until a fresh window of `seconds` has just begun, so a short test fits inside one. */
-async function startOfWindow(seconds: number) {
-  const ms = seconds * 1000
-  await new Promise((resolve) => setTimeout(resolve, ms - (Date.now() % ms) + 20))
-}
+/** The server's time, moved by the tests that wait for a window to pass (windows align to the epoch). */
+let now = new Date('2026-01-01T00:00:00Z')
+const clock = () => now
 
 /** What auth.login takes: createUser's result also carries the id, which the strict input refuses. */
 const creds = (user: { username: string; password: string }, password = user.password) => ({
@@ -81,14 +79,15 @@ const creds = (user: { username: string; password: string }, password = user.pas
   password,
 })
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 describe(`${TEST_BACKEND}: throttling over HTTP`, () => {
   const cleanups: (() => Promise<void>)[] = []
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
   })
-  async function serve(env: Record<string, string>, opts: { sleep?: (ms: number) => Promise<void> } = {}) {
+  async function serve(
+    env: Record<string, string>,
+    opts: { sleep?: (ms: number) => Promise<void>; clock?: () => Date } = {},
+  ) {
     const server = await startTestServer(env, opts)
     cleanups.push(() => server.close())
     return server
@@ -274,27 +273,25 @@ describe(`${TEST_BACKEND}: throttling over HTTP`, () => {
     })
 
     it('lets the user in again once the window has passed', async () => {
-      const server = await serve({ THROTTLE_LOGIN_FAILURES: '2/2s' })
+      now = new Date('2026-01-01T00:00:00Z')
+      const server = await serve({ THROTTLE_LOGIN_FAILURES: '2/2s' }, { clock })
       const user = await server.createUser()
-      await startOfWindow(2)
       for (let i = 0; i < 2; i += 1) await mutation(server.url, 'auth.login', creds(user, 'wrong-password'))
       const refused = await mutation(server.url, 'auth.login', creds(user))
-      expect(refused.status).toBe(429)
-      await sleep(Number(refused.headers.get('retry-after')) * 1000)
+      expect([refused.status, refused.headers.get('retry-after')]).toEqual([429, '2'])
+      now = new Date(now.getTime() + 2000)
       expect((await mutation(server.url, 'auth.login', creds(user))).status).toBe(200)
     })
   })
 
   it('allows an address again once the window has passed', async () => {
-    const server = await serve({ THROTTLE_ANON: '3/2s' })
-    await startOfWindow(2)
+    now = new Date('2026-01-01T00:00:00.500Z')
+    const server = await serve({ THROTTLE_ANON: '3/2s' }, { clock })
     for (let i = 0; i < 3; i += 1) expect((await query(server.url, 'content.protected')).status).toBe(401)
     const refused = await query(server.url, 'content.protected')
-    expect(refused.status).toBe(429)
-    const wait = Number(refused.headers.get('retry-after'))
-    expect(wait).toBeGreaterThanOrEqual(1)
-    expect(wait).toBeLessThanOrEqual(2)
-    await sleep(wait * 1000)
+    // 1.5 s of the 2 s window are left: Retry-After rounds up
+    expect([refused.status, refused.headers.get('retry-after')]).toEqual([429, '2'])
+    now = new Date(now.getTime() + 1500)
     expect((await query(server.url, 'content.protected')).status).toBe(401)
   })
 
