@@ -155,7 +155,7 @@ describe('embedded PGlite server: malformed message lengths', () => {
     })
 
   beforeAll(async () => {
-    // A small heap: a holder that loops writing answers dies of it in seconds instead of taking gigabytes.
+    // A small heap: a holder that loops writing answers runs out of it instead of taking gigabytes.
     holder = spawn(process.execPath, ['--max-old-space-size=256', '--import', 'tsx', 'test/fixtures/hold-embedded.ts'], {
       cwd: packageDir,
       stdio: ['pipe', 'pipe', 'inherit'],

@@ -25,9 +25,9 @@ import type { PGlite } from '@electric-sql/pglite'
 export const MAX_STARTUP_LENGTH = 10_000
 /**
  * The longest regular message (the length word's value) a connection may send. Postgres allows
- * 1 GB; our clients are Gatehouse's own node-postgres pools on a local socket, whose largest message
- * is a Bind of at most 65,535 parameters (an import chunk of user rows, a few MB). 64 MiB leaves
- * ample room and caps what one connection can make the holder buffer.
+ * 1 GB; our clients are Gatehouse's own node-postgres pools on a local socket, whose largest
+ * messages are a few hundred KB (a Bind of 500 imported user rows). 64 MiB leaves ample room, for
+ * `psql` too, and caps what one connection can make the holder buffer.
  */
 export const MAX_MESSAGE_LENGTH = 64 * 1024 * 1024
 const STARTUP_HEADER = 8 // int32 length, int32 code
