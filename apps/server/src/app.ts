@@ -34,6 +34,7 @@ export function authOptions(config: Config) {
       keyRefreshIntervalSeconds: config.keyRefreshIntervalSeconds,
       rotateRefreshTokens: config.rotateRefreshTokens,
       blacklistAfterRotation: config.blacklistAfterRotation,
+      refreshReuseIntervalSeconds: config.refreshReuseIntervalSeconds,
     },
   }
 }

@@ -72,6 +72,13 @@ export interface AuthServiceOptions {
     rotateRefreshTokens?: boolean
     /** @default true */
     blacklistAfterRotation?: boolean
+    /**
+     * REFRESH_REUSE_INTERVAL: a rotated refresh token presented again within this many seconds of
+     * its rotation gets a new pair of its family instead of revoking it (two tabs refreshing one
+     * cookie at once); 0 turns the grace off. See tokens/refresh.ts.
+     * @default 10
+     */
+    refreshReuseIntervalSeconds?: number
     /** simplejwt's SLIDING_TOKEN_LIFETIME. @default 300 */
     slidingTokenLifetimeSeconds?: number
     /** simplejwt's SLIDING_TOKEN_REFRESH_LIFETIME. @default 604800 (the server's default, 7 days) */
@@ -228,6 +235,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
     slidingTokenRefreshLifetimeSeconds: opts.jwt.slidingTokenRefreshLifetimeSeconds ?? 604_800,
     rotateRefreshTokens: opts.jwt.rotateRefreshTokens ?? true,
     blacklistAfterRotation: opts.jwt.blacklistAfterRotation ?? true,
+    refreshReuseIntervalSeconds: opts.jwt.refreshReuseIntervalSeconds ?? 10,
     issuer: opts.jwt.issuer,
     audience: opts.jwt.audience,
   }
