@@ -110,6 +110,8 @@ export async function startApp(opts: StartOptions): Promise<App> {
         if (ownsDb) await db.destroy()
       })())
     const url = `http://${host}:${port}`
+    // Before any request is read: `listen`'s callback runs ahead of the first connection's.
+    auth.setDefaultIssuer(url)
     oauth.bind(url)
     return { config, db, auth, oauth: oauth.settings, url, close, [Symbol.asyncDispose]: close }
   } catch (err) {

@@ -325,6 +325,7 @@ function toConfig(env: z.output<typeof Env>) {
     refreshReuseIntervalSeconds: env.REFRESH_REUSE_INTERVAL,
     jwtAlgorithm: env.JWT_ALGORITHM,
     jwtSecret: env.JWT_SECRET,
+    /** `iss` of every JWT, required on verification; unset, the bound URL (app.ts), as for OAUTH_ISSUER. */
     jwtIssuer: env.JWT_ISSUER,
     jwtAudience: env.JWT_AUDIENCE,
     /** How stale a process's signing keys may get: a key retired elsewhere stops verifying within it. */

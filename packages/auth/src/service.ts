@@ -62,6 +62,10 @@ export interface AuthServiceOptions {
     /** @default 'EdDSA' */
     algorithm?: JwtAlgorithm
     secret?: string | undefined
+    /**
+     * `iss` of every JWT, required on verification. Unset, tokens carry none until
+     * `setDefaultIssuer` gives one (the server gives its URL once it listens).
+     */
     issuer?: string | undefined
     audience?: string | undefined
     /** @default 300 */
@@ -426,6 +430,14 @@ export async function createAuthService(opts: AuthServiceOptions) {
      * mutation, so a revocation is in force here before its response leaves.
      */
     settle: (): Promise<void> => bus?.sync() ?? Promise.resolve(),
+
+    /**
+     * The issuer when `jwt.issuer` was not given: the server's public URL, known once it listens
+     * (as the OAuth issuer's default is). Call it before the first token is signed or verified.
+     */
+    setDefaultIssuer(url: string): void {
+      if (opts.jwt.issuer === undefined) tokens.issuer = url
+    },
 
     /** Stops the cache's LISTEN connection. The pool stays the caller's to close. */
     close: async (): Promise<void> => {

@@ -56,6 +56,7 @@ export interface TokenSettings {
    * new pair of its family rather than revoking it; 0 turns the grace off.
    */
   refreshReuseIntervalSeconds: number
+  /** `iss`, signed and required; set once the server knows its URL (see `setDefaultIssuer`). */
   issuer?: string | undefined
   audience?: string | undefined
 }
