@@ -34,6 +34,7 @@ export function authOptions(config: Config) {
       keyRefreshIntervalSeconds: config.keyRefreshIntervalSeconds,
       rotateRefreshTokens: config.rotateRefreshTokens,
       blacklistAfterRotation: config.blacklistAfterRotation,
+      refreshReuseIntervalSeconds: config.refreshReuseIntervalSeconds,
     },
   }
 }
@@ -113,6 +114,8 @@ export async function startApp(opts: StartOptions): Promise<App> {
         if (ownsDb) await db.destroy()
       })())
     const url = `http://${host}:${port}`
+    // Before any request is read: `listen`'s callback runs ahead of the first connection's.
+    auth.setDefaultIssuer(url)
     oauth.bind(url)
     return { config, db, auth, oauth: oauth.settings, url, close, [Symbol.asyncDispose]: close }
   } catch (err) {

@@ -63,6 +63,23 @@ const durationOrOff = z
     return seconds
   })
 
+/**
+ * REFRESH_REUSE_INTERVAL: a duration up to 5m, or `0` / `off` → 0 (no grace). Longer would no
+ * longer cover a race between tabs but let a stolen token be replayed at leisure.
+ */
+const reuseInterval = z
+  .string()
+  .trim()
+  .transform((value, ctx): number => {
+    const seconds = /^(0+[smhd]?|off)$/i.test(value) ? 0 : parseDurationSeconds(value)
+    if (seconds === null || seconds > 300) {
+      const message = `expected 0 or off (no grace), or a duration up to 5m such as 10s, got "${value}"`
+      ctx.addIssue({ code: 'custom', message })
+      return z.NEVER
+    }
+    return seconds
+  })
+
 /** A DRF-style rate; `off` → null (no throttle). */
 const rate = z
   .string()
@@ -244,6 +261,7 @@ const Env = z
     SLIDING_TOKEN_REFRESH_LIFETIME: duration.default(604_800),
     ROTATE_REFRESH_TOKENS: bool.default(true),
     BLACKLIST_AFTER_ROTATION: bool.default(true),
+    REFRESH_REUSE_INTERVAL: reuseInterval.default(10),
     JWT_ALGORITHM: z.enum(JWT_ALGORITHMS, { error: `expected one of ${JWT_ALGORITHMS.join(', ')}` }).default('EdDSA'),
     JWT_SECRET: z.string().optional(),
     JWT_ISSUER: z.string().trim().min(1).optional(),
@@ -311,8 +329,14 @@ function toConfig(env: z.output<typeof Env>) {
     slidingTokenRefreshLifetimeSeconds: env.SLIDING_TOKEN_REFRESH_LIFETIME,
     rotateRefreshTokens: env.ROTATE_REFRESH_TOKENS,
     blacklistAfterRotation: env.BLACKLIST_AFTER_ROTATION,
+    /**
+     * How long after its rotation a refresh token presented again gets a new pair of its family
+     * (two tabs refreshing one cookie at once) rather than counting as reuse; 0 = never.
+     */
+    refreshReuseIntervalSeconds: env.REFRESH_REUSE_INTERVAL,
     jwtAlgorithm: env.JWT_ALGORITHM,
     jwtSecret: env.JWT_SECRET,
+    /** `iss` of every JWT, required on verification; unset, the bound URL (app.ts), as for OAUTH_ISSUER. */
     jwtIssuer: env.JWT_ISSUER,
     jwtAudience: env.JWT_AUDIENCE,
     /** How stale a process's signing keys may get: a key retired elsewhere stops verifying within it. */

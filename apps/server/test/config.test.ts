@@ -44,6 +44,18 @@ describe('configuration', () => {
     for (const line of lines) expect(line).not.toContain('\n')
   })
 
+  it('grants a rotated refresh token 10 s of reuse unless REFRESH_REUSE_INTERVAL says otherwise; 0 or off turns it off', () => {
+    expect(loadConfig({}).refreshReuseIntervalSeconds).toBe(10)
+    expect(loadConfig({ REFRESH_REUSE_INTERVAL: '30s' }).refreshReuseIntervalSeconds).toBe(30)
+    expect(loadConfig({ REFRESH_REUSE_INTERVAL: '5m' }).refreshReuseIntervalSeconds).toBe(300)
+    for (const off of ['0', '0s', 'off']) expect(loadConfig({ REFRESH_REUSE_INTERVAL: off }).refreshReuseIntervalSeconds).toBe(0)
+    for (const bad of ['6m', '1h', 'never', '-1s', '10 seconds']) {
+      expect(configErrorLines({ REFRESH_REUSE_INTERVAL: bad })).toEqual([
+        `REFRESH_REUSE_INTERVAL: expected 0 or off (no grace), or a duration up to 5m such as 10s, got "${bad}"`,
+      ])
+    }
+  })
+
   it('requires a long JWT_SECRET with HS256', () => {
     expect(configErrorLines({ JWT_ALGORITHM: 'HS256' })).toEqual(['JWT_SECRET: required with JWT_ALGORITHM=HS256, at least 32 characters'])
     expect(loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'k'.repeat(32) }).jwtAlgorithm).toBe('HS256')

@@ -514,18 +514,23 @@ describe(`${TEST_BACKEND}: REST facade, the seed's wire contract`, () => {
     })
 
     it('refresh rotates and blacklists the old token; verify answers {} for access and refresh tokens', async () => {
-      const { access, refresh } = await pairOf(plain)
+      const { refresh } = await pairOf(plain)
       const rotated = await api('POST', '/api/token/refresh/', { json: { refresh } })
       expect(rotated.status).toBe(200)
       expect(Object.keys(rotated.json)).toEqual(['access', 'refresh'])
       expect(rotated.json.refresh).not.toBe(refresh)
+      const issuedAt = now
+      now = new Date(issuedAt.getTime() + 11_000) // past REFRESH_REUSE_INTERVAL: reuse, not another tab
       const again = await api('POST', '/api/token/refresh/', { json: { refresh } })
+      now = issuedAt
       expect([again.status, again.text, again.headers.get('www-authenticate')]).toEqual([
         401,
         '{"detail":"Token is blacklisted","code":"token_not_valid"}',
         BEARER,
       ])
-      for (const jwt of [access, (await pairOf(plain)).refresh]) {
+      // A fresh login: the reuse above ended the user's earlier access tokens (the epoch moved on).
+      const fresh = await pairOf(plain)
+      for (const jwt of [fresh.access, fresh.refresh]) {
         const res = await api('POST', '/api/token/verify/', { json: { token: jwt } })
         expect([res.status, res.text]).toEqual([200, '{}'])
       }

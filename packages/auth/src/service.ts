@@ -72,6 +72,10 @@ export interface AuthServiceOptions {
     /** @default 'EdDSA' */
     algorithm?: JwtAlgorithm
     secret?: string | undefined
+    /**
+     * `iss` of every JWT, required on verification. Unset, tokens carry none until
+     * `setDefaultIssuer` gives one (the server gives its URL once it listens).
+     */
     issuer?: string | undefined
     audience?: string | undefined
     /** @default 300 */
@@ -82,6 +86,13 @@ export interface AuthServiceOptions {
     rotateRefreshTokens?: boolean
     /** @default true */
     blacklistAfterRotation?: boolean
+    /**
+     * REFRESH_REUSE_INTERVAL: a rotated refresh token presented again within this many seconds of
+     * its rotation gets a new pair of its family instead of revoking it (two tabs refreshing one
+     * cookie at once); 0 turns the grace off. See tokens/refresh.ts.
+     * @default 10
+     */
+    refreshReuseIntervalSeconds?: number
     /** simplejwt's SLIDING_TOKEN_LIFETIME. @default 300 */
     slidingTokenLifetimeSeconds?: number
     /** simplejwt's SLIDING_TOKEN_REFRESH_LIFETIME. @default 604800 (the server's default, 7 days) */
@@ -252,6 +263,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
     slidingTokenRefreshLifetimeSeconds: opts.jwt.slidingTokenRefreshLifetimeSeconds ?? 604_800,
     rotateRefreshTokens: opts.jwt.rotateRefreshTokens ?? true,
     blacklistAfterRotation: opts.jwt.blacklistAfterRotation ?? true,
+    refreshReuseIntervalSeconds: opts.jwt.refreshReuseIntervalSeconds ?? 10,
     issuer: opts.jwt.issuer,
     audience: opts.jwt.audience,
   }
@@ -428,6 +440,14 @@ export async function createAuthService(opts: AuthServiceOptions) {
      * mutation, so a revocation is in force here before its response leaves.
      */
     settle: (): Promise<void> => bus?.sync() ?? Promise.resolve(),
+
+    /**
+     * The issuer when `jwt.issuer` was not given: the server's public URL, known once it listens
+     * (as the OAuth issuer's default is). Call it before the first token is signed or verified.
+     */
+    setDefaultIssuer(url: string): void {
+      if (opts.jwt.issuer === undefined) tokens.issuer = url
+    },
 
     /** Stops the cache's LISTEN connection. The pool stays the caller's to close. */
     close: async (): Promise<void> => {

@@ -67,6 +67,22 @@ export interface OutstandingTokenTable {
 export interface BlacklistedTokenTable {
   jti: string
   blacklisted_at: CreatedAt & Generated<Date>
+  /** When rotation blacklisted it (service clock); null when a revocation did. */
+  rotated_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+/**
+ * A login's refresh tokens (outstanding_tokens.family_id), recorded when first rotated or revoked.
+ * Rotations lock the row and check `revoked_at`; revocations set it under the same lock.
+ */
+export interface TokenFamilyTable {
+  id: string
+  user_id: number
+  /** The family's latest token's expiry: after it the row is pruned. */
+  expires_at: Timestamp
+  /** Reuse, logout, a password change, deactivation or "log out everywhere" ended the login. */
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  created_at: CreatedAt & Generated<Date>
 }
 
 export interface SigningKeyTable {
@@ -191,6 +207,7 @@ export interface Database {
   user_permissions: UserPermissionTable
   outstanding_tokens: OutstandingTokenTable
   blacklisted_tokens: BlacklistedTokenTable
+  token_families: TokenFamilyTable
   signing_keys: SigningKeyTable
   object_permissions: ObjectPermissionTable
   articles: ArticleTable

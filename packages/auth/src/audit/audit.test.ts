@@ -27,9 +27,12 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
       .orderBy('id')
       .execute()
 
+  /** The service's clock runs with real time, moved ahead by the tests that need it. */
+  let aheadMs = 0
   beforeAll(async () => {
     t = await createTestDb()
-    auth = await createAuthService({ db: t.db, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    const clock = () => new Date(Date.now() + aheadMs)
+    auth = await createAuthService({ db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
   })
   afterAll(() => t[Symbol.asyncDispose]())
 
@@ -165,17 +168,26 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
     ])
   })
 
-  it('records refresh, reuse of a rotated refresh token (the family, never a token) and logout', async () => {
+  it('records refresh, a grace sibling, reuse of a rotated refresh token (the family, never a token) and logout', async () => {
     const username = fresh()
     const user = await auth.register({ username, password: PASSWORD })
     const meta = { address: '198.51.100.4', userAgent: 'tests/1' }
     const first = await auth.login({ username, password: PASSWORD }, meta)
     const second = await auth.refresh(first.refresh, meta)
+    await auth.refresh(first.refresh, meta) // within REFRESH_REUSE_INTERVAL: a sibling
+    aheadMs += 11_000 // past it: reuse
     await expect(auth.refresh(first.refresh, meta)).rejects.toMatchObject({ code: 'TOKEN_BLACKLISTED' })
     await auth.logout(second.refresh, meta)
 
     const events = (await listAuditEvents(t.db, { userId: user.id, limit: 50 })).items.reverse()
-    expect(events.map((e) => e.event)).toEqual(['login.succeeded', 'token.refreshed', 'token.reuse_detected', 'logout'])
+    expect(events.map((e) => e.event)).toEqual([
+      'login.succeeded',
+      'token.refreshed',
+      'token.refreshed',
+      'token.reuse_detected',
+      'logout',
+    ])
+    expect(events[2]?.detail['grace']).toBe(true)
     const familyId = events[1]?.detail['familyId']
     expect(familyId).toEqual(expect.any(String))
     for (const e of events.slice(1)) {

@@ -144,6 +144,15 @@ describe(`${TEST_BACKEND}: the oauth authenticator`, () => {
     await expect(verifyOAuthToken(own, { keys, clock: at(10), settings })).rejects.toMatchObject({
       code: 'TOKEN_INVALID',
     })
+    // Our refresh and sliding tokens have header types of their own: still not the oauth scheme's.
+    for (const tokenType of ['refresh', 'sliding'] as const) {
+      const ours = (await signToken({ userId: alice, tokenType }, { keys, clock: at(0), lifetimeSeconds: 300 })).token
+      expect(isOAuthAccessToken(request(ours)), tokenType).toBe(false)
+      expect(await authenticator().authenticate(request(ours))).toBeNull()
+      await expect(verifyOAuthToken(ours, { keys, clock: at(10), settings })).rejects.toMatchObject({
+        code: 'TOKEN_INVALID',
+      })
+    }
   })
 
   it('refuses the wrong issuer, audience, algorithm, expiry or shape', async () => {
