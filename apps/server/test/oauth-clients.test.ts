@@ -42,6 +42,7 @@ describe(`${TEST_BACKEND}: admin.oauthClients over HTTP`, () => {
       clientId: expect.stringMatching(/^[\w-]{22}$/),
       name: 'Billing',
       public: false,
+      resourceServer: false,
       grants: ['client_credentials'],
       redirectUris: [],
       scopes: 'read write',
@@ -202,7 +203,17 @@ describe(`${TEST_BACKEND}: createclient, listclients, deleteclient`, () => {
 
   it('--json prints only {"clientId","clientSecret"}; the server issues tokens for it; deleteclient ends it', async () => {
     const created = await runCli(
-      ['createclient', '--name', 'Reports', '--grants', 'client_credentials', '--scopes', 'read', '--json'],
+      [
+        'createclient',
+        '--name',
+        'Reports',
+        '--grants',
+        'client_credentials',
+        '--scopes',
+        'read',
+        '--resource-server',
+        '--json',
+      ],
       store.env,
     )
     expect(created.code).toBe(0)
@@ -243,11 +254,11 @@ describe(`${TEST_BACKEND}: createclient, listclients, deleteclient`, () => {
     const listed = await runCli(['listclients'], store.env)
     expect(listed.code).toBe(0)
     const lines = listed.stdout.trim().split('\n')
-    expect(lines[0]).toBe('client_id\tname\ttype\tgrants\tscopes\tredirect_uris')
-    expect(lines[1]).toBe(`${parsed.clientId}\tReports\tconfidential\tclient_credentials\tread\t`)
+    expect(lines[0]).toBe('client_id\tname\ttype\tresource_server\tgrants\tscopes\tredirect_uris')
+    expect(lines[1]).toBe(`${parsed.clientId}\tReports\tconfidential\tyes\tclient_credentials\tread\t`)
     expect(lines[2]).toMatch(
       new RegExp(
-        `\\tWeb app\\tpublic\\tauthorization_code,refresh_token\\topenid read write\\t${REDIRECT},http://localhost:8080/cb$`,
+        `\\tWeb app\\tpublic\\tno\\tauthorization_code,refresh_token\\topenid read write\\t${REDIRECT},http://localhost:8080/cb$`,
       ),
     )
     expect(listed.stdout).not.toContain(parsed.clientSecret)

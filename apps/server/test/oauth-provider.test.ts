@@ -33,13 +33,15 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
   let service: { clientId: string; secret: string; serviceUserId: number }
   let web: { clientId: string; secret: string }
   let spa: { clientId: string }
+  /** The resource server: the one client that may introspect. */
+  let api: { clientId: string; secret: string }
   let alice: { id: number; username: string; password: string }
 
   beforeAll(async () => {
     server = await startTestServer()
     base = server.url
     issuer = `${base}/oauth`
-    ;({ service, web, spa } = await createTestClients(server.db, {
+    ;({ service, web, spa, api } = await createTestClients(server.db, {
       service: { name: 'Billing service', scopes: 'read write' },
       web: { name: 'Web <App>', scopes: 'openid profile email read write' },
       spa: { name: 'Single page app', scopes: 'openid profile read' },
@@ -61,6 +63,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
 
   const serviceAuth = () => basic(service.clientId, service.secret)
   const webAuth = () => basic(web.clientId, web.secret)
+  const apiAuth = () => basic(api.clientId, api.secret)
 
   async function jwks() {
     const res = await fetch(`${base}/.well-known/jwks.json`)
@@ -258,7 +261,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     it('reports an active JWT access token, then inactive once revoked', async () => {
       const token = await clientCredentials('read')
       const introspection = `${issuer}/token/introspection`
-      const active = await formPost(introspection, { form: { token }, authorization: serviceAuth() })
+      const active = await formPost(introspection, { form: { token }, authorization: apiAuth() })
       expect(active.status).toBe(200)
       const { payload } = decodeJwt(token)
       expect(active.body).toEqual({
@@ -277,7 +280,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       })
       expect(revoked.status).toBe(200)
       expect(revoked.body).toBe('')
-      const after = await formPost(introspection, { form: { token }, authorization: serviceAuth() })
+      const after = await formPost(introspection, { form: { token }, authorization: apiAuth() })
       expect(after.body).toEqual({ active: false })
       // Revoking again, or revoking garbage, is still a 200 (RFC 7009 §2.2).
       const again = await formPost(`${issuer}/token/revocation`, { form: { token }, authorization: serviceAuth() })
@@ -297,7 +300,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         error: 'invalid_request',
         error_description: 'client is not authorized to revoke the presented token',
       })
-      const still = await formPost(`${issuer}/token/introspection`, { form: { token }, authorization: serviceAuth() })
+      const still = await formPost(`${issuer}/token/introspection`, { form: { token }, authorization: apiAuth() })
       expect(still.body.active).toBe(true)
     })
 
@@ -307,12 +310,12 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       const forged = `${h}.${p}.${'A'.repeat(86)}`
       const res = await formPost(`${issuer}/token/introspection`, {
         form: { token: forged },
-        authorization: serviceAuth(),
+        authorization: apiAuth(),
       })
       expect(res.body).toEqual({ active: false })
       const unknown = await formPost(`${issuer}/token/introspection`, {
         form: { token: 'abc' },
-        authorization: serviceAuth(),
+        authorization: apiAuth(),
       })
       expect(unknown.body).toEqual({ active: false })
     })
@@ -320,7 +323,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     it('answers an oversized introspection body with 413, not a 500', async () => {
       const res = await formPost(`${issuer}/token/introspection`, {
         form: { token: 'x'.repeat(60 * 1024) },
-        authorization: serviceAuth(),
+        authorization: apiAuth(),
       })
       expect(res.status).toBe(413)
       expect(res.body).toEqual({ error: 'invalid_request', error_description: 'request body too large' })
@@ -547,7 +550,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       const first = await exchange({ code }, webAuth())
       expect(first.status).toBe(200)
       const introspect = (token: string) =>
-        formPost(`${issuer}/token/introspection`, { form: { token }, authorization: webAuth() })
+        formPost(`${issuer}/token/introspection`, { form: { token }, authorization: apiAuth() })
       expect((await introspect(first.body.access_token as string)).body.active).toBe(true)
       const second = await exchange({ code }, webAuth())
       expect(second.status).toBe(400)
@@ -600,7 +603,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       expect(next.status).toBe(400)
       const introspection = await formPost(`${issuer}/token/introspection`, {
         form: { token: second.body.access_token as string },
-        authorization: webAuth(),
+        authorization: apiAuth(),
       })
       expect(introspection.body).toEqual({ active: false })
     })
@@ -612,7 +615,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         authorization: webAuth(),
       })
       const introspect = (token: string) =>
-        formPost(`${issuer}/token/introspection`, { form: { token }, authorization: webAuth() })
+        formPost(`${issuer}/token/introspection`, { form: { token }, authorization: apiAuth() })
       const active = await introspect(tokens.body.refresh_token as string)
       expect(active.body).toMatchObject({
         active: true,
@@ -766,7 +769,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       await deleteOAuthClient(server.db, svc.client.clientId)
       const introspection = await formPost(`${issuer}/token/introspection`, {
         form: { token: token.body.access_token as string },
-        authorization: serviceAuth(),
+        authorization: apiAuth(),
       })
       expect(introspection.body).toEqual({ active: false })
       const again = await tokenRequest(base, {

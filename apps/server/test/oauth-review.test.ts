@@ -31,13 +31,14 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   let service: { clientId: string; secret: string }
   let web: { clientId: string; secret: string }
   let spa: { clientId: string }
+  let api: { clientId: string; secret: string }
   let alice: { id: number; username: string; password: string }
 
   beforeAll(async () => {
     server = await startTestServer()
     base = server.url
     issuer = `${base}/oauth`
-    ;({ service, web, spa } = await createTestClients(server.db, {
+    ;({ service, web, spa, api } = await createTestClients(server.db, {
       service: { name: 'Service', scopes: 'read write' },
       web: { name: 'Web', scopes: 'openid profile read' },
       spa: { name: 'SPA', scopes: 'openid read' },
@@ -187,17 +188,24 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
     }
   })
 
-  it('another confidential client can introspect the token (documented policy)', async () => {
+  it('only a resource server can introspect the token; another confidential client learns nothing', async () => {
     const code = await codeFor()
     const tokens = await tokenRequest(base, {
       form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
       authorization: webAuth(),
     })
-    const res = await formPost(`${issuer}/token/introspection`, {
-      form: { token: tokens.body.access_token as string },
+    const token = tokens.body.access_token as string
+    const other = await formPost(`${issuer}/token/introspection`, {
+      form: { token },
       authorization: basic(service.clientId, service.secret),
     })
+    expect([other.status, other.body]).toEqual([200, { active: false }])
+    const res = await formPost(`${issuer}/token/introspection`, {
+      form: { token },
+      authorization: basic(api.clientId, api.secret),
+    })
     expect(res.status).toBe(200)
+    expect(res.body).toMatchObject({ active: true, client_id: web.clientId, sub: String(alice.id) })
   })
 })
 

@@ -36,6 +36,12 @@ export interface CreateOAuthClientInput {
   scopes: string | readonly string[]
   /** A public client (a browser or native app) has no secret and must use PKCE. @default false */
   public?: boolean | undefined
+  /**
+   * A resource server (an API that checks the tokens presented to it) may introspect any token;
+   * every other client learns nothing at the introspection endpoint. Confidential clients only.
+   * @default false
+   */
+  resourceServer?: boolean | undefined
 }
 
 /** A client as admins see it: never the secret, never its hash. */
@@ -43,6 +49,8 @@ export interface OAuthClientInfo {
   clientId: string
   name: string
   public: boolean
+  /** May introspect any token at /oauth/token/introspection. */
+  resourceServer: boolean
   grants: string[]
   redirectUris: string[]
   scopes: string
@@ -107,8 +115,13 @@ export function validateClientInput(input: CreateOAuthClientInput, offered: read
     errors.scopes = [`Unknown scope ${unknownScopes.join(', ')}; expected some of ${OAUTH_SCOPES.join(' ')}.`]
   }
 
+  const resourceServer = input.resourceServer ?? false
+  if (resourceServer && isPublic) {
+    errors.resourceServer = ['A public client cannot be a resource server: it has no secret to introspect with.']
+  }
+
   if (Object.keys(errors).length > 0) throw invalid(errors)
-  return { name, grants, redirectUris, scopes: scopes.join(' '), isPublic }
+  return { name, grants, redirectUris, scopes: scopes.join(' '), isPublic, resourceServer }
 }
 
 function toInfo(row: OAuthClient & { service_username: string | null }): OAuthClientInfo {
@@ -116,6 +129,7 @@ function toInfo(row: OAuthClient & { service_username: string | null }): OAuthCl
     clientId: row.id,
     name: row.name,
     public: row.public,
+    resourceServer: row.resource_server,
     grants: row.grant_types,
     redirectUris: row.redirect_uris,
     scopes: row.scopes,
@@ -158,6 +172,7 @@ export async function createOAuthClient(
         grant_types: JSON.stringify(valid.grants),
         scopes: valid.scopes,
         public: valid.isPublic,
+        resource_server: valid.resourceServer,
         service_user_id: serviceUser?.id ?? null,
       })
       .returningAll()
@@ -181,6 +196,16 @@ export async function listOAuthClients(db: Db): Promise<OAuthClientInfo[]> {
     .orderBy('oauth_clients.id')
     .execute()
   return rows.map(toInfo)
+}
+
+/** Whether the client may introspect tokens (RFC 7662 §4: the server decides who may). */
+export async function isResourceServer(db: Db, clientId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('oauth_clients')
+    .select('resource_server')
+    .where('id', '=', clientId)
+    .executeTakeFirst()
+  return row?.resource_server === true
 }
 
 export async function getOAuthClient(db: Db, clientId: string): Promise<OAuthClientInfo | undefined> {

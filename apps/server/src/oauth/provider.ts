@@ -30,6 +30,7 @@ import type { Config } from '../config.js'
 import { readBody, RestError } from '../rest/body.js'
 import { NULL_CHARACTERS } from '../routers/schemas.js'
 import { createAdapterFactory, isOAuthAccessTokenLive, pruneOAuthPayloads } from './adapter.js'
+import { isResourceServer } from './clients.js'
 import { createInteractionHandler, renderErrorPage } from './interactions.js'
 import { persistedSecret, secretMatchesHash } from './secret.js'
 import type { OAuthSettings } from './settings.js'
@@ -201,9 +202,11 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
         clientCredentials: { enabled: settings.grants.includes('client_credentials') },
         introspection: {
           enabled: true,
-          // A confidential client (a resource server) may introspect any token; a public one only its own.
-          allowedPolicy: (_ctx, client, token) =>
-            client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+          // Only a client registered as a resource server may introspect, any token; every other
+          // client gets `{active: false}` (RFC 7662 §4), even for its own tokens: otherwise any app
+          // could test tokens it found (DOT: the `introspection` scope). The flag is read here rather
+          // than carried in the client's metadata: one indexed read per introspection.
+          allowedPolicy: (_ctx, client) => isResourceServer(db, client.clientId),
         },
         revocation: {
           enabled: true,

@@ -198,11 +198,11 @@ interface ClientSpec {
 }
 
 /**
- * The three clients an OAuth test starts from, created straight in the database: a
- * client_credentials service, a confidential web app and a public single-page app (PKCE), both
- * apps redirecting to REDIRECT with refresh tokens.
+ * The clients an OAuth test starts from, created straight in the database: a client_credentials
+ * service, a confidential web app and a public single-page app (PKCE), both apps redirecting to
+ * REDIRECT with refresh tokens, and `api`, a resource server (the one client that may introspect).
  * @example
- * const { service, web, spa } = await createTestClients(server.db, { service: { name: 'Billing', scopes: 'read' }, … })
+ * const { service, web, spa, api } = await createTestClients(server.db, { service: { name: 'Billing', scopes: 'read' }, … })
  */
 export async function createTestClients(db: Db, specs: { service: ClientSpec; web: ClientSpec; spa: ClientSpec }) {
   const app = (spec: ClientSpec, isPublic: boolean) =>
@@ -214,6 +214,11 @@ export async function createTestClients(db: Db, specs: { service: ClientSpec; we
   const service = await createOAuthClient(db, { ...specs.service, grants: ['client_credentials'] }, ALL_GRANTS)
   const web = await app(specs.web, false)
   const spa = await app(specs.spa, true)
+  const api = await createOAuthClient(
+    db,
+    { name: 'Resource server', grants: ['client_credentials'], scopes: 'read', resourceServer: true },
+    ALL_GRANTS,
+  )
   return {
     service: {
       clientId: service.client.clientId,
@@ -222,5 +227,6 @@ export async function createTestClients(db: Db, specs: { service: ClientSpec; we
     },
     web: { clientId: web.client.clientId, secret: web.clientSecret ?? '' },
     spa: { clientId: spa.client.clientId },
+    api: { clientId: api.client.clientId, secret: api.clientSecret ?? '' },
   }
 }

