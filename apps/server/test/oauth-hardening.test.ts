@@ -10,7 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import { login, mutation, query } from './helpers/http.js'
-import { basic, createTestClients, decodeJwt, formPost, tokenRequest } from './helpers/oauth.js'
+import {
+  authorize,
+  authorizeUrl,
+  basic,
+  Browser,
+  createTestClients,
+  decodeJwt,
+  formPost,
+  pkce,
+  REDIRECT,
+  tokenRequest,
+} from './helpers/oauth.js'
 
 describe(`${TEST_BACKEND}: OAuth hardening`, () => {
   let server: TestServer
@@ -20,6 +31,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
   let web: { clientId: string; secret: string }
   let api: { clientId: string; secret: string }
   let root: string
+  let alice: { id: number; username: string; password: string }
 
   beforeAll(async () => {
     server = await startTestServer()
@@ -31,6 +43,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
       spa: { name: 'SPA', scopes: 'openid read' },
     }))
     root = (await login(base, await server.createUser({ username: 'root', isSuperuser: true, isStaff: true }))).access
+    alice = await server.createUser({ username: 'alice' })
   })
   afterAll(() => server.close())
 
@@ -121,6 +134,48 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
       expect(res.body.error.data.fieldErrors).toEqual({
         resourceServer: ['A public client cannot be a resource server: it has no secret to introspect with.'],
       })
+    })
+  })
+
+  describe('PKCE for every client (OAuth 2.1, RFC 9700 §2.1.1)', () => {
+    it('attack: a confidential client asking for a code without code_challenge is sent back with invalid_request, before any sign-in', async () => {
+      const res = await new Browser().follow(
+        authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid read', challenge: null }),
+        base,
+      )
+      expect(res.location).toBeDefined()
+      const location = new URL(res.location ?? '')
+      expect(`${location.origin}${location.pathname}`).toBe(REDIRECT)
+      expect(Object.fromEntries(location.searchParams)).toEqual({
+        error: 'invalid_request',
+        error_description: 'Authorization Server policy requires PKCE to be used for this request',
+        state: 'st4te',
+        iss: issuer,
+      })
+    })
+
+    it('should issue tokens to a confidential client that proves its code with S256, and refuse its code without the verifier', async () => {
+      const { verifier, challenge } = pkce()
+      const { params } = await authorize(new Browser(), {
+        base,
+        clientId: web.clientId,
+        redirectUri: REDIRECT,
+        scope: 'openid read',
+        challenge,
+        user: alice,
+      })
+      const code = params.get('code') ?? ''
+      const form = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT }
+      const auth = basic(web.clientId, web.secret)
+      const missing = await tokenRequest(base, { form, authorization: auth })
+      expect([missing.status, missing.body]).toEqual([
+        400,
+        { error: 'invalid_grant', error_description: 'grant request is invalid' },
+      ])
+      // the failed attempt consumed nothing: the code is still good with its verifier
+      const ok = await tokenRequest(base, { form: { ...form, code_verifier: verifier }, authorization: auth })
+      expect(ok.status).toBe(200)
+      expect(ok.body.token_type).toBe('Bearer')
     })
   })
 })

@@ -79,7 +79,10 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     return res.body.access_token as string
   }
 
-  /** A code for alice through the pages (signing in, consenting); a fresh browser unless given one. */
+  /**
+   * A code for alice through the pages (signing in, consenting); a fresh browser unless given one.
+   * `verifier` is the PKCE verifier the helper made when no `challenge` was given.
+   */
   async function codeFor(o: {
     clientId?: string
     scope?: string
@@ -97,7 +100,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       method: o.method,
       user: alice,
     })
-    return { code: result.params.get('code') ?? '', result }
+    return { code: result.params.get('code') ?? '', verifier: result.verifier ?? '', result }
   }
 
   describe('discovery (RFC 8414, OIDC Discovery)', () => {
@@ -383,9 +386,9 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     })
 
     it('exchanges the code for an access token, a refresh token and an ID token; userinfo answers', async () => {
-      const { code } = await codeFor({ scope: 'openid profile email read' })
+      const { code, verifier } = await codeFor({ scope: 'openid profile email read' })
       const res = await tokenRequest(base, {
-        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
         authorization: webAuth(),
       })
       expect(res.status).toBe(200)
@@ -479,7 +482,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     it('a public client without a code_challenge is sent back with invalid_request, before any sign-in', async () => {
       const browser = new Browser()
       const res = await browser.follow(
-        authorizeUrl({ base, clientId: spa.clientId, redirectUri: REDIRECT, scope: 'openid read' }),
+        authorizeUrl({ base, clientId: spa.clientId, redirectUri: REDIRECT, scope: 'openid read', challenge: null }),
         base,
       )
       const location = new URL(res.location ?? '')
@@ -539,20 +542,23 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     })
 
     it('refuses a code presented with another redirect_uri than it was issued for', async () => {
-      const { code } = await codeFor({})
-      const res = await exchange({ code, redirect_uri: 'https://app.example.com/other' }, webAuth())
+      const { code, verifier } = await codeFor({})
+      const res = await exchange(
+        { code, redirect_uri: 'https://app.example.com/other', code_verifier: verifier },
+        webAuth(),
+      )
       expect(res.status).toBe(400)
       expect(res.body.error).toBe('invalid_grant')
     })
 
     it('a reused code is refused and revokes the tokens issued from it', async () => {
-      const { code } = await codeFor({ scope: 'openid read' })
-      const first = await exchange({ code }, webAuth())
+      const { code, verifier } = await codeFor({ scope: 'openid read' })
+      const first = await exchange({ code, code_verifier: verifier }, webAuth())
       expect(first.status).toBe(200)
       const introspect = (token: string) =>
         formPost(`${issuer}/token/introspection`, { form: { token }, authorization: apiAuth() })
       expect((await introspect(first.body.access_token as string)).body.active).toBe(true)
-      const second = await exchange({ code }, webAuth())
+      const second = await exchange({ code, code_verifier: verifier }, webAuth())
       expect(second.status).toBe(400)
       expect(second.body).toEqual({ error: 'invalid_grant', error_description: 'grant request is invalid' })
       expect((await introspect(first.body.access_token as string)).body).toEqual({ active: false })
@@ -566,13 +572,16 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     })
 
     it('refuses a code for another client, and a wrong client secret', async () => {
-      const { code } = await codeFor({})
+      const { code, verifier } = await codeFor({})
       const other = await newWebClient()
-      const stolen = await exchange({ code }, basic(other.clientId, other.secret))
+      const stolen = await exchange({ code, code_verifier: verifier }, basic(other.clientId, other.secret))
       expect(stolen.status).toBe(400)
       expect(stolen.body.error).toBe('invalid_grant')
-      const { code: code2 } = await codeFor({})
-      const wrong = await exchange({ code: code2 }, basic(web.clientId, 'not-the-secret'))
+      const second = await codeFor({})
+      const wrong = await exchange(
+        { code: second.code, code_verifier: second.verifier },
+        basic(web.clientId, 'not-the-secret'),
+      )
       expect(wrong.status).toBe(401)
       expect(wrong.body.error).toBe('invalid_client')
     })
@@ -580,9 +589,9 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
 
   describe('refresh tokens: rotation and reuse detection', () => {
     it('rotates on every use; a reused refresh token revokes the whole grant', async () => {
-      const { code } = await codeFor({ scope: 'openid read' })
+      const { code, verifier } = await codeFor({ scope: 'openid read' })
       const first = await tokenRequest(base, {
-        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
         authorization: webAuth(),
       })
       const refresh = (token: string) =>
@@ -609,9 +618,9 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     })
 
     it('revoking a refresh token (RFC 7009) ends its grant: the access tokens from it too', async () => {
-      const { code } = await codeFor({ scope: 'openid read' })
+      const { code, verifier } = await codeFor({ scope: 'openid read' })
       const tokens = await tokenRequest(base, {
-        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
         authorization: webAuth(),
       })
       const introspect = (token: string) =>
@@ -642,7 +651,12 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         user: bob,
       })
       const tokens = await tokenRequest(base, {
-        form: { grant_type: 'authorization_code', code: result.params.get('code') ?? '', redirect_uri: REDIRECT },
+        form: {
+          grant_type: 'authorization_code',
+          code: result.params.get('code') ?? '',
+          redirect_uri: REDIRECT,
+          code_verifier: result.verifier ?? '',
+        },
         authorization: webAuth(),
       })
       expect(tokens.status).toBe(200)

@@ -49,6 +49,7 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
 
   const webAuth = () => basic(web.clientId, web.secret)
 
+  /** A code for alice and the PKCE verifier it must be redeemed with. */
   async function codeFor(scope = 'openid read') {
     const result = await authorize(new Browser(), {
       base,
@@ -57,7 +58,7 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
       scope,
       user: alice,
     })
-    return result.params.get('code') ?? ''
+    return { code: result.params.get('code') ?? '', code_verifier: result.verifier ?? '' }
   }
 
   it('userinfo answers a client-credentials token with 401 invalid_token, not a 500', async () => {
@@ -78,11 +79,11 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   })
 
   it('a code redeemed twice at once yields tokens at most once', async () => {
-    const code = await codeFor()
+    const pair = await codeFor()
     const results = await Promise.all(
       Array.from({ length: 6 }, () =>
         tokenRequest(base, {
-          form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+          form: { grant_type: 'authorization_code', ...pair, redirect_uri: REDIRECT },
           authorization: webAuth(),
         }),
       ),
@@ -93,9 +94,9 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   })
 
   it('a refresh token used twice at once is rotated at most once', async () => {
-    const code = await codeFor()
+    const pair = await codeFor()
     const first = await tokenRequest(base, {
-      form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+      form: { grant_type: 'authorization_code', ...pair, redirect_uri: REDIRECT },
       authorization: webAuth(),
     })
     expect(first.status).toBe(200)
@@ -189,9 +190,9 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   })
 
   it('only a resource server can introspect the token; another confidential client learns nothing', async () => {
-    const code = await codeFor()
+    const pair = await codeFor()
     const tokens = await tokenRequest(base, {
-      form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+      form: { grant_type: 'authorization_code', ...pair, redirect_uri: REDIRECT },
       authorization: webAuth(),
     })
     const token = tokens.body.access_token as string

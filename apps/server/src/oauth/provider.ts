@@ -194,8 +194,10 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
         authorizationSigningAlgValues: [alg],
       },
       pkce: {
-        // Public clients must prove possession of the code (S256: the only method oidc-provider knows).
-        required: (_ctx, client) => client.clientAuthMethod === 'none',
+        // Every client proves possession of its code (S256: the only method oidc-provider knows), the
+        // confidential ones too (OAuth 2.1; RFC 9700 §2.1.1): a secret does not stop a code injected
+        // into the client's own session, a verifier does.
+        required: () => true,
       },
       features: {
         devInteractions: { enabled: false },
