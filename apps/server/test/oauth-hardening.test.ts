@@ -178,4 +178,48 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
       expect(ok.body.token_type).toBe('Bearer')
     })
   })
+
+  describe('redirect URIs: http only on loopback (RFC 8252 §7.3, §8.3; RFC 9700 §2.6)', () => {
+    const create = (redirectUris: string[]) =>
+      mutation(
+        base,
+        'admin.oauthClients.create',
+        { name: 'Native app', grants: ['authorization_code'], redirectUris, scopes: 'openid read', public: true },
+        root,
+      )
+
+    it('attack: admin.oauthClients.create refuses an http redirect URI on any host but a loopback IP literal (400 naming redirectUris)', async () => {
+      for (const uri of ['http://app.example.com/cb', 'http://localhost:8080/cb', 'http://10.0.0.7/cb']) {
+        const res = await create([uri])
+        expect(res.status, uri).toBe(400)
+        expect(res.body.error.data.fieldErrors).toEqual({
+          redirectUris: [
+            `"${uri}" must use https; http only on a loopback IP literal, 127.0.0.1 or [::1] (not localhost: RFC 8252 §8.3).`,
+          ],
+        })
+      }
+    })
+
+    it('should accept http on 127.0.0.1 and [::1], and https anywhere', async () => {
+      const uris = ['http://127.0.0.1:8080/cb', 'http://[::1]:8080/cb', 'https://app.example.com/cb', 'https://localhost/cb']
+      const res = await create(uris)
+      expect(res.status).toBe(200)
+      expect(res.body.result.data.client.redirectUris).toEqual(uris)
+    })
+
+    it('attack: a client row registered before the rule with an http redirect URI gets no code there: an error page, no redirect', async () => {
+      const created = await create(['https://app.example.com/cb'])
+      const clientId = created.body.result.data.client.clientId as string
+      const legacy = 'http://app.example.com/cb'
+      await server.db
+        .updateTable('oauth_clients')
+        .set({ redirect_uris: JSON.stringify([legacy]) })
+        .where('id', '=', clientId)
+        .execute()
+      const res = await new Browser().fetch(authorizeUrl({ base, clientId, redirectUri: legacy, scope: 'openid read' }))
+      expect(res.status).toBe(400)
+      expect(res.headers.get('location')).toBeNull()
+      expect(res.text).toContain('redirect_uri did not match any of the client&#39;s registered redirect_uris')
+    })
+  })
 })

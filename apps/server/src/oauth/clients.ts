@@ -65,7 +65,18 @@ function invalid(fieldErrors: Record<string, string[]>): AuthError {
   return new AuthError('INVALID_INPUT', { fieldErrors })
 }
 
-function checkRedirectUri(uri: string): string | null {
+/**
+ * The loopback IP literals an `http://` redirect URI may name (RFC 8252 §7.3, as the URL parser
+ * spells them: `127.1` is `127.0.0.1`). Not `localhost` (§8.3: NOT RECOMMENDED): the name can
+ * resolve elsewhere, and a client listening on it may listen on other interfaces too.
+ */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]'])
+
+/**
+ * Why the redirect URI cannot be registered, or null. Plain http would carry the code in clear
+ * over the network (RFC 9700 §2.6), so it is only for a native app's loopback listener.
+ */
+export function redirectUriProblem(uri: string): string | null {
   let url: URL
   try {
     url = new URL(uri)
@@ -74,6 +85,9 @@ function checkRedirectUri(uri: string): string | null {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return `"${uri}" must use http or https.`
   if (url.hash || uri.includes('#')) return `"${uri}" must not have a fragment.`
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    return `"${uri}" must use https; http only on a loopback IP literal, 127.0.0.1 or [::1] (not localhost: RFC 8252 §8.3).`
+  }
   return null
 }
 
@@ -99,7 +113,7 @@ export function validateClientInput(input: CreateOAuthClientInput, offered: read
   }
 
   const redirectUris = [...new Set((input.redirectUris ?? []).map((u) => u.trim()).filter(Boolean))]
-  const badUris = redirectUris.map(checkRedirectUri).filter((m): m is string => m !== null)
+  const badUris = redirectUris.map(redirectUriProblem).filter((m): m is string => m !== null)
   if (badUris.length > 0) errors.redirectUris = badUris
   else if (grants.includes('authorization_code') && redirectUris.length === 0) {
     errors.redirectUris = ['authorization_code needs at least one redirect URI.']

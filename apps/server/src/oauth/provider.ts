@@ -30,7 +30,7 @@ import type { Config } from '../config.js'
 import { readBody, RestError } from '../rest/body.js'
 import { NULL_CHARACTERS } from '../routers/schemas.js'
 import { createAdapterFactory, isOAuthAccessTokenLive, pruneOAuthPayloads } from './adapter.js'
-import { isResourceServer } from './clients.js'
+import { isResourceServer, redirectUriProblem } from './clients.js'
 import { createInteractionHandler, renderErrorPage } from './interactions.js'
 import { persistedSecret, secretMatchesHash } from './secret.js'
 import type { OAuthSettings } from './settings.js'
@@ -142,9 +142,16 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
     const clientPrototype = provider.Client.prototype as unknown as {
       clientSecret?: string
       compareClientSecret(actual: string): Promise<boolean>
+      redirectUriAllowed: (this: unknown, value: string) => boolean
     }
     clientPrototype.compareClientSecret = function compareClientSecret(actual: string) {
       return Promise.resolve(secretMatchesHash(actual, this.clientSecret))
+    }
+    // A row registered before http redirect URIs were limited to loopback gets no code sent there: the
+    // provider answers with its error page instead of redirecting (clients.ts refuses new ones).
+    const registered = clientPrototype.redirectUriAllowed
+    clientPrototype.redirectUriAllowed = function redirectUriAllowed(this: unknown, value: string) {
+      return redirectUriProblem(value) === null && registered.call(this, value)
     }
     provider.on('server_error', (_ctx: unknown, error: unknown) => opts.onError?.(error, 'oauth'))
     return { provider, callback: provider.callback(), kids }
