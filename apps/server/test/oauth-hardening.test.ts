@@ -29,6 +29,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
   let issuer: string
   let service: { clientId: string; secret: string }
   let web: { clientId: string; secret: string }
+  let spa: { clientId: string }
   let api: { clientId: string; secret: string }
   let root: string
   let alice: { id: number; username: string; password: string }
@@ -37,7 +38,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
     server = await startTestServer()
     base = server.url
     issuer = `${base}/oauth`
-    ;({ service, web, api } = await createTestClients(server.db, {
+    ;({ service, web, spa, api } = await createTestClients(server.db, {
       service: { name: 'Billing', scopes: 'read write' },
       web: { name: 'Web', scopes: 'openid profile read write' },
       spa: { name: 'SPA', scopes: 'openid read' },
@@ -201,7 +202,12 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
     })
 
     it('should accept http on 127.0.0.1 and [::1], and https anywhere', async () => {
-      const uris = ['http://127.0.0.1:8080/cb', 'http://[::1]:8080/cb', 'https://app.example.com/cb', 'https://localhost/cb']
+      const uris = [
+        'http://127.0.0.1:8080/cb',
+        'http://[::1]:8080/cb',
+        'https://app.example.com/cb',
+        'https://localhost/cb',
+      ]
       const res = await create(uris)
       expect(res.status).toBe(200)
       expect(res.body.result.data.client.redirectUris).toEqual(uris)
@@ -220,6 +226,81 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
       expect(res.status).toBe(400)
       expect(res.headers.get('location')).toBeNull()
       expect(res.text).toContain('redirect_uri did not match any of the client&#39;s registered redirect_uris')
+    })
+  })
+
+  describe('invalid_scope for a scope the client was not given (RFC 6749 §4.1.2.1, §5.2)', () => {
+    const refused = (scope: string) => ({
+      error: 'invalid_scope',
+      error_description: 'requested scope is not allowed',
+      scope,
+    })
+
+    it('attack: the authorization endpoint sends back invalid_scope for an unknown scope, or one the client was not given, before any sign-in', async () => {
+      // web is registered with openid profile read write; spa with openid read
+      for (const [clientId, scope, offending] of [
+        [web.clientId, 'openid read admin', 'admin'],
+        [spa.clientId, 'openid read write', 'write'],
+      ] as const) {
+        const res = await new Browser().follow(authorizeUrl({ base, clientId, redirectUri: REDIRECT, scope }), base)
+        const location = new URL(res.location ?? 'about:blank')
+        expect(`${location.origin}${location.pathname}`, scope).toBe(REDIRECT)
+        expect(Object.fromEntries(location.searchParams), scope).toEqual({
+          ...refused(offending),
+          state: 'st4te',
+          iss: issuer,
+        })
+      }
+    })
+
+    it('attack: client_credentials answers invalid_scope for an unknown scope instead of a token without it', async () => {
+      const res = await tokenRequest(base, {
+        form: { grant_type: 'client_credentials', scope: 'read admin' },
+        authorization: basic(service.clientId, service.secret),
+      })
+      expect([res.status, res.body]).toEqual([400, refused('admin')])
+    })
+
+    it('attack: a refresh asking for a scope the refresh token does not hold is invalid_scope', async () => {
+      const { params, verifier } = await authorize(new Browser(), {
+        base,
+        clientId: web.clientId,
+        redirectUri: REDIRECT,
+        scope: 'openid read',
+        user: alice,
+      })
+      const tokens = await tokenRequest(base, {
+        form: {
+          grant_type: 'authorization_code',
+          code: params.get('code') ?? '',
+          redirect_uri: REDIRECT,
+          code_verifier: verifier ?? '',
+        },
+        authorization: basic(web.clientId, web.secret),
+      })
+      expect(tokens.status).toBe(200)
+      for (const [scope, offending] of [
+        ['read admin', 'admin'],
+        ['read write', 'write'],
+      ] as const) {
+        const res = await tokenRequest(base, {
+          form: { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token as string, scope },
+          authorization: basic(web.clientId, web.secret),
+        })
+        expect(res.status, scope).toBe(400)
+        expect(res.body, scope).toEqual({
+          error: 'invalid_scope',
+          error_description: 'refresh token missing requested scope',
+          scope: offending,
+        })
+      }
+      // the refused attempts consumed nothing: a narrower refresh still works
+      const narrower = await tokenRequest(base, {
+        form: { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token as string, scope: 'read' },
+        authorization: basic(web.clientId, web.secret),
+      })
+      expect(narrower.status).toBe(200)
+      expect(narrower.body.scope).toBe('read')
     })
   })
 })

@@ -234,7 +234,8 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
           // Every token is for our API unless the client names it anyway: DOT's tokens are API tokens.
           defaultResource: () => settings.resource,
           useGrantedResource: () => true,
-          getResourceServerInfo: (_ctx, resourceIndicator) => {
+          getResourceServerInfo: (ctx, resourceIndicator, client) => {
+            refuseScopesNotGiven(ctx, client, errors)
             if (resourceIndicator !== settings.resource) throw new errors.InvalidTarget()
             return {
               scope: OAUTH_API_SCOPES.join(' '),
@@ -509,6 +510,27 @@ function markCookiesSecure(res: ServerResponse): void {
       lines.map((line) => (/;\s*secure\s*(;|$)/i.test(line) ? line : `${line}; secure`)),
     )
   }
+}
+
+/**
+ * `invalid_scope` for any requested scope the client was not registered with (DOT's
+ * validate_scopes): oidc-provider refuses those it knows of and drops unknown ones silently, so a
+ * client asking for `read admin` got a token for `read`. Run from getResourceServerInfo, the one
+ * hook the provider calls with the client and the requested scope both at the authorization
+ * endpoint (after the redirect URI is checked, so the error goes back to it; every request names
+ * our resource, by default) and in the client_credentials grant (after client authentication). A
+ * refresh already refuses a scope its token does not hold; the code exchange takes no scope.
+ */
+function refuseScopesNotGiven(
+  ctx: KoaContextWithOIDC,
+  client: { scope?: string | undefined },
+  errors: typeof OidcErrors,
+) {
+  const requested = (ctx.oidc.params as { scope?: unknown } | undefined)?.scope
+  if (typeof requested !== 'string') return
+  const given = new Set((client.scope ?? '').split(' '))
+  const missing = [...new Set(requested.split(' '))].filter((scope) => scope !== '' && !given.has(scope))
+  if (missing.length > 0) throw new errors.InvalidScope('requested scope is not allowed', missing.join(' '))
 }
 
 function isJwt(token: string): boolean {
