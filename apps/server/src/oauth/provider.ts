@@ -34,7 +34,7 @@ import { isResourceServer, redirectUriProblem } from './clients.js'
 import { createInteractionHandler, renderErrorPage } from './interactions.js'
 import { persistedSecret, secretMatchesHash } from './secret.js'
 import type { OAuthSettings } from './settings.js'
-import { OAUTH_API_SCOPES, OAUTH_PATH, OAUTH_SCOPES, OAuthSettingsRef } from './settings.js'
+import { OAUTH_API_SCOPES, OAUTH_COOKIES, OAUTH_PATH, OAUTH_SCOPES, OAuthSettingsRef } from './settings.js'
 
 const INTROSPECTION_PATH = `${OAUTH_PATH}/token/introspection`
 const REVOCATION_PATH = `${OAUTH_PATH}/token/revocation`
@@ -171,7 +171,7 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
       }),
       jwks: { keys: jwks },
       cookies: {
-        names: { session: 'oauth_session', interaction: 'oauth_interaction', resume: 'oauth_interaction_resume' },
+        names: { ...OAUTH_COOKIES },
         keys: [cookieKey],
         long: { httpOnly: true, sameSite: 'lax' },
         short: { httpOnly: true, sameSite: 'lax' },

@@ -1,6 +1,7 @@
 import { ACTIONS, AuthError, CATALOGUE, loadSubject, toPublicUser } from '@gatehouse/auth'
 import * as z from 'zod'
 
+import { endOAuthSignIn } from '../oauth/sign-out.js'
 import { protectedProcedure, publicProcedure, throttled } from '../procedures.js'
 import { router } from '../trpc.js'
 import { checkLoginOrigin, clearJwtCookies, refreshFromCookie, sendsJwtCookies, setJwtCookies } from './jwt-cookies.js'
@@ -43,7 +44,10 @@ export const authRouter = router({
       }
     }),
 
-  /** Without `refresh` in the body, the `refresh` cookie; a cookie client's cookies are always cleared. */
+  /**
+   * Without `refresh` in the body, the `refresh` cookie; a cookie client's cookies are always cleared.
+   * Once the token is blacklisted, the browser's sign-in at the OAuth server ends too (oauth/sign-out.ts).
+   */
   logout: publicProcedure.input(z.strictObject({ refresh: token.optional() })).mutation(async ({ ctx, input }) => {
     const cookieMode = sendsJwtCookies(ctx)
     try {
@@ -54,6 +58,7 @@ export const authRouter = router({
       throw error
     }
     if (cookieMode) clearJwtCookies(ctx)
+    await endOAuthSignIn(ctx)
     return { detail: 'Successfully logged out.' as const }
   }),
 
