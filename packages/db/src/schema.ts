@@ -175,6 +175,8 @@ export interface OAuthClientTable {
   /** Space separated, as in OAuth requests. */
   scopes: Generated<string>
   public: Generated<boolean>
+  /** May introspect any token (an API checking the tokens presented to it); others learn nothing there. */
+  resource_server: Generated<boolean>
   /** The user client_credentials tokens act as (`client:<id>`). */
   service_user_id: number | null
   created_at: CreatedAt & Generated<Date>

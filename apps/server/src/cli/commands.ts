@@ -284,7 +284,8 @@ COMMANDS['postman'] = {
 }
 
 COMMANDS['createclient'] = {
-  usage: 'createclient --name N --grants G1,G2 [--redirect-uri URI]... --scopes "read write" [--public] [--json]',
+  usage:
+    'createclient --name N --grants G1,G2 [--redirect-uri URI]... --scopes "read write" [--public] [--resource-server] [--json]',
   summary: 'register an OAuth client; its secret is shown this once (--json: only {"clientId","clientSecret"})',
   async run(args, ctx) {
     let parsed
@@ -297,6 +298,7 @@ COMMANDS['createclient'] = {
           'redirect-uri': { type: 'string', multiple: true },
           scopes: { type: 'string' },
           public: { type: 'boolean' },
+          'resource-server': { type: 'boolean' },
           json: { type: 'boolean' },
         },
         allowPositionals: false,
@@ -314,7 +316,14 @@ COMMANDS['createclient'] = {
     const db = (await ctx.auth()).db
     const { client, clientSecret } = await createOAuthClient(
       db,
-      { name, grants, redirectUris: values['redirect-uri'] ?? [], scopes, public: values.public === true },
+      {
+        name,
+        grants,
+        redirectUris: values['redirect-uri'] ?? [],
+        scopes,
+        public: values.public === true,
+        resourceServer: values['resource-server'] === true,
+      },
       ctx.config.oauthGrants,
     )
     if (values.json === true) return JSON.stringify({ clientId: client.clientId, clientSecret })
@@ -323,6 +332,7 @@ COMMANDS['createclient'] = {
       lines.push(`client_secret: ${clientSecret}`, 'The secret is shown only now; store it safely.')
     }
     else lines.push('Public client: no secret; it must use PKCE (S256).')
+    if (client.resourceServer) lines.push('Resource server: it may introspect any token.')
     if (client.serviceUser) {
       lines.push(
         `client_credentials tokens act as user "${client.serviceUser.username}": grant it permissions as any user.`,
@@ -345,12 +355,13 @@ COMMANDS['listclients'] = {
         c.clientId,
         c.name,
         c.public ? 'public' : 'confidential',
+        c.resourceServer ? 'yes' : 'no',
         c.grants.join(','),
         c.scopes,
         c.redirectUris.join(','),
       ].join('\t'),
     )
-    return ['client_id\tname\ttype\tgrants\tscopes\tredirect_uris', ...rows].join('\n')
+    return ['client_id\tname\ttype\tresource_server\tgrants\tscopes\tredirect_uris', ...rows].join('\n')
   },
 }
 
