@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net'
 
 import type { Authenticator } from '@gatehouse/auth'
+import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
 import { createAuthService } from '@gatehouse/auth'
 import { createDb } from '@gatehouse/db'
 import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
@@ -409,7 +410,11 @@ describe(`${TEST_BACKEND}: REST facade, outages, bugs and AUTH_SCHEMES`, () => {
   it('answers 503 when the database is down, in DRF’s shape', async () => {
     const db = await createDb({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none' })
     const config = loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(32), PASSWORD_HASH_COST: '4' })
-    const auth = await createAuthService({ db, jwt: { algorithm: 'HS256', secret: config.jwtSecret } })
+    const auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db,
+      jwt: { algorithm: 'HS256', secret: config.jwtSecret },
+    })
     const errors: unknown[] = []
     const server = createHttpServer({ auth, config, onError: (e) => errors.push(e) })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))

@@ -6,6 +6,7 @@ import type { TestDatabase } from '@gatehouse/db/testing'
 import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { TEST_SECRET_KEY } from './testing.js'
 import * as admin from './admin.js'
 import type { AuthService } from './service.js'
 import { createAuthService } from './service.js'
@@ -16,7 +17,12 @@ describe(`${TEST_BACKEND}: admin writes at the same time`, () => {
   let n = 0
   beforeAll(async () => {
     t = await createTestDb()
-    auth = await createAuthService({ db: t.db, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
   })
   afterAll(() => t[Symbol.asyncDispose]())
 

@@ -15,6 +15,7 @@ import type { AuthUser, PublicUser } from './users/user.js'
 import { createAuditRecorder } from './audit/audit.js'
 import { systemClock } from './clock.js'
 import { AuthError } from './errors.js'
+import { SecretBox } from './crypto/secret-box.js'
 import { KeyRing } from './jwt/keys.js'
 import {
   DEFAULT_PASSWORD_VALIDATORS,
@@ -52,6 +53,17 @@ import { checkUsername, normalizeUsername } from './users/username.js'
 
 export interface AuthServiceOptions {
   db: Db
+  /**
+   * The server's secret key (SECRET_KEY), at least 32 characters: private signing keys are stored
+   * encrypted under a key derived from it (crypto/secret-box.ts).
+   */
+  secretKey: string
+  /**
+   * Earlier secret keys that still decrypt (Django's SECRET_KEY_FALLBACKS), while stored secrets
+   * are re-encrypted under the current one.
+   * @default []
+   */
+  secretKeyFallbacks?: readonly string[] | undefined
   /** @default systemClock */
   clock?: Clock
   /** bcrypt rounds. @default 12 */
@@ -212,10 +224,12 @@ export async function createAuthService(opts: AuthServiceOptions) {
   const clock = opts.clock ?? systemClock
   const cost = opts.passwordHashCost ?? 12
   const validators = opts.passwordValidators ?? DEFAULT_PASSWORD_VALIDATORS
+  const secrets = new SecretBox({ secretKey: opts.secretKey, fallbacks: opts.secretKeyFallbacks })
   const keys = new KeyRing({
     db,
     algorithm: opts.jwt.algorithm ?? 'EdDSA',
     secret: opts.jwt.secret,
+    secrets,
     refreshIntervalMs: (opts.jwt.keyRefreshIntervalSeconds ?? 60) * 1000,
   })
   await keys.init()
@@ -405,6 +419,8 @@ export async function createAuthService(opts: AuthServiceOptions) {
   return {
     db,
     keys,
+    /** Encrypts the secrets stored in the database under the secret key (the OAuth server's too). */
+    secrets,
     clock,
     tokens,
     /** Writes one audit event; never throws (see audit/audit.ts). */

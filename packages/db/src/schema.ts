@@ -73,8 +73,11 @@ export interface SigningKeyTable {
   kid: string
   algorithm: string
   public_jwk: JsonObject
-  /** Kept in the database so every process signs with the same key. */
-  private_jwk: JsonObject
+  /**
+   * Kept in the database so every process signs with the same key, encrypted: `v1.<iv>.<ciphertext>.<tag>`
+   * (AES-256-GCM under a key derived from SECRET_KEY, bound to the kid; @gatehouse/auth's SecretBox).
+   */
+  private_jwk: string
   created_at: CreatedAt & Generated<Date>
   retired_at: Timestamp | null
 }
@@ -167,6 +170,10 @@ export interface OAuthClientTable {
 /** One oidc-provider model instance (access token, code, grant, interaction, …). */
 export interface OAuthPayloadTable {
   model: string
+  /**
+   * Hex SHA-256 of the provider's id (for a code, a refresh token or a session, the credential
+   * itself), except for a Grant, whose id is a reference other rows hold in grant_id.
+   */
   id: string
   payload: JsonObject
   grant_id: string | null
@@ -178,6 +185,7 @@ export interface OAuthPayloadTable {
 
 export interface OAuthSecretTable {
   name: string
+  /** Encrypted like signing_keys.private_jwk, bound to the name. */
   secret: string
   created_at: CreatedAt & Generated<Date>
 }

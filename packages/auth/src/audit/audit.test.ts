@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import type { AuthService } from '../service.js'
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import { createAuditRecorder } from './audit.js'
 import { listAuditEvents } from './repository.js'
 
@@ -29,7 +30,12 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
 
   beforeAll(async () => {
     t = await createTestDb()
-    auth = await createAuthService({ db: t.db, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
   })
   afterAll(() => t[Symbol.asyncDispose]())
 

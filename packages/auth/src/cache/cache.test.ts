@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VerifiedToken } from '../jwt/claims.js'
 import type { AuthService } from '../service.js'
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import { AuthCache } from './auth-cache.js'
 
 const PASSWORD = 'Tr1cky-passphrase'
@@ -90,7 +91,13 @@ describe(`${TEST_BACKEND}: auth cache over LISTEN/NOTIFY`, () => {
 
   beforeAll(async () => {
     t = await createTestDb()
-    const options = { db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' as const } }
+    const options = {
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' as const },
+    }
     auth = await createAuthService({ ...options, cache: { heartbeatMs: 200 } })
     elsewhere = await createAuthService(options)
   })

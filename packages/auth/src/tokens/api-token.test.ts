@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import type { AuthService } from '../service.js'
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import { generateApiToken, hashApiTokenSecret, parseApiToken } from './api-token.js'
 
 // Spy on the real constant-time compare, so a test can prove the secret goes through it.
@@ -59,6 +60,7 @@ describe(`${TEST_BACKEND}: api tokens in the auth service`, () => {
   beforeAll(async () => {
     t = await createTestDb()
     auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
       db: t.db,
       clock,
       passwordHashCost: 4,
@@ -167,7 +169,13 @@ describe(`${TEST_BACKEND}: api tokens in the auth service`, () => {
   it('records a use once between processes that saw the same stale value', async () => {
     const user = await newUser()
     const { key, token } = await auth.createApiToken(user.id, { name: 'shared' })
-    const other = await createAuthService({ db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    const other = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
     await Promise.all([auth.authenticateApiToken(key), other.authenticateApiToken(key)])
     expect((await row(token.id)).last_used_at?.toISOString()).toBe(now.toISOString())
   })
