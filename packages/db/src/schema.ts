@@ -24,6 +24,8 @@ export interface UserTable {
   last_login: Timestamp | null
   /** Stamped into access and sliding tokens; bumping it revokes every one of them at once. */
   token_epoch: Generated<number>
+  /** What the user's DRF token key is derived from (with SECRET_KEY); replaced to revoke that key. */
+  drf_key_nonce: Generated<string>
 }
 
 export interface GroupTable {
@@ -111,13 +113,19 @@ export interface ThrottleCounterTable {
 }
 
 export interface ApiTokenTable {
-  /** The public half of the key (`<id>.<secret>`); safe to show in lists and logs. */
+  /**
+   * The public half of the key (`<id>.<secret>`), or for a DRF key the first 24 hex of its
+   * digest; safe to show in lists and logs.
+   */
   id: string
   user_id: number
   name: string
-  /** Hex SHA-256 of the secret half; the secret itself is never stored. */
+  /** Hex SHA-256 of the secret half (of a DRF key, of the key); the secret itself is never stored. */
   secret_hash: string
-  /** The one token `auth.tokens.obtain` replaces (DRF's one-token-per-user key). */
+  /**
+   * The user's DRF key (40 hex, derived, the same on every `auth.tokens.obtain`): its id is the first
+   * 24 hex of its digest. At most one per user.
+   */
   is_default: Generated<boolean>
   created_at: Timestamp
   expires_at: Timestamp | null

@@ -11,6 +11,7 @@ import * as m000008 from './2026_11_26_000008_api_token_expiry_index.js'
 import * as m000009 from './2026_11_26_000009_oauth.js'
 import * as m000010 from './2026_11_26_000010_auth_cache_notify.js'
 import * as m000011 from './2026_12_04_000011_secrets_at_rest.js'
+import * as m000014 from './2026_12_04_000014_drf_token_keys.js'
 
 /** Every migration, keyed by name; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_000009_oauth': m000009,
   '2026_11_26_000010_auth_cache_notify': m000010,
   '2026_12_04_000011_secrets_at_rest': m000011,
+  '2026_12_04_000014_drf_token_keys': m000014,
 }
