@@ -61,6 +61,34 @@ describe('configuration', () => {
     expect(loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'k'.repeat(32) }).jwtAlgorithm).toBe('HS256')
   })
 
+  it('SECRET_KEY: at least 32 varied characters, never echoed; required with Postgres in production', () => {
+    const help =
+      'at least 32 characters, 10 of them different (make one with: openssl rand -base64 32)'
+    const short = 'short-but-secret-value'
+    const lines = configErrorLines({ SECRET_KEY: short })
+    expect(lines).toEqual([`SECRET_KEY: expected ${help}`])
+    expect(configErrorLines({ SECRET_KEY: 'ab'.repeat(20) })).toEqual([`SECRET_KEY: expected ${help}`])
+    expect(lines.join('')).not.toContain(short)
+    const good = 'a-long-and-varied-secret-key-0123456789'
+    expect(loadConfig({ SECRET_KEY: good })).toMatchObject({ secretKey: good, secretKeyFallbacks: [] })
+    expect(loadConfig({})).toMatchObject({ secretKey: undefined })
+
+    const fallbacks = loadConfig({ SECRET_KEY: good, SECRET_KEY_FALLBACKS: ` ${good}x , ${good}y ` })
+    expect(fallbacks.secretKeyFallbacks).toEqual([`${good}x`, `${good}y`])
+    expect(configErrorLines({ SECRET_KEY_FALLBACKS: `${good},${short}` })).toEqual([
+      `SECRET_KEY_FALLBACKS: expected comma-separated keys, each ${help}; key 2 is not`,
+    ])
+
+    const postgres = { DATABASE_URL: 'postgres://db.example.com/gatehouse' }
+    expect(configErrorLines({ ...postgres, NODE_ENV: 'production' })).toEqual([
+      `SECRET_KEY: required with DATABASE_URL when NODE_ENV=production: ${help}`,
+    ])
+    // Elsewhere the key comes from DATA_DIR/secret_key (secret-key.ts).
+    expect(loadConfig(postgres).secretKey).toBeUndefined()
+    expect(loadConfig({ NODE_ENV: 'production' }).secretKey).toBeUndefined()
+    expect(loadConfig({ ...postgres, NODE_ENV: 'production', SECRET_KEY: good }).secretKey).toBe(good)
+  })
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 3000, databaseUrl: undefined })
   })

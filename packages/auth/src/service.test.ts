@@ -3,6 +3,7 @@ import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
 import bcrypt from 'bcrypt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { TEST_SECRET_KEY } from './testing.js'
 import type { AuthService } from './service.js'
 import { createAuthService } from './service.js'
 
@@ -14,7 +15,13 @@ describe(`${TEST_BACKEND}: auth service`, () => {
   let auth: AuthService
   beforeAll(async () => {
     t = await createTestDb()
-    auth = await createAuthService({ db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
   })
   afterAll(() => t[Symbol.asyncDispose]())
 
@@ -31,7 +38,13 @@ describe(`${TEST_BACKEND}: auth service`, () => {
 
   it('rehashes on login when PASSWORD_HASH_COST changed', async () => {
     await auth.register({ username: 'rehash', password: 'Tr1cky-passphrase' })
-    const stronger = await createAuthService({ db: t.db, clock, passwordHashCost: 5, jwt: { algorithm: 'EdDSA' } })
+    const stronger = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 5,
+      jwt: { algorithm: 'EdDSA' },
+    })
     await stronger.login({ username: 'rehash', password: 'Tr1cky-passphrase' })
     const row = await t.db
       .selectFrom('users')
@@ -106,6 +119,7 @@ describe(`${TEST_BACKEND}: auth service`, () => {
 
   it('should only redeem a refresh token once under concurrent rotation without the reuse grace', async () => {
     const strict = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
       db: t.db,
       clock,
       passwordHashCost: 4,
@@ -125,6 +139,7 @@ describe(`${TEST_BACKEND}: auth service`, () => {
 
   it('rotates without blacklisting under BLACKLIST_AFTER_ROTATION=false: a rotated token stays valid, a logged-out one does not', async () => {
     const lenient = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
       db: t.db,
       clock,
       passwordHashCost: 4,
@@ -213,7 +228,13 @@ describe(`${TEST_BACKEND}: auth service`, () => {
     await auth.login({ username: 'flusher', password: 'Tr1cky-passphrase' })
     const saved = now
     now = new Date(saved.getTime() + 8 * 86_400_000)
-    const flusher = await createAuthService({ db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    const flusher = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
     const deleted = await flusher.flushExpiredTokens()
     now = saved
     expect(deleted.tokens).toBeGreaterThan(0)

@@ -24,6 +24,8 @@ export interface UserTable {
   last_login: Timestamp | null
   /** Stamped into access and sliding tokens; bumping it revokes every one of them at once. */
   token_epoch: Generated<number>
+  /** What the user's DRF token key is derived from (with SECRET_KEY); replaced to revoke that key. */
+  drf_key_nonce: Generated<string>
 }
 
 export interface GroupTable {
@@ -89,8 +91,11 @@ export interface SigningKeyTable {
   kid: string
   algorithm: string
   public_jwk: JsonObject
-  /** Kept in the database so every process signs with the same key. */
-  private_jwk: JsonObject
+  /**
+   * Kept in the database so every process signs with the same key, encrypted: `v1.<iv>.<ciphertext>.<tag>`
+   * (AES-256-GCM under a key derived from SECRET_KEY, bound to the kid; @gatehouse/auth's SecretBox).
+   */
+  private_jwk: string
   created_at: CreatedAt & Generated<Date>
   retired_at: Timestamp | null
 }
@@ -124,13 +129,19 @@ export interface ThrottleCounterTable {
 }
 
 export interface ApiTokenTable {
-  /** The public half of the key (`<id>.<secret>`); safe to show in lists and logs. */
+  /**
+   * The public half of the key (`<id>.<secret>`), or for a DRF key the first 24 hex of its
+   * digest; safe to show in lists and logs.
+   */
   id: string
   user_id: number
   name: string
-  /** Hex SHA-256 of the secret half; the secret itself is never stored. */
+  /** Hex SHA-256 of the secret half (of a DRF key, of the key); the secret itself is never stored. */
   secret_hash: string
-  /** The one token `auth.tokens.obtain` replaces (DRF's one-token-per-user key). */
+  /**
+   * The user's DRF key (40 hex, derived, the same on every `auth.tokens.obtain`): its id is the first
+   * 24 hex of its digest. At most one per user.
+   */
   is_default: Generated<boolean>
   created_at: Timestamp
   expires_at: Timestamp | null
@@ -185,6 +196,10 @@ export interface OAuthClientTable {
 /** One oidc-provider model instance (access token, code, grant, interaction, …). */
 export interface OAuthPayloadTable {
   model: string
+  /**
+   * Hex SHA-256 of the provider's id (for a code, a refresh token or a session, the credential
+   * itself), except for a Grant, whose id is a reference other rows hold in grant_id.
+   */
   id: string
   payload: JsonObject
   grant_id: string | null
@@ -196,6 +211,7 @@ export interface OAuthPayloadTable {
 
 export interface OAuthSecretTable {
   name: string
+  /** Encrypted like signing_keys.private_jwk, bound to the name. */
   secret: string
   created_at: CreatedAt & Generated<Date>
 }

@@ -5,20 +5,25 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 
-import type { AuthError, AuthService } from '@gatehouse/auth'
+import type { AuthError, AuthService, SealCounts } from '@gatehouse/auth'
 import { admin, describeImport, importDjangoUsers, parseDjangoDump } from '@gatehouse/auth'
+import type { Db } from '@gatehouse/db'
 
-import type { Config } from '../config.js'
 import { BUILTIN_AUTH_SCHEMES } from '../config.js'
+import type { ConfigWithSecretKey } from '../secret-key.js'
+import { sealStoredSecrets, secretBoxFor } from '../stored-secrets.js'
 
 export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
 export interface CommandContext {
-  config: Config
+  /** With the secret key resolved (SECRET_KEY, or DATA_DIR/secret_key as the server takes it). */
+  config: ConfigWithSecretKey
   /** Opens the database (migrated) and the auth service on first use. */
   auth(): Promise<AuthService>
+  /** Opens the database (migrated) without the auth service, which would touch stored keys first. */
+  db(): Promise<Db>
   migrate(): Promise<string[]>
   /** A password from the terminal (asked twice, no echo) or the first line of a piped stdin. */
   readPassword(): Promise<string>
@@ -174,6 +179,17 @@ export const COMMANDS: Record<string, Command> = {
       parse(args, { positionals: [] })
       const kid = await (await ctx.auth()).rotateKeys()
       return `New signing key ${kid} is now used to sign; older keys still verify.`
+    },
+  },
+  encryptsecrets: {
+    usage: 'encryptsecrets',
+    summary: 'encrypt stored secrets still in clear, and re-encrypt under SECRET_KEY those a SECRET_KEY_FALLBACKS key encrypted',
+    async run(args, ctx) {
+      parse(args, { positionals: [] })
+      const counts = await sealStoredSecrets(await ctx.db(), secretBoxFor(ctx.config), { reencrypt: true })
+      const describe = (what: string, c: SealCounts) =>
+        `${what}: ${c.encrypted} encrypted, ${c.reencrypted} re-encrypted under SECRET_KEY, ${c.unchanged} already under it.`
+      return [describe('Signing keys', counts.signingKeys), describe('OAuth secrets', counts.oauthSecrets)].join('\n')
     },
   },
   retirekey: {

@@ -15,7 +15,6 @@ import { IncomingMessage as NodeIncomingMessage } from 'node:http'
 
 import type { AuthService } from '@gatehouse/auth'
 import { KeyRing } from '@gatehouse/auth'
-import type { Db } from '@gatehouse/db'
 import { decodeProtectedHeader, jwtVerify } from 'jose'
 import { sql } from 'kysely'
 import type {
@@ -32,7 +31,7 @@ import { NULL_CHARACTERS } from '../routers/schemas.js'
 import { createAdapterFactory, isOAuthAccessTokenLive, pruneOAuthPayloads } from './adapter.js'
 import { isResourceServer, redirectUriProblem } from './clients.js'
 import { createInteractionHandler, renderErrorPage } from './interactions.js'
-import { persistedSecret, secretMatchesHash } from './secret.js'
+import { persistedSecret, sealOAuthSecrets, secretMatchesHash } from './secret.js'
 import type { OAuthSettings } from './settings.js'
 import { OAUTH_API_SCOPES, OAUTH_COOKIES, OAUTH_PATH, OAUTH_SCOPES, OAuthSettingsRef } from './settings.js'
 
@@ -75,22 +74,11 @@ async function oauthKeyRing(auth: AuthService, config: Config): Promise<KeyRing>
   const keys = new KeyRing({
     db: auth.db,
     algorithm: 'EdDSA',
+    secrets: auth.secrets,
     refreshIntervalMs: config.keyRefreshIntervalSeconds * 1000,
   })
   await keys.init()
   return keys
-}
-
-/** The active private keys of the algorithm, newest first (the provider signs with the first). */
-async function privateJwks(db: Db, algorithm: string) {
-  const rows = await db
-    .selectFrom('signing_keys')
-    .select(['kid', 'private_jwk'])
-    .where('algorithm', '=', algorithm)
-    .where('retired_at', 'is', null)
-    .orderBy('created_at', 'desc')
-    .execute()
-  return rows.map((row) => ({ ...row.private_jwk, kid: row.kid, alg: algorithm, use: 'sig' }))
 }
 
 function claimsFor(user: { id: number; username: string; email: string; firstName?: string; lastName?: string }) {
@@ -119,8 +107,9 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
   const db = auth.db
   const keys = await oauthKeyRing(auth, config)
   const settingsRef = new OAuthSettingsRef(config, keys)
-  const cookieKey = await persistedSecret(db, 'cookie-key')
-  const csrfKey = await persistedSecret(db, 'interaction-csrf-key')
+  await sealOAuthSecrets(db, auth.secrets) // any still in clear (stored before encryption at rest)
+  const cookieKey = await persistedSecret(db, auth.secrets, 'cookie-key')
+  const csrfKey = await persistedSecret(db, auth.secrets, 'interaction-csrf-key')
   let state: ProviderState | null = null
   let building: Promise<ProviderState> | null = null
   let lastPrune = 0
@@ -135,7 +124,8 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
     // oidc-provider (and koa under it) is loaded at the first OAuth request, not at start: about
     // 30 MB resident and 0.1 s of start-up that a server nobody asks for OAuth never pays.
     const { default: Provider, errors, interactionPolicy } = await import('oidc-provider')
-    const jwks = await privateJwks(db, settings.algorithm)
+    // The ring's keys, decrypted, the signing one first (the provider signs with the first).
+    const jwks = keys.privateJwks().map((jwk) => ({ ...jwk, alg: settings.algorithm, use: 'sig' }))
     if (jwks.length === 0) throw new TypeError(`OAuth: no active ${settings.algorithm} signing key`)
     const provider = new Provider(settings.issuer, configuration(settings, jwks, { errors, interactionPolicy }))
     // Clients hold only the SHA-256 of their secret (adapter.ts hands it over as client_secret).

@@ -9,9 +9,11 @@
  * Only that browser's: a logout from another device (no cookie) ends no one else's sign-in here,
  * as Django's logout ends only its own session (`auth.logoutAll` and a password change end them
  * all). Only after a logout that ended a login of ours: a forged or failed logout changes nothing.
- * The session id is the cookie's value; holding it is what signs the browser in, so deleting the
- * session it names needs no other proof.
+ * The session id is the cookie's value (stored as its digest); holding it is what signs the
+ * browser in, so deleting the session it names needs no other proof.
  */
+import { oauthPayloadId } from '@gatehouse/auth'
+
 import type { Context } from '../context.js'
 import { OAUTH_COOKIES } from './settings.js'
 
@@ -22,7 +24,11 @@ export async function endOAuthSignIn(ctx: Context): Promise<void> {
   const http = ctx.http
   const sessionId = http?.request.cookies?.[OAUTH_COOKIES.session]
   if (!http || !sessionId) return
-  await ctx.auth.db.deleteFrom('oauth_payloads').where('model', '=', 'Session').where('id', '=', sessionId).execute()
+  await ctx.auth.db
+    .deleteFrom('oauth_payloads')
+    .where('model', '=', 'Session')
+    .where('id', '=', oauthPayloadId('Session', sessionId)) // stored as its digest (oauth/adapter.ts)
+    .execute()
   for (const name of SESSION_COOKIES) {
     http.setCookie({ name, value: '', maxAge: 0, path: '/', httpOnly: true, sameSite: 'Lax' })
   }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VerifiedToken } from '../jwt/claims.js'
 import type { AuthService } from '../service.js'
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import { AuthCache } from './auth-cache.js'
 import type { BusTimers } from './bus.js'
 import { InvalidationBus } from './bus.js'
@@ -94,7 +95,13 @@ describe(`${TEST_BACKEND}: auth cache over LISTEN/NOTIFY`, () => {
 
   beforeAll(async () => {
     t = await createTestDb()
-    const options = { db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' as const } }
+    const options = {
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' as const },
+    }
     // Heartbeats run while these tests do; each must come back within a second, or the bus drops.
     auth = await createAuthService({ ...options, cache: { heartbeatMs: 1000 } })
     elsewhere = await createAuthService(options)

@@ -3,9 +3,13 @@ import { base64url, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestDatabase } from '@gatehouse/db/testing'
+import { SecretBox } from '../crypto/secret-box.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import { KeyRing } from './keys.js'
 import { signToken } from './sign.js'
 import { verifyToken } from './verify.js'
+
+const TEST_SECRETS = new SecretBox({ secretKey: TEST_SECRET_KEY })
 
 const T0 = new Date('2026-01-01T00:00:00Z')
 const at = (seconds: number) => () => new Date(T0.getTime() + seconds * 1000)
@@ -15,7 +19,7 @@ describe(`${TEST_BACKEND}: JWT sign and verify`, () => {
   let keys: KeyRing
   beforeAll(async () => {
     t = await createTestDb()
-    keys = new KeyRing({ db: t.db, algorithm: 'EdDSA' })
+    keys = new KeyRing({ secrets: TEST_SECRETS, db: t.db, algorithm: 'EdDSA' })
     await keys.init()
   })
   afterAll(() => t[Symbol.asyncDispose]())
@@ -162,7 +166,7 @@ describe(`${TEST_BACKEND}: JWT sign and verify`, () => {
   })
 
   it('another process sees a key rotated elsewhere (unknown kid reloads from the database)', async () => {
-    const other = new KeyRing({ db: t.db, algorithm: 'EdDSA' })
+    const other = new KeyRing({ secrets: TEST_SECRETS, db: t.db, algorithm: 'EdDSA' })
     await other.init()
     await other.rotate()
     const token = (
@@ -175,7 +179,7 @@ describe(`${TEST_BACKEND}: JWT sign and verify`, () => {
 
   it('creates exactly one first key when several processes start at once', async () => {
     await using fresh = await createTestDb()
-    const rings = Array.from({ length: 5 }, () => new KeyRing({ db: fresh.db, algorithm: 'EdDSA' }))
+    const rings = Array.from({ length: 5 }, () => new KeyRing({ secrets: TEST_SECRETS, db: fresh.db, algorithm: 'EdDSA' }))
     await Promise.all(rings.map((r) => r.init()))
     const kids = new Set(rings.map((r) => r.signingKey().kid))
     expect(kids.size).toBe(1)
@@ -184,6 +188,6 @@ describe(`${TEST_BACKEND}: JWT sign and verify`, () => {
   })
 
   it('HS256 needs a secret: missing is a TypeError, not a bad credential', () => {
-    expect(() => new KeyRing({ db: t.db, algorithm: 'HS256' })).toThrow(TypeError)
+    expect(() => new KeyRing({ secrets: TEST_SECRETS, db: t.db, algorithm: 'HS256' })).toThrow(TypeError)
   })
 })

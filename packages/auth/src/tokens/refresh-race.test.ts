@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuthService } from '../service.js'
 import { newJti } from '../jwt/claims.js'
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import {
   findOutstandingToken,
   isBlacklisted,
@@ -34,7 +35,7 @@ describe.skipIf(TEST_BACKEND !== 'postgres')(`${TEST_BACKEND}: family revocation
   beforeAll(async () => {
     t = await createTestDb()
     db = t.db
-    auth = await createAuthService({ db, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    auth = await createAuthService({ secretKey: TEST_SECRET_KEY, db, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
   })
   afterAll(() => t[Symbol.asyncDispose]())
 
