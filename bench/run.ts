@@ -352,7 +352,7 @@ const SCENARIOS: Record<ScenarioId, ScenarioDef> = {
   'protected-token': cannon({
     title: 'content.protected (opaque API token)',
     load: async (run) => {
-      // auth.tokens.obtain, DRF's obtain_auth_token: a fresh default key for the user.
+      // auth.tokens.obtain, DRF's obtain_auth_token: the user's one key (40 hex, the same each time).
       const { token } = await mutate<{ token: string }>(run.gatehouse.origin, 'auth.tokens.obtain', {
         username: run.users.plain,
         password: PASSWORD,

@@ -15,9 +15,13 @@ import { resolveAuthenticators } from './authenticators.js'
 import { createHttpServer } from './http/server.js'
 import type { OAuthSettingsRef } from './oauth/settings.js'
 import { createOAuthServer } from './oauth/provider.js'
+import type { ConfigWithSecretKey } from './secret-key.js'
+import { resolveSecretKey } from './secret-key.js'
 
-export function authOptions(config: Config) {
+export function authOptions(config: ConfigWithSecretKey) {
   return {
+    secretKey: config.secretKey,
+    secretKeyFallbacks: config.secretKeyFallbacks,
     passwordHashCost: config.passwordHashCost,
     loginFailureRate: config.throttleLoginFailures,
     auditRetentionSeconds: config.auditRetentionSeconds,
@@ -34,6 +38,7 @@ export function authOptions(config: Config) {
       keyRefreshIntervalSeconds: config.keyRefreshIntervalSeconds,
       rotateRefreshTokens: config.rotateRefreshTokens,
       blacklistAfterRotation: config.blacklistAfterRotation,
+      refreshReuseIntervalSeconds: config.refreshReuseIntervalSeconds,
     },
   }
 }
@@ -66,10 +71,13 @@ export interface StartOptions {
   clock?: Clock | undefined
   /** How login waits out a brute-force delay (tests record it instead). @default setTimeout */
   sleep?: ((ms: number) => Promise<void>) | undefined
+  /** Where a line for the operator goes (SECRET_KEY taken from DATA_DIR on Postgres). */
+  onWarning?: ((line: string) => void) | undefined
 }
 
 export async function startApp(opts: StartOptions): Promise<App> {
-  const { config } = opts
+  const { config, warning } = await resolveSecretKey(opts.config)
+  if (warning) opts.onWarning?.(warning)
   const ownsDb = !opts.db
   // Process-wide: hashing may hold only some of libuv's threads, whichever app hashes.
   setPasswordHashConcurrency(config.passwordHashConcurrency)
@@ -113,6 +121,8 @@ export async function startApp(opts: StartOptions): Promise<App> {
         if (ownsDb) await db.destroy()
       })())
     const url = `http://${host}:${port}`
+    // Before any request is read: `listen`'s callback runs ahead of the first connection's.
+    auth.setDefaultIssuer(url)
     oauth.bind(url)
     return { config, db, auth, oauth: oauth.settings, url, close, [Symbol.asyncDispose]: close }
   } catch (err) {

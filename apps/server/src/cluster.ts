@@ -16,6 +16,8 @@ import type { Db, DbInfo } from '@gatehouse/db'
 import { createDb, dbInfo, migrate } from '@gatehouse/db'
 
 import type { Config } from './config.js'
+import type { ConfigWithSecretKey } from './secret-key.js'
+import { sealStoredSecrets, secretBoxFor } from './stored-secrets.js'
 
 /** The message a worker sends its primary once it serves. */
 export const WORKER_READY = 'gatehouse:ready'
@@ -54,7 +56,7 @@ function describeExit(code: number | null, signal: string | null) {
  * @example
  * if (config.workers > 1 && cluster.isPrimary) await runPrimary(config)
  */
-export async function runPrimary(config: Config): Promise<void> {
+export async function runPrimary(config: ConfigWithSecretKey): Promise<void> {
   // Once here, before any worker: a failing migration is reported once instead of by every worker
   // in a restart loop. Workers still call migrate(), which then finds nothing to do (and its
   // advisory lock keeps concurrent starts safe anyway).
@@ -62,6 +64,8 @@ export async function runPrimary(config: Config): Promise<void> {
   let info: DbInfo
   try {
     await migrate(db)
+    // Stored secrets SECRET_KEY does not open stop the start here, once, not in every worker.
+    await sealStoredSecrets(db, secretBoxFor(config))
     info = dbInfo(db)
   } catch (err) {
     await db.destroy().catch(() => undefined)

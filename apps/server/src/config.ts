@@ -8,6 +8,7 @@ import type { Rate } from '@gatehouse/auth'
 import {
   DEFAULT_THREADPOOL_SIZE,
   JWT_ALGORITHMS,
+  MIN_SECRET_KEY_LENGTH,
   normalizeTrustedOrigin,
   parseDurationSeconds,
   parseRate,
@@ -58,6 +59,23 @@ const durationOrOff = z
     const seconds = parseDurationSeconds(value)
     if (seconds === null) {
       ctx.addIssue({ code: 'custom', message: `expected a duration such as 30d or 12h, or off, got "${value}"` })
+      return z.NEVER
+    }
+    return seconds
+  })
+
+/**
+ * REFRESH_REUSE_INTERVAL: a duration up to 5m, or `0` / `off` → 0 (no grace). Longer would no
+ * longer cover a race between tabs but let a stolen token be replayed at leisure.
+ */
+const reuseInterval = z
+  .string()
+  .trim()
+  .transform((value, ctx): number => {
+    const seconds = /^(0+[smhd]?|off)$/i.test(value) ? 0 : parseDurationSeconds(value)
+    if (seconds === null || seconds > 300) {
+      const message = `expected 0 or off (no grace), or a duration up to 5m such as 10s, got "${value}"`
+      ctx.addIssue({ code: 'custom', message })
       return z.NEVER
     }
     return seconds
@@ -225,6 +243,34 @@ const workers = z
     return n
   })
 
+const MIN_SECRET_KEY_CHARACTERS = 10
+const SECRET_KEY_HELP = `at least ${MIN_SECRET_KEY_LENGTH} characters, ${MIN_SECRET_KEY_CHARACTERS} of them different (make one with: openssl rand -base64 32)`
+
+/** Whether a secret key is long and varied enough. Its value is never echoed in an error. */
+function strongSecretKey(value: string): boolean {
+  return value.length >= MIN_SECRET_KEY_LENGTH && new Set(value).size >= MIN_SECRET_KEY_CHARACTERS
+}
+
+/** SECRET_KEY: derives the key that encrypts secrets at rest (and the DRF token HMAC key). */
+const secretKey = z.string().refine(strongSecretKey, `expected ${SECRET_KEY_HELP}`)
+
+/** SECRET_KEY_FALLBACKS: earlier SECRET_KEYs, comma-separated (Django's setting of that name). */
+const secretKeyList = z.string().transform((value, ctx): readonly string[] => {
+  const keys = value
+    .split(',')
+    .map((key) => key.trim())
+    .filter(Boolean)
+  const bad = keys.findIndex((key) => !strongSecretKey(key))
+  if (bad >= 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected comma-separated keys, each ${SECRET_KEY_HELP}; key ${bad + 1} is not`,
+    })
+    return z.NEVER
+  }
+  return Object.freeze(keys)
+})
+
 export const PERMISSION_NAMES = ['AllowAny', 'IsAuthenticated', 'IsAdminUser', 'IsAuthenticatedOrReadOnly'] as const
 export type PermissionName = (typeof PERMISSION_NAMES)[number]
 
@@ -244,6 +290,7 @@ const Env = z
     SLIDING_TOKEN_REFRESH_LIFETIME: duration.default(604_800),
     ROTATE_REFRESH_TOKENS: bool.default(true),
     BLACKLIST_AFTER_ROTATION: bool.default(true),
+    REFRESH_REUSE_INTERVAL: reuseInterval.default(10),
     JWT_ALGORITHM: z.enum(JWT_ALGORITHMS, { error: `expected one of ${JWT_ALGORITHMS.join(', ')}` }).default('EdDSA'),
     JWT_SECRET: z.string().optional(),
     JWT_ISSUER: z.string().trim().min(1).optional(),
@@ -285,8 +332,19 @@ const Env = z
     OAUTH_REFRESH_TOKEN_LIFETIME: duration.default(14 * 86_400),
     OAUTH_AUTHORIZATION_CODE_LIFETIME: duration.default(60),
     OAUTH_GRANTS: grantList.default([...OAUTH_GRANT_TYPES]),
+    SECRET_KEY: secretKey.optional(),
+    SECRET_KEY_FALLBACKS: secretKeyList.optional(),
+    // Read for one rule only: a production server on Postgres must be given its SECRET_KEY.
+    NODE_ENV: z.string().trim().optional(),
   })
   .superRefine((env, ctx) => {
+    if (!env.SECRET_KEY && env.DATABASE_URL && env.NODE_ENV === 'production') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SECRET_KEY'],
+        message: `required with DATABASE_URL when NODE_ENV=production: ${SECRET_KEY_HELP}`,
+      })
+    }
     if (env.JWT_ALGORITHM === 'HS256' && (!env.JWT_SECRET || env.JWT_SECRET.length < 32)) {
       ctx.addIssue({
         code: 'custom',
@@ -311,8 +369,14 @@ function toConfig(env: z.output<typeof Env>) {
     slidingTokenRefreshLifetimeSeconds: env.SLIDING_TOKEN_REFRESH_LIFETIME,
     rotateRefreshTokens: env.ROTATE_REFRESH_TOKENS,
     blacklistAfterRotation: env.BLACKLIST_AFTER_ROTATION,
+    /**
+     * How long after its rotation a refresh token presented again gets a new pair of its family
+     * (two tabs refreshing one cookie at once) rather than counting as reuse; 0 = never.
+     */
+    refreshReuseIntervalSeconds: env.REFRESH_REUSE_INTERVAL,
     jwtAlgorithm: env.JWT_ALGORITHM,
     jwtSecret: env.JWT_SECRET,
+    /** `iss` of every JWT, required on verification; unset, the bound URL (app.ts), as for OAUTH_ISSUER. */
     jwtIssuer: env.JWT_ISSUER,
     jwtAudience: env.JWT_AUDIENCE,
     /** How stale a process's signing keys may get: a key retired elsewhere stops verifying within it. */
@@ -375,6 +439,13 @@ function toConfig(env: z.output<typeof Env>) {
     oauthAuthorizationCodeLifetimeSeconds: env.OAUTH_AUTHORIZATION_CODE_LIFETIME,
     /** The grants the OAuth server offers at all; each client is allowed a subset. */
     oauthGrants: env.OAUTH_GRANTS,
+    /**
+     * Encrypts the secrets stored in the database (signing keys, the OAuth server's keys) and keys
+     * the DRF token HMAC. Unset: the key in DATA_DIR/secret_key, made on first start (secret-key.ts).
+     */
+    secretKey: env.SECRET_KEY,
+    /** Earlier SECRET_KEYs that still decrypt until `gatehouse encryptsecrets` re-encrypts under SECRET_KEY. */
+    secretKeyFallbacks: env.SECRET_KEY_FALLBACKS ?? [],
   }
 }
 

@@ -1,20 +1,28 @@
 /* eslint-disable no-console -- the entry point is where the process talks to its operator */
 import cluster from 'node:cluster'
 
+import { SecretKeyError } from '@gatehouse/auth'
 import { dbInfo } from '@gatehouse/db'
 
 import { describeDatabase, runPrimary, WORKER_READY } from './cluster.js'
 import { ConfigError, loadConfig } from './config.js'
+import { resolveSecretKey, secretKeyErrorLine } from './secret-key.js'
+
+/** A configuration the server cannot start with: one line each, naming the variable. */
+function refuse(lines: string[]): never {
+  for (const line of lines) console.error(`gatehouse: invalid configuration: ${line}`)
+  process.exit(1)
+}
 
 async function main() {
   let config
   try {
-    config = loadConfig(process.env)
+    const resolved = await resolveSecretKey(loadConfig(process.env))
+    config = resolved.config
+    // Workers resolve the same file without a word: the primary has said it once.
+    if (resolved.warning && !cluster.isWorker) console.error(`gatehouse: warning: ${resolved.warning}`)
   } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const line of err.lines) console.error(`gatehouse: invalid configuration: ${line}`)
-      process.exit(1)
-    }
+    if (err instanceof ConfigError) refuse(err.lines)
     throw err
   }
   if (config.workers > 1 && cluster.isPrimary) {
@@ -55,6 +63,8 @@ async function main() {
 }
 
 main().catch((err: unknown) => {
+  // Stored secrets that SECRET_KEY does not open: say so, rather than start and fail every signature.
+  if (err instanceof SecretKeyError) refuse([secretKeyErrorLine(err)])
   console.error(`gatehouse: failed to start: ${err instanceof Error ? err.message : String(err)}`)
   process.exit(1)
 })

@@ -3,6 +3,7 @@
  * `await using server = await startTestServer()` then talk to `server.url`.
  */
 import type { Clock } from '@gatehouse/auth'
+import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
 import type { TestDatabase } from '@gatehouse/db/testing'
 import { createTestDb } from '@gatehouse/db/testing'
 
@@ -24,7 +25,7 @@ export interface TestServer extends App {
 
 let counter = 0
 
-/** Extra env vars override the test defaults (cost 4, port 0, loopback). */
+/** Extra env vars override the test defaults (cost 4, port 0, loopback, a test SECRET_KEY). */
 export async function startTestServer(
   env: Record<string, string> = {},
   opts: { shared?: boolean; clock?: Clock; sleep?: (ms: number) => Promise<void> } = {},
@@ -33,7 +34,15 @@ export async function startTestServer(
   // HTTP_ADAPTER comes through from the environment: CI runs the whole suite once per adapter (.ci/run).
   // eslint-disable-next-line no-restricted-properties -- the test run's choice, like DATABASE_URL for createTestDb
   const adapter = process.env.HTTP_ADAPTER
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', PASSWORD_HASH_COST: '4', HTTP_ADAPTER: adapter, ...env })
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PASSWORD_HASH_COST: '4',
+    HTTP_ADAPTER: adapter,
+    // A key of its own, not a file in the working folder's DATA_DIR.
+    SECRET_KEY: TEST_SECRET_KEY,
+    ...env,
+  })
   let app: App
   try {
     app = await startApp({ config, db: testDb.db, clock: opts.clock, sleep: opts.sleep })

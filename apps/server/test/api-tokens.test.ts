@@ -39,10 +39,10 @@ describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
   }
 
   describe('auth.tokens.obtain', () => {
-    it('returns a key that authenticates as Authorization: Token <key>', async () => {
+    it("returns DRF's key (40 lower-case hex) that authenticates as Authorization: Token <key>", async () => {
       const { username, password } = await server.createUser()
       const key = await obtain(username, password)
-      expect(key).toMatch(/^[0-9a-f]{24}\.[0-9a-f]{64}$/)
+      expect(key).toMatch(/^[0-9a-f]{40}$/)
       const res = await query(base, 'content.protected', { headers: withKey(key) })
       expect(res.status).toBe(200)
       expect(res.body).toEqual({ result: { data: { message: 'This is a protected view' } } })
@@ -52,13 +52,67 @@ describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
       ).toBe(username)
     })
 
-    it('returns a new default key each time; the previous default stops working', async () => {
+    it('should give two clients of one user the same key, and neither locks the other out', async () => {
       const { username, password } = await server.createUser()
-      const first = await obtain(username, password)
-      const second = await obtain(username, password)
-      expect(second).not.toBe(first)
-      expect((await query(base, 'content.protected', { headers: withKey(first) })).status).toBe(401)
-      expect((await query(base, 'content.protected', { headers: withKey(second) })).status).toBe(200)
+      const phone = await obtain(username, password)
+      const laptop = await obtain(username, password)
+      expect(laptop).toBe(phone)
+      // The same key through the REST twins (code-1's login, DRF's obtain_auth_token).
+      const code1 = await wire(`${base}/api/token-auth/login/`, {
+        method: 'POST',
+        body: JSON.stringify({ username, password }),
+        headers: { 'content-type': 'application/json' },
+      })
+      const obtainAuthToken = await wire(`${base}/api/api-token-auth/`, {
+        method: 'POST',
+        body: JSON.stringify({ username, password }),
+        headers: { 'content-type': 'application/json' },
+      })
+      expect([code1.status, code1.body]).toEqual([200, { token: phone }])
+      expect([obtainAuthToken.status, obtainAuthToken.body]).toEqual([200, { token: phone }])
+      for (const key of [phone, laptop]) {
+        expect((await query(base, 'content.protected', { headers: withKey(key) })).status).toBe(200)
+      }
+    })
+
+    it('revokeAll ends the key; the next login answers a new one and the old one stays dead', async () => {
+      const { username, password } = await server.createUser()
+      const old = await obtain(username, password)
+      const revoked = await tokenMutation(base, 'auth.tokens.revokeAll', { authorization: `Token ${old}` })
+      expect(revoked.body).toEqual({ result: { data: { detail: 'Tokens revoked.', revoked: 1 } } })
+      expect((await query(base, 'content.protected', { headers: withKey(old) })).status).toBe(401)
+      const fresh = await obtain(username, password)
+      expect(fresh).toMatch(/^[0-9a-f]{40}$/)
+      expect(fresh).not.toBe(old)
+      expect((await query(base, 'content.protected', { headers: withKey(fresh) })).status).toBe(200)
+      expect((await query(base, 'content.protected', { headers: withKey(old) })).status).toBe(401)
+      expect(await obtain(username, password)).toBe(fresh)
+    })
+
+    it('revoking the key by its id ends it for good: the next login answers another', async () => {
+      const { username, password } = await server.createUser()
+      const old = await obtain(username, password)
+      const listed = await query(base, 'auth.tokens.list', { headers: withKey(old) })
+      const [item] = listed.body.result.data.items as { id: string; name: string }[]
+      expect(item?.name).toBe('default')
+      const revoked = await tokenMutation(base, 'auth.tokens.revoke', {
+        input: { id: item?.id },
+        authorization: `Token ${old}`,
+      })
+      expect(revoked.status).toBe(200)
+      const fresh = await obtain(username, password)
+      expect(fresh).not.toBe(old)
+      expect((await query(base, 'content.protected', { headers: withKey(old) })).status).toBe(401)
+    })
+
+    it('attack: the database holds no key, only its digest', async () => {
+      const { id, username, password } = await server.createUser()
+      const key = await obtain(username, password)
+      const tokens = await server.db.selectFrom('api_tokens').selectAll().where('user_id', '=', id).execute()
+      const user = await server.db.selectFrom('users').selectAll().where('id', '=', id).execute()
+      expect(tokens).toHaveLength(1)
+      expect(JSON.stringify([tokens, user])).not.toContain(key)
+      expect(tokens[0]?.secret_hash).toMatch(/^[0-9a-f]{64}$/)
     })
 
     it("answers a wrong password with login's 401 and no challenge", async () => {
@@ -112,8 +166,10 @@ describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
 
     it('an expired key → 401 "Invalid token."', async () => {
       const { username, password } = await server.createUser()
-      const key = await obtain(username, password)
-      const id = key.split('.')[0] ?? ''
+      const login = await mutation(base, 'auth.login', { username, password })
+      const created = await mutation(base, 'auth.tokens.create', { name: 'soon' }, login.body.result.data.access)
+      const { key, token } = created.body.result.data as { key: string; token: { id: string } }
+      const id = token.id
       await server.db
         .updateTable('api_tokens')
         .set({ expires_at: new Date(Date.now() - 1000) })

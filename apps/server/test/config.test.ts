@@ -44,9 +44,49 @@ describe('configuration', () => {
     for (const line of lines) expect(line).not.toContain('\n')
   })
 
+  it('grants a rotated refresh token 10 s of reuse unless REFRESH_REUSE_INTERVAL says otherwise; 0 or off turns it off', () => {
+    expect(loadConfig({}).refreshReuseIntervalSeconds).toBe(10)
+    expect(loadConfig({ REFRESH_REUSE_INTERVAL: '30s' }).refreshReuseIntervalSeconds).toBe(30)
+    expect(loadConfig({ REFRESH_REUSE_INTERVAL: '5m' }).refreshReuseIntervalSeconds).toBe(300)
+    for (const off of ['0', '0s', 'off']) expect(loadConfig({ REFRESH_REUSE_INTERVAL: off }).refreshReuseIntervalSeconds).toBe(0)
+    for (const bad of ['6m', '1h', 'never', '-1s', '10 seconds']) {
+      expect(configErrorLines({ REFRESH_REUSE_INTERVAL: bad })).toEqual([
+        `REFRESH_REUSE_INTERVAL: expected 0 or off (no grace), or a duration up to 5m such as 10s, got "${bad}"`,
+      ])
+    }
+  })
+
   it('requires a long JWT_SECRET with HS256', () => {
     expect(configErrorLines({ JWT_ALGORITHM: 'HS256' })).toEqual(['JWT_SECRET: required with JWT_ALGORITHM=HS256, at least 32 characters'])
     expect(loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'k'.repeat(32) }).jwtAlgorithm).toBe('HS256')
+  })
+
+  it('SECRET_KEY: at least 32 varied characters, never echoed; required with Postgres in production', () => {
+    const help =
+      'at least 32 characters, 10 of them different (make one with: openssl rand -base64 32)'
+    const short = 'short-but-secret-value'
+    const lines = configErrorLines({ SECRET_KEY: short })
+    expect(lines).toEqual([`SECRET_KEY: expected ${help}`])
+    expect(configErrorLines({ SECRET_KEY: 'ab'.repeat(20) })).toEqual([`SECRET_KEY: expected ${help}`])
+    expect(lines.join('')).not.toContain(short)
+    const good = 'a-long-and-varied-secret-key-0123456789'
+    expect(loadConfig({ SECRET_KEY: good })).toMatchObject({ secretKey: good, secretKeyFallbacks: [] })
+    expect(loadConfig({})).toMatchObject({ secretKey: undefined })
+
+    const fallbacks = loadConfig({ SECRET_KEY: good, SECRET_KEY_FALLBACKS: ` ${good}x , ${good}y ` })
+    expect(fallbacks.secretKeyFallbacks).toEqual([`${good}x`, `${good}y`])
+    expect(configErrorLines({ SECRET_KEY_FALLBACKS: `${good},${short}` })).toEqual([
+      `SECRET_KEY_FALLBACKS: expected comma-separated keys, each ${help}; key 2 is not`,
+    ])
+
+    const postgres = { DATABASE_URL: 'postgres://db.example.com/gatehouse' }
+    expect(configErrorLines({ ...postgres, NODE_ENV: 'production' })).toEqual([
+      `SECRET_KEY: required with DATABASE_URL when NODE_ENV=production: ${help}`,
+    ])
+    // Elsewhere the key comes from DATA_DIR/secret_key (secret-key.ts).
+    expect(loadConfig(postgres).secretKey).toBeUndefined()
+    expect(loadConfig({ NODE_ENV: 'production' }).secretKey).toBeUndefined()
+    expect(loadConfig({ ...postgres, NODE_ENV: 'production', SECRET_KEY: good }).secretKey).toBe(good)
   })
 
   it('treats empty values as unset', () => {

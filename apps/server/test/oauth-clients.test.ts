@@ -42,6 +42,7 @@ describe(`${TEST_BACKEND}: admin.oauthClients over HTTP`, () => {
       clientId: expect.stringMatching(/^[\w-]{22}$/),
       name: 'Billing',
       public: false,
+      resourceServer: false,
       grants: ['client_credentials'],
       redirectUris: [],
       scopes: 'read write',
@@ -202,7 +203,17 @@ describe(`${TEST_BACKEND}: createclient, listclients, deleteclient`, () => {
 
   it('--json prints only {"clientId","clientSecret"}; the server issues tokens for it; deleteclient ends it', async () => {
     const created = await runCli(
-      ['createclient', '--name', 'Reports', '--grants', 'client_credentials', '--scopes', 'read', '--json'],
+      [
+        'createclient',
+        '--name',
+        'Reports',
+        '--grants',
+        'client_credentials',
+        '--scopes',
+        'read',
+        '--resource-server',
+        '--json',
+      ],
       store.env,
     )
     expect(created.code).toBe(0)
@@ -228,7 +239,7 @@ describe(`${TEST_BACKEND}: createclient, listclients, deleteclient`, () => {
         '--redirect-uri',
         REDIRECT,
         '--redirect-uri',
-        'http://localhost:8080/cb',
+        'http://127.0.0.1:8080/cb',
         '--scopes',
         'openid read write',
         '--public',
@@ -243,11 +254,11 @@ describe(`${TEST_BACKEND}: createclient, listclients, deleteclient`, () => {
     const listed = await runCli(['listclients'], store.env)
     expect(listed.code).toBe(0)
     const lines = listed.stdout.trim().split('\n')
-    expect(lines[0]).toBe('client_id\tname\ttype\tgrants\tscopes\tredirect_uris')
-    expect(lines[1]).toBe(`${parsed.clientId}\tReports\tconfidential\tclient_credentials\tread\t`)
+    expect(lines[0]).toBe('client_id\tname\ttype\tresource_server\tgrants\tscopes\tredirect_uris')
+    expect(lines[1]).toBe(`${parsed.clientId}\tReports\tconfidential\tyes\tclient_credentials\tread\t`)
     expect(lines[2]).toMatch(
       new RegExp(
-        `\\tWeb app\\tpublic\\tauthorization_code,refresh_token\\topenid read write\\t${REDIRECT},http://localhost:8080/cb$`,
+        `\\tWeb app\\tpublic\\tno\\tauthorization_code,refresh_token\\topenid read write\\t${REDIRECT},http://127.0.0.1:8080/cb$`,
       ),
     )
     expect(listed.stdout).not.toContain(parsed.clientSecret)
@@ -287,6 +298,48 @@ describe(`${TEST_BACKEND}: createclient, listclients, deleteclient`, () => {
       stdout: '',
       stderr:
         'gatehouse createclient: grants: Unknown grant password; expected authorization_code, client_credentials, refresh_token.\n',
+    })
+    const plainHttp = await runCli(
+      [
+        'createclient',
+        '--name',
+        'x',
+        '--grants',
+        'authorization_code',
+        '--redirect-uri',
+        'http://app.example.com/cb',
+        '--scopes',
+        'read',
+      ],
+      store.env,
+    )
+    expect(plainHttp).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        'gatehouse createclient: redirectUris: "http://app.example.com/cb" must use https; http only on a loopback IP literal, 127.0.0.1 or [::1] (not localhost: RFC 8252 §8.3).\n',
+    })
+    const publicResourceServer = await runCli(
+      [
+        'createclient',
+        '--name',
+        'x',
+        '--grants',
+        'authorization_code',
+        '--redirect-uri',
+        REDIRECT,
+        '--scopes',
+        'read',
+        '--public',
+        '--resource-server',
+      ],
+      store.env,
+    )
+    expect(publicResourceServer).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        'gatehouse createclient: resourceServer: A public client cannot be a resource server: it has no secret to introspect with.\n',
     })
     const unknown = await runCli(['deleteclient', 'nope'], store.env)
     expect(unknown).toMatchObject({ code: 1, stderr: 'gatehouse deleteclient: No OAuth client "nope".\n' })

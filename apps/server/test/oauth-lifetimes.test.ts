@@ -26,7 +26,8 @@ describe(`${TEST_BACKEND}: OAuth lifetimes and login throttling`, () => {
     })
     const svc = await createOAuthClient(
       server.db,
-      { name: 'Short-lived', grants: ['client_credentials'], scopes: 'read' },
+      // a resource server too, so it may introspect its tokens
+      { name: 'Short-lived', grants: ['client_credentials'], scopes: 'read', resourceServer: true },
       server.config.oauthGrants,
     )
     auth = basic(svc.client.clientId, svc.clientSecret ?? '')

@@ -33,13 +33,15 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
   let service: { clientId: string; secret: string; serviceUserId: number }
   let web: { clientId: string; secret: string }
   let spa: { clientId: string }
+  /** The resource server: the one client that may introspect. */
+  let api: { clientId: string; secret: string }
   let alice: { id: number; username: string; password: string }
 
   beforeAll(async () => {
     server = await startTestServer()
     base = server.url
     issuer = `${base}/oauth`
-    ;({ service, web, spa } = await createTestClients(server.db, {
+    ;({ service, web, spa, api } = await createTestClients(server.db, {
       service: { name: 'Billing service', scopes: 'read write' },
       web: { name: 'Web <App>', scopes: 'openid profile email read write' },
       spa: { name: 'Single page app', scopes: 'openid profile read' },
@@ -61,6 +63,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
 
   const serviceAuth = () => basic(service.clientId, service.secret)
   const webAuth = () => basic(web.clientId, web.secret)
+  const apiAuth = () => basic(api.clientId, api.secret)
 
   async function jwks() {
     const res = await fetch(`${base}/.well-known/jwks.json`)
@@ -76,7 +79,10 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     return res.body.access_token as string
   }
 
-  /** A code for alice through the pages (signing in, consenting); a fresh browser unless given one. */
+  /**
+   * A code for alice through the pages (signing in, consenting); a fresh browser unless given one.
+   * `verifier` is the PKCE verifier the helper made when no `challenge` was given.
+   */
   async function codeFor(o: {
     clientId?: string
     scope?: string
@@ -94,7 +100,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       method: o.method,
       user: alice,
     })
-    return { code: result.params.get('code') ?? '', result }
+    return { code: result.params.get('code') ?? '', verifier: result.verifier ?? '', result }
   }
 
   describe('discovery (RFC 8414, OIDC Discovery)', () => {
@@ -219,7 +225,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       expect(none.body.error).toBe('invalid_request')
     })
 
-    it('refuses scopes the client was not registered with, ignores unknown ones, refuses grants it was not allowed', async () => {
+    it('refuses scopes the client was not registered with, unknown ones too, and grants it was not allowed', async () => {
       const reader = await createOAuthClient(
         server.db,
         { name: 'Reader', grants: ['client_credentials'], scopes: 'read' },
@@ -235,13 +241,17 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         error_description: 'requested scope is not allowed',
         scope: 'write',
       })
-      // RFC 6749 §3.3: an unknown scope is left out, and the answer says what was granted.
+      // An unknown scope is not given to any client: refused too, never dropped in silence (DOT's validate_scopes).
       const unknown = await tokenRequest(base, {
         form: { grant_type: 'client_credentials', scope: 'read admin' },
         authorization: serviceAuth(),
       })
-      expect(unknown.status).toBe(200)
-      expect(unknown.body.scope).toBe('read')
+      expect(unknown.status).toBe(400)
+      expect(unknown.body).toEqual({
+        error: 'invalid_scope',
+        error_description: 'requested scope is not allowed',
+        scope: 'admin',
+      })
       const grant = await tokenRequest(base, {
         form: { grant_type: 'client_credentials', scope: 'read' },
         authorization: webAuth(),
@@ -258,7 +268,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     it('reports an active JWT access token, then inactive once revoked', async () => {
       const token = await clientCredentials('read')
       const introspection = `${issuer}/token/introspection`
-      const active = await formPost(introspection, { form: { token }, authorization: serviceAuth() })
+      const active = await formPost(introspection, { form: { token }, authorization: apiAuth() })
       expect(active.status).toBe(200)
       const { payload } = decodeJwt(token)
       expect(active.body).toEqual({
@@ -277,7 +287,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       })
       expect(revoked.status).toBe(200)
       expect(revoked.body).toBe('')
-      const after = await formPost(introspection, { form: { token }, authorization: serviceAuth() })
+      const after = await formPost(introspection, { form: { token }, authorization: apiAuth() })
       expect(after.body).toEqual({ active: false })
       // Revoking again, or revoking garbage, is still a 200 (RFC 7009 §2.2).
       const again = await formPost(`${issuer}/token/revocation`, { form: { token }, authorization: serviceAuth() })
@@ -297,7 +307,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         error: 'invalid_request',
         error_description: 'client is not authorized to revoke the presented token',
       })
-      const still = await formPost(`${issuer}/token/introspection`, { form: { token }, authorization: serviceAuth() })
+      const still = await formPost(`${issuer}/token/introspection`, { form: { token }, authorization: apiAuth() })
       expect(still.body.active).toBe(true)
     })
 
@@ -307,12 +317,12 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       const forged = `${h}.${p}.${'A'.repeat(86)}`
       const res = await formPost(`${issuer}/token/introspection`, {
         form: { token: forged },
-        authorization: serviceAuth(),
+        authorization: apiAuth(),
       })
       expect(res.body).toEqual({ active: false })
       const unknown = await formPost(`${issuer}/token/introspection`, {
         form: { token: 'abc' },
-        authorization: serviceAuth(),
+        authorization: apiAuth(),
       })
       expect(unknown.body).toEqual({ active: false })
     })
@@ -320,7 +330,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     it('answers an oversized introspection body with 413, not a 500', async () => {
       const res = await formPost(`${issuer}/token/introspection`, {
         form: { token: 'x'.repeat(60 * 1024) },
-        authorization: serviceAuth(),
+        authorization: apiAuth(),
       })
       expect(res.status).toBe(413)
       expect(res.body).toEqual({ error: 'invalid_request', error_description: 'request body too large' })
@@ -380,9 +390,9 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     })
 
     it('exchanges the code for an access token, a refresh token and an ID token; userinfo answers', async () => {
-      const { code } = await codeFor({ scope: 'openid profile email read' })
+      const { code, verifier } = await codeFor({ scope: 'openid profile email read' })
       const res = await tokenRequest(base, {
-        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
         authorization: webAuth(),
       })
       expect(res.status).toBe(200)
@@ -476,7 +486,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     it('a public client without a code_challenge is sent back with invalid_request, before any sign-in', async () => {
       const browser = new Browser()
       const res = await browser.follow(
-        authorizeUrl({ base, clientId: spa.clientId, redirectUri: REDIRECT, scope: 'openid read' }),
+        authorizeUrl({ base, clientId: spa.clientId, redirectUri: REDIRECT, scope: 'openid read', challenge: null }),
         base,
       )
       const location = new URL(res.location ?? '')
@@ -536,20 +546,23 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     })
 
     it('refuses a code presented with another redirect_uri than it was issued for', async () => {
-      const { code } = await codeFor({})
-      const res = await exchange({ code, redirect_uri: 'https://app.example.com/other' }, webAuth())
+      const { code, verifier } = await codeFor({})
+      const res = await exchange(
+        { code, redirect_uri: 'https://app.example.com/other', code_verifier: verifier },
+        webAuth(),
+      )
       expect(res.status).toBe(400)
       expect(res.body.error).toBe('invalid_grant')
     })
 
     it('a reused code is refused and revokes the tokens issued from it', async () => {
-      const { code } = await codeFor({ scope: 'openid read' })
-      const first = await exchange({ code }, webAuth())
+      const { code, verifier } = await codeFor({ scope: 'openid read' })
+      const first = await exchange({ code, code_verifier: verifier }, webAuth())
       expect(first.status).toBe(200)
       const introspect = (token: string) =>
-        formPost(`${issuer}/token/introspection`, { form: { token }, authorization: webAuth() })
+        formPost(`${issuer}/token/introspection`, { form: { token }, authorization: apiAuth() })
       expect((await introspect(first.body.access_token as string)).body.active).toBe(true)
-      const second = await exchange({ code }, webAuth())
+      const second = await exchange({ code, code_verifier: verifier }, webAuth())
       expect(second.status).toBe(400)
       expect(second.body).toEqual({ error: 'invalid_grant', error_description: 'grant request is invalid' })
       expect((await introspect(first.body.access_token as string)).body).toEqual({ active: false })
@@ -563,13 +576,16 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     })
 
     it('refuses a code for another client, and a wrong client secret', async () => {
-      const { code } = await codeFor({})
+      const { code, verifier } = await codeFor({})
       const other = await newWebClient()
-      const stolen = await exchange({ code }, basic(other.clientId, other.secret))
+      const stolen = await exchange({ code, code_verifier: verifier }, basic(other.clientId, other.secret))
       expect(stolen.status).toBe(400)
       expect(stolen.body.error).toBe('invalid_grant')
-      const { code: code2 } = await codeFor({})
-      const wrong = await exchange({ code: code2 }, basic(web.clientId, 'not-the-secret'))
+      const second = await codeFor({})
+      const wrong = await exchange(
+        { code: second.code, code_verifier: second.verifier },
+        basic(web.clientId, 'not-the-secret'),
+      )
       expect(wrong.status).toBe(401)
       expect(wrong.body.error).toBe('invalid_client')
     })
@@ -577,9 +593,9 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
 
   describe('refresh tokens: rotation and reuse detection', () => {
     it('rotates on every use; a reused refresh token revokes the whole grant', async () => {
-      const { code } = await codeFor({ scope: 'openid read' })
+      const { code, verifier } = await codeFor({ scope: 'openid read' })
       const first = await tokenRequest(base, {
-        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
         authorization: webAuth(),
       })
       const refresh = (token: string) =>
@@ -600,19 +616,19 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       expect(next.status).toBe(400)
       const introspection = await formPost(`${issuer}/token/introspection`, {
         form: { token: second.body.access_token as string },
-        authorization: webAuth(),
+        authorization: apiAuth(),
       })
       expect(introspection.body).toEqual({ active: false })
     })
 
     it('revoking a refresh token (RFC 7009) ends its grant: the access tokens from it too', async () => {
-      const { code } = await codeFor({ scope: 'openid read' })
+      const { code, verifier } = await codeFor({ scope: 'openid read' })
       const tokens = await tokenRequest(base, {
-        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+        form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
         authorization: webAuth(),
       })
       const introspect = (token: string) =>
-        formPost(`${issuer}/token/introspection`, { form: { token }, authorization: webAuth() })
+        formPost(`${issuer}/token/introspection`, { form: { token }, authorization: apiAuth() })
       const active = await introspect(tokens.body.refresh_token as string)
       expect(active.body).toMatchObject({
         active: true,
@@ -639,7 +655,12 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         user: bob,
       })
       const tokens = await tokenRequest(base, {
-        form: { grant_type: 'authorization_code', code: result.params.get('code') ?? '', redirect_uri: REDIRECT },
+        form: {
+          grant_type: 'authorization_code',
+          code: result.params.get('code') ?? '',
+          redirect_uri: REDIRECT,
+          code_verifier: result.verifier ?? '',
+        },
         authorization: webAuth(),
       })
       expect(tokens.status).toBe(200)
@@ -766,7 +787,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       await deleteOAuthClient(server.db, svc.client.clientId)
       const introspection = await formPost(`${issuer}/token/introspection`, {
         form: { token: token.body.access_token as string },
-        authorization: serviceAuth(),
+        authorization: apiAuth(),
       })
       expect(introspection.body).toEqual({ active: false })
       const again = await tokenRequest(base, {

@@ -4,6 +4,7 @@
  * tokens with the server's own keys and writes the record the authorization server keeps, so every
  * attack can be shaped exactly; the last part gets real tokens from /oauth/token.
  */
+import { oauthPayloadId } from '@gatehouse/auth'
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -62,8 +63,8 @@ async function issue(
       .insertInto('oauth_payloads')
       .values({
         model,
-        id: jti,
-        payload: JSON.stringify({ ...record, jti, iat: now, exp }),
+        id: oauthPayloadId(model, jti), // as the server stores it: a digest, never the id itself
+        payload: JSON.stringify({ ...record, iat: now, exp }),
         grant_id: opts.user ? 'g' : null,
         expires_at: new Date(Math.max(exp, now + 1) * 1000),
       })

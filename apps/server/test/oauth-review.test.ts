@@ -31,13 +31,14 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   let service: { clientId: string; secret: string }
   let web: { clientId: string; secret: string }
   let spa: { clientId: string }
+  let api: { clientId: string; secret: string }
   let alice: { id: number; username: string; password: string }
 
   beforeAll(async () => {
     server = await startTestServer()
     base = server.url
     issuer = `${base}/oauth`
-    ;({ service, web, spa } = await createTestClients(server.db, {
+    ;({ service, web, spa, api } = await createTestClients(server.db, {
       service: { name: 'Service', scopes: 'read write' },
       web: { name: 'Web', scopes: 'openid profile read' },
       spa: { name: 'SPA', scopes: 'openid read' },
@@ -48,6 +49,7 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
 
   const webAuth = () => basic(web.clientId, web.secret)
 
+  /** A code for alice and the PKCE verifier it must be redeemed with. */
   async function codeFor(scope = 'openid read') {
     const result = await authorize(new Browser(), {
       base,
@@ -56,7 +58,7 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
       scope,
       user: alice,
     })
-    return result.params.get('code') ?? ''
+    return { code: result.params.get('code') ?? '', code_verifier: result.verifier ?? '' }
   }
 
   it('userinfo answers a client-credentials token with 401 invalid_token, not a 500', async () => {
@@ -77,11 +79,11 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   })
 
   it('a code redeemed twice at once yields tokens at most once', async () => {
-    const code = await codeFor()
+    const pair = await codeFor()
     const results = await Promise.all(
       Array.from({ length: 6 }, () =>
         tokenRequest(base, {
-          form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+          form: { grant_type: 'authorization_code', ...pair, redirect_uri: REDIRECT },
           authorization: webAuth(),
         }),
       ),
@@ -92,9 +94,9 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   })
 
   it('a refresh token used twice at once is rotated at most once', async () => {
-    const code = await codeFor()
+    const pair = await codeFor()
     const first = await tokenRequest(base, {
-      form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+      form: { grant_type: 'authorization_code', ...pair, redirect_uri: REDIRECT },
       authorization: webAuth(),
     })
     expect(first.status).toBe(200)
@@ -187,17 +189,24 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
     }
   })
 
-  it('another confidential client can introspect the token (documented policy)', async () => {
-    const code = await codeFor()
+  it('only a resource server can introspect the token; another confidential client learns nothing', async () => {
+    const pair = await codeFor()
     const tokens = await tokenRequest(base, {
-      form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+      form: { grant_type: 'authorization_code', ...pair, redirect_uri: REDIRECT },
       authorization: webAuth(),
     })
-    const res = await formPost(`${issuer}/token/introspection`, {
-      form: { token: tokens.body.access_token as string },
+    const token = tokens.body.access_token as string
+    const other = await formPost(`${issuer}/token/introspection`, {
+      form: { token },
       authorization: basic(service.clientId, service.secret),
     })
+    expect([other.status, other.body]).toEqual([200, { active: false }])
+    const res = await formPost(`${issuer}/token/introspection`, {
+      form: { token },
+      authorization: basic(api.clientId, api.secret),
+    })
     expect(res.status).toBe(200)
+    expect(res.body).toMatchObject({ active: true, client_id: web.clientId, sub: String(alice.id) })
   })
 })
 

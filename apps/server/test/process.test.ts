@@ -3,6 +3,9 @@
  * `pnpm gatehouse …` side by side on one embedded data folder, or on Postgres.
  */
 import { execFile } from 'node:child_process'
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 
 import { TEST_BACKEND } from '@gatehouse/db/testing'
@@ -67,6 +70,25 @@ describe(`${TEST_BACKEND}: server and CLI processes`, () => {
     )
     expect(result).toMatch(/PORT: /)
     expect(result).toMatch(/JWT_ALGORITHM: expected one of EdDSA, ES256, RS256, HS256/)
+  })
+
+  // Postgres's rule for its data directory: the embedded database's folder is private to the user
+  // that runs the server (packages/db/test/embedded-permissions.test.ts has the cases).
+  it.skipIf(TEST_BACKEND !== 'pglite')('a DATA_DIR open to other users stops the server with one line naming it and the fix', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gh_open-'))
+    try {
+      await chmod(dataDir, 0o777)
+      const failure = await startServerProcess({ ...env, DATA_DIR: dataDir }).then(
+        async (server) => `started: exited with ${await server.stop()}`,
+        (err: Error) => err.message,
+      )
+      expect(failure).toBe(
+        `server exited with 1 before listening:\ngatehouse: failed to start: DATA_DIR ${dataDir} has invalid permissions (mode 0777, open to group or others); fix: chmod 700 ${dataDir}\n`,
+      )
+      expect(await readdir(dataDir)).toEqual([])
+    } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
   })
 
   it('CLI commands work against a running server, and the seed flow works end to end', async () => {

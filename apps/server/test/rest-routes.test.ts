@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net'
 
 import type { Authenticator } from '@gatehouse/auth'
+import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
 import { createAuthService } from '@gatehouse/auth'
 import { createDb } from '@gatehouse/db'
 import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
@@ -18,6 +19,8 @@ import { createHttpServer } from '../src/http/server.js'
 import { startTestServer } from '../src/testing.js'
 
 const KEY = /^[0-9a-f]{24}\.[0-9a-f]{64}$/
+/** DRF's authtoken key: what obtain_auth_token answers. */
+const DRF_KEY = /^[0-9a-f]{40}$/
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const BEARER = 'Bearer realm="api"'
 
@@ -128,7 +131,7 @@ describe(`${TEST_BACKEND}: REST facade, Gatehouse's routes`, () => {
     it('api-token-auth/: DRF’s obtain_auth_token, with its 400 for bad credentials', async () => {
       const ok = await api('POST', '/api/api-token-auth/', form({ username: alice.username, password: alice.password }))
       expect(ok.status).toBe(200)
-      expect(ok.json.token).toMatch(KEY)
+      expect(ok.json.token).toMatch(DRF_KEY)
       const me = await api('GET', '/api/me/', { headers: { authorization: `Token ${ok.json.token}` } })
       expect(me.json.user.username).toBe(alice.username)
       const wrong = await api('POST', '/api/api-token-auth/', { json: { username: alice.username, password: 'nope' } })
@@ -409,7 +412,11 @@ describe(`${TEST_BACKEND}: REST facade, outages, bugs and AUTH_SCHEMES`, () => {
   it('answers 503 when the database is down, in DRF’s shape', async () => {
     const db = await createDb({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none' })
     const config = loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(32), PASSWORD_HASH_COST: '4' })
-    const auth = await createAuthService({ db, jwt: { algorithm: 'HS256', secret: config.jwtSecret } })
+    const auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db,
+      jwt: { algorithm: 'HS256', secret: config.jwtSecret },
+    })
     const errors: unknown[] = []
     const server = createHttpServer({ auth, config, onError: (e) => errors.push(e) })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))

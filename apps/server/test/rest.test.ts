@@ -15,7 +15,7 @@ let now = START
 const clock = () => now
 
 const PASSWORD = 'Tr1cky-passphrase'
-const KEY = /^[0-9a-f]{24}\.[0-9a-f]{64}$/
+const KEY = /^[0-9a-f]{40}$/
 const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/
 const BEARER = 'Bearer realm="api"'
 
@@ -468,16 +468,17 @@ describe(`${TEST_BACKEND}: REST facade, the seed's wire contract`, () => {
   })
 
   describe('section 4: success bodies', () => {
-    it('code-1: register answers 201 {username, token}; login a new token; protected the seed’s message', async () => {
+    it('code-1: register answers 201 {username, token}; login the same token; protected the seed’s message', async () => {
       const reg = await api('POST', '/api/token-auth/register/', { json: { username: 'alice', password: PASSWORD } })
       expect(reg.status).toBe(201)
-      expect(reg.text).toMatch(/^\{"username":"alice","token":"[0-9a-f]{24}\.[0-9a-f]{64}"\}$/)
+      expect(reg.text).toMatch(/^\{"username":"alice","token":"[0-9a-f]{40}"\}$/)
       expect(reg.headers.get('location')).toBeNull()
       const login = await api('POST', '/api/token-auth/login/', { json: { username: 'alice', password: PASSWORD } })
       expect(login.status).toBe(200)
-      expect(login.text).toMatch(/^\{"token":"[0-9a-f]{24}\.[0-9a-f]{64}"\}$/)
-      // A documented difference: only a key's hash is kept, so login answers a new default key.
-      expect(login.json.token).not.toBe(reg.json.token)
+      // "the same key as at registration; one token per user" (drf-wire.md, section 4)
+      expect(login.text).toBe(`{"token":"${reg.json.token as string}"}`)
+      const again = await api('POST', '/api/token-auth/login/', { json: { username: 'alice', password: PASSWORD } })
+      expect(again.text).toBe(login.text)
       const res = await api('GET', '/api/token-auth/protected/', { headers: token(login.json.token) })
       expect([res.status, res.text]).toEqual([
         200,
@@ -514,18 +515,23 @@ describe(`${TEST_BACKEND}: REST facade, the seed's wire contract`, () => {
     })
 
     it('refresh rotates and blacklists the old token; verify answers {} for access and refresh tokens', async () => {
-      const { access, refresh } = await pairOf(plain)
+      const { refresh } = await pairOf(plain)
       const rotated = await api('POST', '/api/token/refresh/', { json: { refresh } })
       expect(rotated.status).toBe(200)
       expect(Object.keys(rotated.json)).toEqual(['access', 'refresh'])
       expect(rotated.json.refresh).not.toBe(refresh)
+      const issuedAt = now
+      now = new Date(issuedAt.getTime() + 11_000) // past REFRESH_REUSE_INTERVAL: reuse, not another tab
       const again = await api('POST', '/api/token/refresh/', { json: { refresh } })
+      now = issuedAt
       expect([again.status, again.text, again.headers.get('www-authenticate')]).toEqual([
         401,
         '{"detail":"Token is blacklisted","code":"token_not_valid"}',
         BEARER,
       ])
-      for (const jwt of [access, (await pairOf(plain)).refresh]) {
+      // A fresh login: the reuse above ended the user's earlier access tokens (the epoch moved on).
+      const fresh = await pairOf(plain)
+      for (const jwt of [fresh.access, fresh.refresh]) {
         const res = await api('POST', '/api/token/verify/', { json: { token: jwt } })
         expect([res.status, res.text]).toEqual([200, '{}'])
       }

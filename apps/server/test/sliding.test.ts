@@ -98,7 +98,7 @@ describe(`${TEST_BACKEND}: sliding tokens over HTTP`, () => {
     const u = await server.createUser()
     const forged = await signToken(
       { userId: u.id, tokenType: 'sliding', epoch: 0, refreshExpiresAt: new Date(Date.now() + 86_400_000) },
-      { keys: server.auth.keys, clock: () => new Date(), lifetimeSeconds: 600 },
+      { keys: server.auth.keys, clock: () => new Date(), lifetimeSeconds: 600, issuer: server.auth.tokens.issuer },
     )
     const res = await mutation(base, 'auth.sliding.refresh', { token: forged.token })
     expect(res.body).toEqual(unauthorized('auth.sliding.refresh', 'Token is invalid or expired', 'TOKEN_INVALID'))

@@ -5,6 +5,7 @@
 import { request } from 'node:http'
 
 import type { Rate } from '@gatehouse/auth'
+import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
 import { createDb } from '@gatehouse/db'
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -296,7 +297,13 @@ describe(`${TEST_BACKEND}: throttling over HTTP`, () => {
   })
 
   it('shares counts between two server processes on one database', async () => {
-    const env = { PORT: '0', HOST: '127.0.0.1', PASSWORD_HASH_COST: '4', THROTTLE_ANON: '5/h' }
+    const env = {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PASSWORD_HASH_COST: '4',
+      THROTTLE_ANON: '5/h',
+      SECRET_KEY: TEST_SECRET_KEY,
+    }
     const first = await startTestServer(env, { shared: true })
     cleanups.push(() => first.close())
     const db = await createDb({ ...first.testDb.connection, poolSize: 2 })
@@ -316,7 +323,13 @@ describe(`${TEST_BACKEND}: throttling over HTTP`, () => {
   })
 
   it('shares login failures between two server processes on one database', async () => {
-    const env = { PORT: '0', HOST: '127.0.0.1', PASSWORD_HASH_COST: '4', THROTTLE_LOGIN_FAILURES: '4/h' }
+    const env = {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PASSWORD_HASH_COST: '4',
+      THROTTLE_LOGIN_FAILURES: '4/h',
+      SECRET_KEY: TEST_SECRET_KEY,
+    }
     const first = await startTestServer(env, { shared: true })
     cleanups.push(() => first.close())
     const db = await createDb({ ...first.testDb.connection, poolSize: 2 })

@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { request } from 'node:http'
 
+import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { App } from '../src/app.js'
@@ -85,7 +86,14 @@ describe('the lean /trpc layer answers as the stock adapter does', () => {
 
   beforeAll(async () => {
     lean = await startTestServer({ ...env, HTTP_ADAPTER: 'lean' }, { clock })
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', PASSWORD_HASH_COST: '4', ...env, HTTP_ADAPTER: 'stock' })
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PASSWORD_HASH_COST: '4',
+      SECRET_KEY: TEST_SECRET_KEY,
+      ...env,
+      HTTP_ADAPTER: 'stock',
+    })
     stock = await startApp({ config, db: lean.testDb.db, clock })
     member = await lean.createUser({ username: 'lean_member', groups: ['Staffers'] })
     const login = await send(lean.url, {

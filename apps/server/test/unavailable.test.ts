@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net'
 
 import { createAuthService } from '@gatehouse/auth'
+import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
 import { createDb } from '@gatehouse/db'
 import { describe, expect, it } from 'vitest'
 
@@ -13,7 +14,11 @@ describe('a database that is down', () => {
     // Port 1 refuses connections: the pool fails the way a stopped Postgres does.
     const db = await createDb({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none' })
     const config = loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(32), PASSWORD_HASH_COST: '4' })
-    const auth = await createAuthService({ db, jwt: { algorithm: 'HS256', secret: config.jwtSecret } })
+    const auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db,
+      jwt: { algorithm: 'HS256', secret: config.jwtSecret },
+    })
     const errors: unknown[] = []
     const server = createHttpServer({ auth, config, onError: (e) => errors.push(e) })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))

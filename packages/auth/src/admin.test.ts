@@ -9,6 +9,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { Actor } from './permissions/delegation.js'
+import { TEST_SECRET_KEY } from './testing.js'
 import * as admin from './admin.js'
 import type { AuthService } from './service.js'
 import { createAuthService } from './service.js'
@@ -19,7 +20,12 @@ describe(`${TEST_BACKEND}: admin writes at the same time`, () => {
   let n = 0
   beforeAll(async () => {
     t = await createTestDb()
-    auth = await createAuthService({ db: t.db, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
   })
   afterAll(() => t[Symbol.asyncDispose]())
 
@@ -59,7 +65,7 @@ describe(`${TEST_BACKEND}: the delegation rule is checked on the row the write l
   let auth: AuthService
   beforeAll(async () => {
     t = await createTestDb()
-    auth = await createAuthService({ db: t.db, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    auth = await createAuthService({ secretKey: TEST_SECRET_KEY, db: t.db, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
   })
   afterAll(() => t[Symbol.asyncDispose]())
 

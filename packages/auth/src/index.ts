@@ -21,6 +21,15 @@ export { describeImport, importDjangoUsers, type ImportReport } from './import/i
 export { parseDurationSeconds } from './duration.js'
 export { Pruner, pruneExpired, type PruneCounts, type PrunerOptions } from './maintenance/prune.js'
 export { KeyRing, JWT_ALGORITHMS, type JwtAlgorithm, type KeyRingOptions } from './jwt/keys.js'
+export { sealSigningKeys, type SealCounts } from './jwt/seal-keys.js'
+export {
+  MIN_SECRET_KEY_LENGTH,
+  SecretBox,
+  SecretKeyError,
+  type Opened,
+  type SecretBoxOptions,
+} from './crypto/secret-box.js'
+export { oauthPayloadId } from './tokens/oauth-payload-id.js'
 export { signToken } from './jwt/sign.js'
 export { verifyToken } from './jwt/verify.js'
 export type { TokenClaims, TokenType, VerifiedToken } from './jwt/claims.js'

@@ -2,6 +2,7 @@ import type { TestDatabase } from '@gatehouse/db/testing'
 import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { TEST_SECRET_KEY } from './testing.js'
 import type { AuthService } from './service.js'
 import { createAuthService } from './service.js'
 import { throttledError } from './throttle/index.js'
@@ -34,6 +35,7 @@ describe(`${TEST_BACKEND}: login brute-force protection`, () => {
   beforeAll(async () => {
     t = await createTestDb()
     auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
       db: t.db,
       clock,
       passwordHashCost: 4,
@@ -167,6 +169,7 @@ describe(`${TEST_BACKEND}: login brute-force protection`, () => {
 
   it('can be turned off', async () => {
     const open = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
       db: t.db,
       clock,
       passwordHashCost: 4,

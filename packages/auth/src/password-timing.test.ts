@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuthService } from './service.js'
 import { FailureFloor } from './password/index.js'
 import { createAuthService } from './service.js'
+import { TEST_SECRET_KEY } from './testing.js'
 
 const PASSWORD = 'Tr1cky-passphrase'
 // Slow enough to stand out against bcrypt at cost 4 (about a millisecond).
@@ -42,6 +43,7 @@ describe(`${TEST_BACKEND}: failed logins take the same time whatever the stored 
       .values({ username: 'imported', password: djangoPbkdf2(PASSWORD, ITERATIONS) })
       .execute()
     auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
       db: t.db,
       passwordHashCost: 4,
       jwt: { algorithm: 'EdDSA' },

@@ -3,6 +3,7 @@ import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
 import bcrypt from 'bcrypt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { TEST_SECRET_KEY } from './testing.js'
 import type { AuthService } from './service.js'
 import { createAuthService } from './service.js'
 
@@ -14,7 +15,13 @@ describe(`${TEST_BACKEND}: auth service`, () => {
   let auth: AuthService
   beforeAll(async () => {
     t = await createTestDb()
-    auth = await createAuthService({ db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
   })
   afterAll(() => t[Symbol.asyncDispose]())
 
@@ -31,7 +38,13 @@ describe(`${TEST_BACKEND}: auth service`, () => {
 
   it('rehashes on login when PASSWORD_HASH_COST changed', async () => {
     await auth.register({ username: 'rehash', password: 'Tr1cky-passphrase' })
-    const stronger = await createAuthService({ db: t.db, clock, passwordHashCost: 5, jwt: { algorithm: 'EdDSA' } })
+    const stronger = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 5,
+      jwt: { algorithm: 'EdDSA' },
+    })
     await stronger.login({ username: 'rehash', password: 'Tr1cky-passphrase' })
     const row = await t.db
       .selectFrom('users')
@@ -79,29 +92,54 @@ describe(`${TEST_BACKEND}: auth service`, () => {
     await expect(auth.refresh(refresh)).resolves.toMatchObject({ access: expect.any(String) })
   })
 
-  it('should only redeem a refresh token once under concurrent rotation', async () => {
-    await auth.register({ username: 'racer', password: 'Tr1cky-passphrase' })
-    const { refresh } = await auth.login({ username: 'racer', password: 'Tr1cky-passphrase' })
-    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => auth.refresh(refresh)))
-    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1)
-    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'TOKEN_BLACKLISTED' })
-    // The rotation writes its audit row in the same statement: exactly the winner's, and the losers' reuse.
-    const events = await t.db
+  /** The user's token.refreshed and token.reuse_detected rows. */
+  const tokenEvents = (username: string) =>
+    t.db
       .selectFrom('audit_events')
       .innerJoin('users', 'users.id', 'audit_events.user_id')
       .select(['audit_events.event', 'audit_events.username', 'audit_events.detail'])
-      .where('users.username', '=', 'racer')
+      .where('users.username', '=', username)
       .where('audit_events.event', 'in', ['token.refreshed', 'token.reuse_detected'])
       .execute()
-    const refreshed = events.filter((e) => e.event === 'token.refreshed')
-    expect(refreshed).toEqual([
-      { event: 'token.refreshed', username: 'racer', detail: { familyId: expect.any(String) } },
-    ])
-    expect(events.filter((e) => e.event === 'token.reuse_detected')).toHaveLength(19)
+
+  it('should rotate a refresh token once under concurrent rotation, the others getting grace siblings', async () => {
+    await auth.register({ username: 'racer', password: 'Tr1cky-passphrase' })
+    const { refresh } = await auth.login({ username: 'racer', password: 'Tr1cky-passphrase' })
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => auth.refresh(refresh)))
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(20)
+    // Each statement writes its own audit row: one rotation and nineteen siblings, no reuse.
+    const events = await tokenEvents('racer')
+    const familyId = events[0]?.detail['familyId']
+    expect(familyId).toEqual(expect.any(String))
+    const rotation = { event: 'token.refreshed', username: 'racer', detail: { familyId } }
+    const sibling = { event: 'token.refreshed', username: 'racer', detail: { familyId, grace: true } }
+    expect(events.filter((e) => e.detail['grace'] === undefined)).toEqual([rotation])
+    expect(events.filter((e) => e.detail['grace'] === true)).toEqual(Array(19).fill(sibling))
   })
 
-  it('rotates without blacklisting under BLACKLIST_AFTER_ROTATION=false, and reuse of a rotated token stays allowed', async () => {
+  it('should only redeem a refresh token once under concurrent rotation without the reuse grace', async () => {
+    const strict = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA', refreshReuseIntervalSeconds: 0 },
+    })
+    await strict.register({ username: 'strict', password: 'Tr1cky-passphrase' })
+    const { refresh } = await strict.login({ username: 'strict', password: 'Tr1cky-passphrase' })
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => strict.refresh(refresh)))
+    const won = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []))
+    expect(won).toHaveLength(1)
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'TOKEN_BLACKLISTED' })
+    // The winner's row, and the reuse once: by the loser that revoked the family (the winner's token with it).
+    const events = await tokenEvents('strict')
+    expect(events.map((e) => e.event).sort()).toEqual(['token.refreshed', 'token.reuse_detected'])
+    await expect(strict.refresh(won[0]!.refresh)).rejects.toMatchObject({ code: 'TOKEN_BLACKLISTED' })
+  })
+
+  it('rotates without blacklisting under BLACKLIST_AFTER_ROTATION=false: a rotated token stays valid, a logged-out one does not', async () => {
     const lenient = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
       db: t.db,
       clock,
       passwordHashCost: 4,
@@ -122,6 +160,11 @@ describe(`${TEST_BACKEND}: auth service`, () => {
       .where('username', '=', 'lenient')
       .execute()
     expect(refreshed).toHaveLength(3)
+    // Logout still ends the login (simplejwt checks the blacklist whenever its app is installed).
+    await lenient.logout(first.refresh)
+    for (const token of [refresh, first.refresh]) {
+      await expect(lenient.refresh(token)).rejects.toMatchObject({ code: 'TOKEN_BLACKLISTED' })
+    }
   })
 
   it('changing the password ends every refresh token of the user', async () => {
@@ -185,7 +228,13 @@ describe(`${TEST_BACKEND}: auth service`, () => {
     await auth.login({ username: 'flusher', password: 'Tr1cky-passphrase' })
     const saved = now
     now = new Date(saved.getTime() + 8 * 86_400_000)
-    const flusher = await createAuthService({ db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    const flusher = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
     const deleted = await flusher.flushExpiredTokens()
     now = saved
     expect(deleted.tokens).toBeGreaterThan(0)

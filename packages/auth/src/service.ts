@@ -15,6 +15,7 @@ import type { AuthUser, PublicUser } from './users/user.js'
 import { createAuditRecorder } from './audit/audit.js'
 import { systemClock } from './clock.js'
 import { AuthError } from './errors.js'
+import { SecretBox } from './crypto/secret-box.js'
 import { KeyRing } from './jwt/keys.js'
 import {
   DEFAULT_PASSWORD_VALIDATORS,
@@ -32,8 +33,9 @@ import {
   findApiToken,
   findUserApiTokens,
   insertApiToken,
+  lockDrfKeyNonce,
+  renewDrfKeyNonce,
   touchApiToken,
-  upsertDefaultApiToken,
 } from './store/api-token.repository.js'
 import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from './store/group.repository.js'
 import { blacklistUserTokens } from './store/token.repository.js'
@@ -57,11 +59,24 @@ import { deleteUserSessions } from './sessions/repository.js'
 import { Pruner, pruneExpired } from './maintenance/prune.js'
 import { bumpTokenEpoch, deleteUserOAuthSessions, findTokenUser } from './store/epoch.repository.js'
 import { generateApiToken, parseApiToken, verifyApiTokenSecret } from './tokens/api-token.js'
+import { DRF_TOKEN_PURPOSE } from './tokens/drf-token.js'
+import { obtainDrfToken } from './tokens/obtain-drf-token.js'
 import { toAuthUser, toPublicUser } from './users/user.js'
 import { checkUsername, normalizeUsername } from './users/username.js'
 
 export interface AuthServiceOptions {
   db: Db
+  /**
+   * The server's secret key (SECRET_KEY), at least 32 characters: private signing keys are stored
+   * encrypted under a key derived from it (crypto/secret-box.ts).
+   */
+  secretKey: string
+  /**
+   * Earlier secret keys that still decrypt (Django's SECRET_KEY_FALLBACKS), while stored secrets
+   * are re-encrypted under the current one.
+   * @default []
+   */
+  secretKeyFallbacks?: readonly string[] | undefined
   /** @default systemClock */
   clock?: Clock
   /** bcrypt rounds. @default 12 */
@@ -72,6 +87,10 @@ export interface AuthServiceOptions {
     /** @default 'EdDSA' */
     algorithm?: JwtAlgorithm
     secret?: string | undefined
+    /**
+     * `iss` of every JWT, required on verification. Unset, tokens carry none until
+     * `setDefaultIssuer` gives one (the server gives its URL once it listens).
+     */
     issuer?: string | undefined
     audience?: string | undefined
     /** @default 300 */
@@ -82,6 +101,13 @@ export interface AuthServiceOptions {
     rotateRefreshTokens?: boolean
     /** @default true */
     blacklistAfterRotation?: boolean
+    /**
+     * REFRESH_REUSE_INTERVAL: a rotated refresh token presented again within this many seconds of
+     * its rotation gets a new pair of its family instead of revoking it (two tabs refreshing one
+     * cookie at once); 0 turns the grace off. See tokens/refresh.ts.
+     * @default 10
+     */
+    refreshReuseIntervalSeconds?: number
     /** simplejwt's SLIDING_TOKEN_LIFETIME. @default 300 */
     slidingTokenLifetimeSeconds?: number
     /** simplejwt's SLIDING_TOKEN_REFRESH_LIFETIME. @default 604800 (the server's default, 7 days) */
@@ -230,6 +256,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
   const clock = opts.clock ?? systemClock
   const cost = opts.passwordHashCost ?? 12
   const validators = opts.passwordValidators ?? DEFAULT_PASSWORD_VALIDATORS
+  const secrets = new SecretBox({ secretKey: opts.secretKey, fallbacks: opts.secretKeyFallbacks })
   const floor = opts.passwordFailureFloor
   warmPasswordHashing({ cost, floor })
   // Failures are padded to the slowest check; imported PBKDF2 users can be slower than bcrypt,
@@ -240,6 +267,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
     db,
     algorithm: opts.jwt.algorithm ?? 'EdDSA',
     secret: opts.jwt.secret,
+    secrets,
     refreshIntervalMs: (opts.jwt.keyRefreshIntervalSeconds ?? 60) * 1000,
   })
   await keys.init()
@@ -252,6 +280,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
     slidingTokenRefreshLifetimeSeconds: opts.jwt.slidingTokenRefreshLifetimeSeconds ?? 604_800,
     rotateRefreshTokens: opts.jwt.rotateRefreshTokens ?? true,
     blacklistAfterRotation: opts.jwt.blacklistAfterRotation ?? true,
+    refreshReuseIntervalSeconds: opts.jwt.refreshReuseIntervalSeconds ?? 10,
     issuer: opts.jwt.issuer,
     audience: opts.jwt.audience,
   }
@@ -396,25 +425,19 @@ export async function createAuthService(opts: AuthServiceOptions) {
     return toPublicUser(toAuthUser(row, []))
   }
 
-  /** A new default API key for the user (DRF's one token per user), replacing the previous one. */
-  async function newDefaultApiToken(userId: number) {
-    const generated = generateApiToken()
-    await upsertDefaultApiToken(db, {
-      id: generated.id,
-      user_id: userId,
-      name: 'default',
-      secret_hash: generated.secretHash,
-      created_at: clock(),
-      expires_at: null,
-    })
-    return generated
-  }
+  // The DRF key's HMAC keys: SECRET_KEY's first, then its fallbacks' (tokens/drf-token.ts).
+  const drfKeys = secrets.derive(DRF_TOKEN_PURPOSE)
+
+  /** The user's DRF key (tokens/obtain-drf-token.ts). */
+  const drfTokenFor = (userId: number) => obtainDrfToken(db, { userId, hmacKeys: drfKeys, now: clock() })
 
   const core: ServiceCore = { db, clock, cost, tokens, checkLogin, loadUser, cachedUser, cache, bus, audit, afterWrite }
 
   return {
     db,
     keys,
+    /** Encrypts the secrets stored in the database under the secret key (the OAuth server's too). */
+    secrets,
     clock,
     tokens,
     /** Writes one audit event; never throws (see audit/audit.ts). */
@@ -428,6 +451,14 @@ export async function createAuthService(opts: AuthServiceOptions) {
      * mutation, so a revocation is in force here before its response leaves.
      */
     settle: (): Promise<void> => bus?.sync() ?? Promise.resolve(),
+
+    /**
+     * The issuer when `jwt.issuer` was not given: the server's public URL, known once it listens
+     * (as the OAuth issuer's default is). Call it before the first token is signed or verified.
+     */
+    setDefaultIssuer(url: string): void {
+      if (opts.jwt.issuer === undefined) tokens.issuer = url
+    },
 
     /** Stops the cache's LISTEN connection. The pool stays the caller's to close. */
     close: async (): Promise<void> => {
@@ -443,11 +474,11 @@ export async function createAuthService(opts: AuthServiceOptions) {
      */
     async registerWithApiToken(input: RegisterInput, meta: RequestMeta = {}) {
       const user = await createUser(input)
-      const generated = await newDefaultApiToken(user.id)
-      const detail = { id: generated.id, name: 'default', via: 'register' }
+      const drf = await drfTokenFor(user.id)
+      const detail = { id: drf.id, name: 'default', via: 'register' }
       await audit({ event: 'api_token.created', userId: user.id, username: user.username, ...meta, detail })
       afterWrite()
-      return { user, token: generated.key }
+      return { user, token: drf.key }
     },
 
     /** createsuperuser and tests: staff/superuser flags, optional validator bypass. */
@@ -467,23 +498,24 @@ export async function createAuthService(opts: AuthServiceOptions) {
     },
 
     /**
-     * auth.tokens.obtain, DRF's obtain_auth_token: the user's default API key for a username and
-     * password, checked exactly as `login` checks them (same brute-force protection). Only the
-     * hash of a key is stored, so the old default key cannot be shown again: each call returns
-     * a new one and the previous default stops working.
+     * auth.tokens.obtain, DRF's obtain_auth_token: the user's DRF key (40 hex) for a username and
+     * password, checked exactly as `login` checks them (same brute-force protection). The same key
+     * on every call, as DRF's get_or_create, though only its digest is stored: it is derived again
+     * (tokens/drf-token.ts). It changes only when revoked.
      */
     async obtainApiToken(input: { username: string; password: string }, opts: LoginOptions = {}) {
       const user = await checkLogin(input, { via: 'api_token', ...opts })
-      const generated = await newDefaultApiToken(user.id)
-      const detail = { id: generated.id, name: 'default', via: 'obtain' }
-      await audit({
-        event: 'api_token.created',
-        userId: user.id,
-        address: opts.address,
-        userAgent: opts.userAgent,
-        detail,
-      })
-      return { token: generated.key }
+      const drf = await drfTokenFor(user.id)
+      if (drf.created) {
+        await audit({
+          event: 'api_token.created',
+          userId: user.id,
+          address: opts.address,
+          userAgent: opts.userAgent,
+          detail: { id: drf.id, name: 'default', via: 'obtain' },
+        })
+      }
+      return { token: drf.key }
     },
 
     /** auth.tokens.create: a new named key, returned this once. */
@@ -511,15 +543,30 @@ export async function createAuthService(opts: AuthServiceOptions) {
     listApiTokens: async (userId: number): Promise<ApiTokenInfo[]> =>
       (await findUserApiTokens(db, userId)).map(toApiTokenInfo),
 
-    /** Revokes one of the user's keys; another user's key is NOT_FOUND, as a missing one is. */
+    /**
+     * Revokes one of the user's keys; another user's key is NOT_FOUND, as a missing one is. The DRF
+     * key's nonce is replaced with it, so the next login derives another key, not this one again.
+     */
     async revokeApiToken(userId: number, id: string, meta: RequestMeta = {}): Promise<void> {
-      if (!(await deleteApiToken(db, userId, id))) throw new AuthError('NOT_FOUND')
+      const deleted = await db.transaction().execute(async (trx) => {
+        await lockDrfKeyNonce(trx, userId, 'update')
+        const row = await deleteApiToken(trx, userId, id)
+        if (row?.is_default) await renewDrfKeyNonce(trx, userId)
+        return row
+      })
+      if (!deleted) throw new AuthError('NOT_FOUND')
       await audit({ event: 'api_token.revoked', userId, ...meta, detail: { id } })
     },
 
-    /** Revokes every key of the user (knox's logoutall); returns how many there were. */
+    /**
+     * Revokes every key of the user (knox's logoutall), the DRF key for good (a new nonce); returns
+     * how many there were.
+     */
     async revokeAllApiTokens(userId: number, meta: RequestMeta = {}): Promise<number> {
-      const count = await deleteUserApiTokens(db, userId)
+      const count = await db.transaction().execute(async (trx) => {
+        await renewDrfKeyNonce(trx, userId) // the user's row first, as a login locks it
+        return deleteUserApiTokens(trx, userId)
+      })
       await audit({ event: 'api_token.revoked', userId, ...meta, detail: { count } })
       return count
     },

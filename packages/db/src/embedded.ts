@@ -6,22 +6,31 @@
  * (see internal/pglite-server.ts), and every other local process — the CLI, `psql -h <DATA_DIR>`,
  * a second server — connects through that socket instead of opening the folder. Everyone,
  * the holder included, talks to the database through node-postgres, so there is one code path.
+ *
+ * The socket takes connections without a password, as Postgres's own socket does under `trust`:
+ * what keeps other local users out is that they cannot reach it. DATA_DIR must be ours and 0700
+ * (checked, never repaired, as Postgres checks its data directory); the socket lives in DATA_DIR,
+ * or for a DATA_DIR too long for a socket path in a folder of random name made 0700 by mkdtemp and
+ * named in the lock, which a client trusts because only we can write in DATA_DIR, and checks again
+ * before it connects. See internal/private-dir.ts.
  */
-import { createHash } from 'node:crypto'
-import { access, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { access, chmod, mkdir, mkdtemp, open, readFile, realpath, rename, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 
 import type { PGlite } from '@electric-sql/pglite'
 
 import { PGliteServer } from './internal/pglite-server.js'
+import { holdOwnerOnlyUmask, privateDirProblem, tightenTree } from './internal/private-dir.js'
 
 const LOCK_FILE = 'gatehouse.lock'
 const SOCKET_PORT = 5432
 const SOCKET_NAME = `.s.PGSQL.${SOCKET_PORT}`
 // sun_path holds 108 bytes on Linux; leave room for the socket's own name.
 const MAX_SOCKET_DIR_LENGTH = 90
+// The prefix of the private socket folders in the temporary directory; mkdtemp adds 6 random characters.
+const PRIVATE_SOCKET_PREFIX = 'gatehouse-'
 const WAIT_FOR_HOLDER_MS = 60_000
 
 export interface EmbeddedEndpoint {
@@ -55,10 +64,33 @@ export class EmbeddedDatabaseError extends Error {
   override readonly name = 'EmbeddedDatabaseError'
 }
 
-function socketDirFor(dataDir: string): string {
+/** Creates DATA_DIR (and the folders above it) 0700, and refuses it unless it is private to us. */
+async function openDataDir(dataDir: string): Promise<void> {
+  try {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err // a file: the check below names it
+  }
+  const problem = await privateDirProblem(dataDir, { followLinks: true })
+  if (problem) throw new EmbeddedDatabaseError(`DATA_DIR ${dataDir} ${problem.found}; fix: ${problem.fix}`)
+}
+
+/**
+ * Where the holder of `dataDir` puts its socket: DATA_DIR itself, or when that path is too long
+ * for a socket, a new folder of random name (never a predictable one, which another user could
+ * make first and own).
+ */
+async function holderSocketDir(dataDir: string): Promise<string> {
   if (dataDir.length <= MAX_SOCKET_DIR_LENGTH) return dataDir
-  const digest = createHash('sha256').update(dataDir).digest('hex').slice(0, 16)
-  return join(tmpdir(), `gatehouse-${digest}`)
+  return mkdtemp(join(tmpdir(), PRIVATE_SOCKET_PREFIX))
+}
+
+/** Removes a private socket folder a holder left behind when it died, if it is one of ours. */
+async function removeStaleSocketDir(socketDir: string, dataDir: string): Promise<void> {
+  const ours = dirname(socketDir) === tmpdir() && basename(socketDir).startsWith(PRIVATE_SOCKET_PREFIX)
+  if (socketDir === dataDir || !ours) return
+  const problem = await privateDirProblem(socketDir, { followLinks: false }).catch(() => undefined)
+  if (problem === null) await rm(socketDir, { recursive: true, force: true })
 }
 
 function isAlive(pid: number): boolean {
@@ -93,16 +125,49 @@ async function readLock(lockPath: string): Promise<LockContents | null> {
   }
 }
 
-async function tryCreateLock(lockPath: string, contents: LockContents): Promise<boolean> {
+/** Takes the lock on `dataDir` if no one holds it; then returns the socket folder it names. */
+async function tryCreateLock(lockPath: string, dataDir: string): Promise<string | null> {
+  let handle
   try {
-    const handle = await open(lockPath, 'wx')
-    await handle.writeFile(JSON.stringify(contents))
-    await handle.close()
-    return true
+    handle = await open(lockPath, 'wx', 0o600)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null
     throw err
   }
+  let socketDir: string | undefined
+  try {
+    // Made once the lock is ours, so a process that waits for a holder makes no folder.
+    socketDir = await holderSocketDir(dataDir)
+    await handle.writeFile(JSON.stringify({ pid: process.pid, socketDir } satisfies LockContents))
+    return socketDir
+  } catch (err) {
+    await rm(lockPath, { force: true })
+    if (socketDir && socketDir !== dataDir) await rm(socketDir, { recursive: true, force: true })
+    throw err
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Refuses a socket folder named in the lock that is not (or no longer) a private folder of ours.
+ * False when it is missing: its holder is gone or not there yet, and the caller waits.
+ */
+async function checkClientSocketDir(lock: LockContents, lockPath: string, dataDir: string): Promise<boolean> {
+  // DATA_DIR itself (under another spelling, or through a link) was checked when we opened it.
+  if (lock.socketDir === dataDir) return true
+  if ((await realpath(lock.socketDir).catch(() => null)) === (await realpath(dataDir))) return true
+  let problem
+  try {
+    problem = await privateDirProblem(lock.socketDir, { followLinks: false })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw err
+  }
+  if (!problem) return true
+  throw new EmbeddedDatabaseError(
+    `the socket folder ${lock.socketDir} named in ${lockPath} ${problem.found}; refusing to connect through it (restart process ${lock.pid}, which holds ${dataDir})`,
+  )
 }
 
 async function isNewFolder(pgdata: string): Promise<boolean> {
@@ -120,6 +185,7 @@ async function startHolder(
   release: () => Promise<void>,
 ) {
   const { dataDir } = opts
+  const releaseUmask = dataDir ? holdOwnerOnlyUmask() : () => undefined
   let pglite: PGlite | undefined
   let server: PGliteServer | undefined
   try {
@@ -131,14 +197,21 @@ async function startHolder(
     const options = template ? { loadDataDir: template } : {}
     pglite = pgdata ? new PGlite(pgdata, options) : new PGlite(options)
     await pglite.waitReady
+    // After PGlite wrote what it writes when it opens: it chmods its initdb and template files 0666
+    // (the umask does not reach them), and earlier versions left folders that way. Nothing else
+    // reaches them in the meantime, since DATA_DIR is 0700.
+    if (pgdata) await tightenTree(pgdata)
     const socketPath = join(socketDir, SOCKET_NAME)
     await rm(socketPath, { force: true })
     server = new PGliteServer(pglite)
     await server.listen(socketPath)
+    // The 0700 folder is what keeps other users out (some systems ignore a socket's own mode).
+    await chmod(socketPath, 0o600)
   } catch (err) {
     await server?.close().catch(() => undefined)
     await pglite?.close().catch(() => undefined)
     await release()
+    releaseUmask()
     throw err
   }
   const [db, srv] = [pglite, server]
@@ -154,6 +227,7 @@ async function startHolder(
         await db.close()
         await rm(join(socketDir, SOCKET_NAME), { force: true })
         await release()
+        releaseUmask()
       })()),
   } satisfies EmbeddedEndpoint
 }
@@ -164,8 +238,7 @@ async function startHolder(
  */
 export async function openEmbedded(opts: OpenEmbeddedOptions): Promise<EmbeddedEndpoint> {
   if (opts.dataDir === null) {
-    const socketDir = join(tmpdir(), `gatehouse-mem-${process.pid}-${crypto.randomUUID().slice(0, 8)}`)
-    await mkdir(socketDir, { recursive: true })
+    const socketDir = await mkdtemp(join(tmpdir(), `${PRIVATE_SOCKET_PREFIX}mem-`))
     return startHolder(
       { dataDir: null, template: opts.template },
       socketDir,
@@ -174,20 +247,23 @@ export async function openEmbedded(opts: OpenEmbeddedOptions): Promise<EmbeddedE
   }
 
   const dataDir = resolve(opts.dataDir)
-  await mkdir(dataDir, { recursive: true })
+  await openDataDir(dataDir)
   const lockPath = join(dataDir, LOCK_FILE)
-  const socketDir = socketDirFor(dataDir)
-  await mkdir(socketDir, { recursive: true })
   const deadline = Date.now() + WAIT_FOR_HOLDER_MS
 
   for (;;) {
-    if (await tryCreateLock(lockPath, { pid: process.pid, socketDir })) {
-      return startHolder({ dataDir, template: opts.template }, socketDir, () => rm(lockPath, { force: true }))
+    const socketDir = await tryCreateLock(lockPath, dataDir)
+    if (socketDir) {
+      return startHolder({ dataDir, template: opts.template }, socketDir, async () => {
+        if (socketDir !== dataDir) await rm(socketDir, { recursive: true, force: true })
+        await rm(lockPath, { force: true })
+      })
     }
     const lock = await readLock(lockPath)
     if (lock && isAlive(lock.pid)) {
       // Another process holds the folder: be its client once its socket answers.
-      if (await canConnect(join(lock.socketDir, SOCKET_NAME))) {
+      const usable = await checkClientSocketDir(lock, lockPath, dataDir)
+      if (usable && (await canConnect(join(lock.socketDir, SOCKET_NAME)))) {
         return { socketDir: lock.socketDir, port: SOCKET_PORT, holder: false, close: async () => {} }
       }
     } else if (lock) {
@@ -202,6 +278,7 @@ export async function openEmbedded(opts: OpenEmbeddedOptions): Promise<EmbeddedE
           await rename(stale, lockPath)
         } else {
           await rm(stale, { force: true })
+          await removeStaleSocketDir(lock.socketDir, dataDir)
         }
       } catch {
         // someone else got there first

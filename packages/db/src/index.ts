@@ -110,9 +110,10 @@ export function dumpEmbedded(db: Db): Promise<Blob> {
 /**
  * A new, unconnected node-postgres client with the pool's settings (same server, database and
  * search_path), for a LISTEN connection; undefined for a Kysely instance `createDb` did not make.
- * The caller connects, handles its 'error' event and ends it.
+ * `overrides` adds client options (the bus turns TCP keepalive on). The caller connects, handles
+ * its 'error' event and ends it.
  */
-export function createListenClient(db: Db): pg.Client | undefined {
+export function createListenClient(db: Db, overrides: pg.ClientConfig = {}): pg.Client | undefined {
   const config = connections.get(db)
-  return config && new pg.Client(config)
+  return config && new pg.Client({ ...config, ...overrides })
 }

@@ -24,6 +24,8 @@ export interface UserTable {
   last_login: Timestamp | null
   /** Stamped into access and sliding tokens; bumping it revokes every one of them at once. */
   token_epoch: Generated<number>
+  /** What the user's DRF token key is derived from (with SECRET_KEY); replaced to revoke that key. */
+  drf_key_nonce: Generated<string>
 }
 
 export interface GroupTable {
@@ -67,14 +69,33 @@ export interface OutstandingTokenTable {
 export interface BlacklistedTokenTable {
   jti: string
   blacklisted_at: CreatedAt & Generated<Date>
+  /** When rotation blacklisted it (service clock); null when a revocation did. */
+  rotated_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+/**
+ * A login's refresh tokens (outstanding_tokens.family_id), recorded when first rotated or revoked.
+ * Rotations lock the row and check `revoked_at`; revocations set it under the same lock.
+ */
+export interface TokenFamilyTable {
+  id: string
+  user_id: number
+  /** The family's latest token's expiry: after it the row is pruned. */
+  expires_at: Timestamp
+  /** Reuse, logout, a password change, deactivation or "log out everywhere" ended the login. */
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  created_at: CreatedAt & Generated<Date>
 }
 
 export interface SigningKeyTable {
   kid: string
   algorithm: string
   public_jwk: JsonObject
-  /** Kept in the database so every process signs with the same key. */
-  private_jwk: JsonObject
+  /**
+   * Kept in the database so every process signs with the same key, encrypted: `v1.<iv>.<ciphertext>.<tag>`
+   * (AES-256-GCM under a key derived from SECRET_KEY, bound to the kid; @gatehouse/auth's SecretBox).
+   */
+  private_jwk: string
   created_at: CreatedAt & Generated<Date>
   retired_at: Timestamp | null
 }
@@ -108,13 +129,19 @@ export interface ThrottleCounterTable {
 }
 
 export interface ApiTokenTable {
-  /** The public half of the key (`<id>.<secret>`); safe to show in lists and logs. */
+  /**
+   * The public half of the key (`<id>.<secret>`), or for a DRF key the first 24 hex of its
+   * digest; safe to show in lists and logs.
+   */
   id: string
   user_id: number
   name: string
-  /** Hex SHA-256 of the secret half; the secret itself is never stored. */
+  /** Hex SHA-256 of the secret half (of a DRF key, of the key); the secret itself is never stored. */
   secret_hash: string
-  /** The one token `auth.tokens.obtain` replaces (DRF's one-token-per-user key). */
+  /**
+   * The user's DRF key (40 hex, derived, the same on every `auth.tokens.obtain`): its id is the first
+   * 24 hex of its digest. At most one per user.
+   */
   is_default: Generated<boolean>
   created_at: Timestamp
   expires_at: Timestamp | null
@@ -159,6 +186,8 @@ export interface OAuthClientTable {
   /** Space separated, as in OAuth requests. */
   scopes: Generated<string>
   public: Generated<boolean>
+  /** May introspect any token (an API checking the tokens presented to it); others learn nothing there. */
+  resource_server: Generated<boolean>
   /** The user client_credentials tokens act as (`client:<id>`). */
   service_user_id: number | null
   created_at: CreatedAt & Generated<Date>
@@ -167,6 +196,10 @@ export interface OAuthClientTable {
 /** One oidc-provider model instance (access token, code, grant, interaction, …). */
 export interface OAuthPayloadTable {
   model: string
+  /**
+   * Hex SHA-256 of the provider's id (for a code, a refresh token or a session, the credential
+   * itself), except for a Grant, whose id is a reference other rows hold in grant_id.
+   */
   id: string
   payload: JsonObject
   grant_id: string | null
@@ -178,6 +211,7 @@ export interface OAuthPayloadTable {
 
 export interface OAuthSecretTable {
   name: string
+  /** Encrypted like signing_keys.private_jwk, bound to the name. */
   secret: string
   created_at: CreatedAt & Generated<Date>
 }
@@ -191,6 +225,7 @@ export interface Database {
   user_permissions: UserPermissionTable
   outstanding_tokens: OutstandingTokenTable
   blacklisted_tokens: BlacklistedTokenTable
+  token_families: TokenFamilyTable
   signing_keys: SigningKeyTable
   object_permissions: ObjectPermissionTable
   articles: ArticleTable

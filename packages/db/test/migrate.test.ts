@@ -2,9 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
+import { Migrator } from 'kysely'
 import { describe, expect, it } from 'vitest'
 
 import { createDb, dbInfo, migrate } from '../src/index.js'
+import { migrations } from '../src/migrations/index.js'
 import { createTestDb, TEST_BACKEND } from '../src/testing.js'
 
 describe(`${TEST_BACKEND}: migrations`, () => {
@@ -15,6 +17,43 @@ describe(`${TEST_BACKEND}: migrations`, () => {
     const groups = await t.db.selectFrom('groups').select('name').orderBy('name').execute()
     expect(groups.map((g) => g.name)).toEqual(['Admin', 'Editors', 'HR', 'Manager'])
   })
+
+  it('000014: default keys from before stay, as plain keys; every user gets a random DRF key nonce', async () => {
+    await using t = await createTestDb({ migrate: false })
+    const migrator = new Migrator({ db: t.db, provider: { getMigrations: () => Promise.resolve(migrations) } })
+    const before = await migrator.migrateTo('2026_12_04_000011_secrets_at_rest')
+    expect(before.error).toBeUndefined()
+    const users = await t.db
+      .insertInto('users')
+      .values([
+        { username: 'old', password: '!' },
+        { username: 'older', password: '!' },
+      ])
+      .returning('id')
+      .execute()
+    const [a, b] = users.map((u) => u.id)
+    await t.db
+      .insertInto('api_tokens')
+      .values({
+        id: 'a'.repeat(24),
+        user_id: a ?? 0,
+        name: 'default',
+        secret_hash: 'f'.repeat(64),
+        is_default: true,
+        created_at: new Date(),
+      })
+      .execute()
+    expect((await migrate(t.db)).map((r) => r.migrationName)).toContain('2026_12_04_000014_drf_token_keys')
+    const key = await t.db.selectFrom('api_tokens').select(['name', 'is_default']).executeTakeFirstOrThrow()
+    expect(key).toEqual({ name: 'default', is_default: false })
+    const nonces = await t.db
+      .selectFrom('users')
+      .select('drf_key_nonce')
+      .where('id', 'in', [a ?? 0, b ?? 0])
+      .execute()
+    expect(new Set(nonces.map((n) => n.drf_key_nonce)).size).toBe(2)
+    for (const { drf_key_nonce } of nonces) expect(drf_key_nonce).toMatch(/^[0-9a-f-]{36}$/)
+  }, 90_000) // an unmigrated PGlite database runs initdb (no template)
 
   it('should not fail when several connections migrate one empty database at once', async () => {
     await using t = await createTestDb({ migrate: false, shared: true })

@@ -7,7 +7,7 @@ import type { TestServer } from '@gatehouse/server/testing'
 import { startTestServer } from '@gatehouse/server/testing'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 
-import type { CookieJar, GatehouseHeaders } from '../src/index.js'
+import type { CookieJar, GatehouseFetch, GatehouseHeaders } from '../src/index.js'
 import { createGatehouseClient, isGatehouseError, memoryCookieJar, memoryStorage } from '../src/index.js'
 import { rawMutation, rawPost, rawQuery, recordingFetch } from './helpers/http.js'
 
@@ -79,6 +79,24 @@ async function caught(promise: Promise<unknown>): Promise<unknown> {
 
 function reasonOf(error: unknown): unknown {
   return isGatehouseError(error) ? error.data.reason : error
+}
+
+/** Holds each `auth.refresh` request until `tabs` of them are on their way (their cookies already read). */
+function refreshBarrier(tabs: number) {
+  let waiting: (() => void)[] = []
+  return (next: GatehouseFetch): GatehouseFetch =>
+    async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
+      if (url.includes('/auth.refresh')) {
+        await new Promise<void>((resolve) => {
+          waiting.push(resolve)
+          if (waiting.length < tabs) return
+          for (const release of waiting) release()
+          waiting = []
+        })
+      }
+      return next(input, init)
+    }
 }
 
 describe('cookie mode: JWT cookies', () => {
@@ -197,6 +215,35 @@ describe('cookie mode: JWT cookies', () => {
 
     expect(reasonOf(await caught(client.content.protected()))).toBe('NOT_AUTHENTICATED')
     expect(http.calls('auth.refresh')).toHaveLength(1)
+  })
+
+  it('keeps two tabs sharing the cookies logged in when both refresh one refresh cookie at once', async () => {
+    const { username, password } = await server.createUser()
+    const cookies = memoryCookieJar()
+    // Each tab's refresh waits for the other's: both go out with the same refresh cookie.
+    const hold = refreshBarrier(2)
+    const tabs = [recordingFetch(), recordingFetch()].map((http) => ({
+      http,
+      client: createGatehouseClient({ url: server.url, mode: 'cookie', cookies, fetch: hold(http.fetch) }),
+    }))
+    await tabs[0]!.client.auth.login({ username, password })
+    const shared = cookies.get('refresh', at('auth.refresh'))
+    afterAccessExpiry()
+
+    const views = await Promise.all(tabs.map((tab) => tab.client.content.protected()))
+
+    expect(views).toEqual([{ message: 'This is a protected view' }, { message: 'This is a protected view' }])
+    for (const { http } of tabs) {
+      expect(http.calls('auth.refresh').map((r) => r.headers.get('cookie'))).toEqual([
+        expect.stringContaining(`refresh=${shared}`),
+      ])
+    }
+    // The jar kept one tab's new cookies; both tabs carry on with them, through the next refresh too.
+    expect(cookies.get('refresh', at('auth.refresh'))).not.toBe(shared)
+    afterAccessExpiry()
+    const again = await Promise.all(tabs.map((tab) => tab.client.auth.me()))
+    expect(again.map((r) => r.user.username)).toEqual([username, username])
+    for (const { http } of tabs) expect(http.calls('auth.refresh')).toHaveLength(2)
   })
 
   it('auth.refresh() refreshes through the cookie, sharing the request with calls that expire meanwhile', async () => {

@@ -213,6 +213,16 @@ describe('createServiceClient', () => {
     await expect(greedy.accessToken()).rejects.toMatchObject({ error: 'invalid_scope' })
   })
 
+  it('a scope unknown to the server is refused with invalid_scope, not left out of the token', async () => {
+    const creds = await newClient('read write')
+    const client = createServiceClient({ url: server.url, ...creds, scopes: 'read admin' })
+    const error = await caught(client.content.scoped())
+    const cause = (error as { cause?: unknown }).cause
+    expect(cause).toBeInstanceOf(OAuthTokenError)
+    expect(cause).toMatchObject({ error: 'invalid_scope', status: 400 })
+    await expect(client.accessToken()).rejects.toMatchObject({ name: 'OAuthTokenError', error: 'invalid_scope' })
+  })
+
   it('a wrong issuer is a discovery error; bad options are TypeErrors', async () => {
     const creds = await newClient()
     const lost = createServiceClient({ url: server.url, ...creds, scopes: 'read', issuer: `${server.url}/nowhere` })

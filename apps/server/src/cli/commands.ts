@@ -5,20 +5,25 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 
-import type { AuthError, AuthService } from '@gatehouse/auth'
+import type { AuthError, AuthService, SealCounts } from '@gatehouse/auth'
 import { admin, describeImport, importDjangoUsers, parseDjangoDump } from '@gatehouse/auth'
+import type { Db } from '@gatehouse/db'
 
-import type { Config } from '../config.js'
 import { BUILTIN_AUTH_SCHEMES } from '../config.js'
+import type { ConfigWithSecretKey } from '../secret-key.js'
+import { sealStoredSecrets, secretBoxFor } from '../stored-secrets.js'
 
 export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
 export interface CommandContext {
-  config: Config
+  /** With the secret key resolved (SECRET_KEY, or DATA_DIR/secret_key as the server takes it). */
+  config: ConfigWithSecretKey
   /** Opens the database (migrated) and the auth service on first use. */
   auth(): Promise<AuthService>
+  /** Opens the database (migrated) without the auth service, which would touch stored keys first. */
+  db(): Promise<Db>
   migrate(): Promise<string[]>
   /** A password from the terminal (asked twice, no echo) or the first line of a piped stdin. */
   readPassword(): Promise<string>
@@ -176,6 +181,17 @@ export const COMMANDS: Record<string, Command> = {
       return `New signing key ${kid} is now used to sign; older keys still verify.`
     },
   },
+  encryptsecrets: {
+    usage: 'encryptsecrets',
+    summary: 'encrypt stored secrets still in clear, and re-encrypt under SECRET_KEY those a SECRET_KEY_FALLBACKS key encrypted',
+    async run(args, ctx) {
+      parse(args, { positionals: [] })
+      const counts = await sealStoredSecrets(await ctx.db(), secretBoxFor(ctx.config), { reencrypt: true })
+      const describe = (what: string, c: SealCounts) =>
+        `${what}: ${c.encrypted} encrypted, ${c.reencrypted} re-encrypted under SECRET_KEY, ${c.unchanged} already under it.`
+      return [describe('Signing keys', counts.signingKeys), describe('OAuth secrets', counts.oauthSecrets)].join('\n')
+    },
+  },
   retirekey: {
     usage: 'retirekey KID',
     summary: 'retire a signing key: tokens it signed stop verifying (everywhere within KEY_REFRESH_INTERVAL)',
@@ -284,7 +300,8 @@ COMMANDS['postman'] = {
 }
 
 COMMANDS['createclient'] = {
-  usage: 'createclient --name N --grants G1,G2 [--redirect-uri URI]... --scopes "read write" [--public] [--json]',
+  usage:
+    'createclient --name N --grants G1,G2 [--redirect-uri URI]... --scopes "read write" [--public] [--resource-server] [--json]',
   summary: 'register an OAuth client; its secret is shown this once (--json: only {"clientId","clientSecret"})',
   async run(args, ctx) {
     let parsed
@@ -297,6 +314,7 @@ COMMANDS['createclient'] = {
           'redirect-uri': { type: 'string', multiple: true },
           scopes: { type: 'string' },
           public: { type: 'boolean' },
+          'resource-server': { type: 'boolean' },
           json: { type: 'boolean' },
         },
         allowPositionals: false,
@@ -314,7 +332,14 @@ COMMANDS['createclient'] = {
     const db = (await ctx.auth()).db
     const { client, clientSecret } = await createOAuthClient(
       db,
-      { name, grants, redirectUris: values['redirect-uri'] ?? [], scopes, public: values.public === true },
+      {
+        name,
+        grants,
+        redirectUris: values['redirect-uri'] ?? [],
+        scopes,
+        public: values.public === true,
+        resourceServer: values['resource-server'] === true,
+      },
       ctx.config.oauthGrants,
     )
     if (values.json === true) return JSON.stringify({ clientId: client.clientId, clientSecret })
@@ -323,6 +348,7 @@ COMMANDS['createclient'] = {
       lines.push(`client_secret: ${clientSecret}`, 'The secret is shown only now; store it safely.')
     }
     else lines.push('Public client: no secret; it must use PKCE (S256).')
+    if (client.resourceServer) lines.push('Resource server: it may introspect any token.')
     if (client.serviceUser) {
       lines.push(
         `client_credentials tokens act as user "${client.serviceUser.username}": grant it permissions as any user.`,
@@ -345,12 +371,13 @@ COMMANDS['listclients'] = {
         c.clientId,
         c.name,
         c.public ? 'public' : 'confidential',
+        c.resourceServer ? 'yes' : 'no',
         c.grants.join(','),
         c.scopes,
         c.redirectUris.join(','),
       ].join('\t'),
     )
-    return ['client_id\tname\ttype\tgrants\tscopes\tredirect_uris', ...rows].join('\n')
+    return ['client_id\tname\ttype\tresource_server\tgrants\tscopes\tredirect_uris', ...rows].join('\n')
   },
 }
 

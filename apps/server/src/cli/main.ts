@@ -5,13 +5,14 @@
  * lock) when no server holds it.
  */
 import type { AuthService } from '@gatehouse/auth'
-import { AuthError, createAuthService } from '@gatehouse/auth'
+import { AuthError, createAuthService, SecretKeyError } from '@gatehouse/auth'
 import type { Db } from '@gatehouse/db'
 import { createDb, migrate } from '@gatehouse/db'
 
 import { authOptions } from '../app.js'
 import { ConfigError, loadConfig } from '../config.js'
 import { isDatabaseUnavailable } from '../errors.js'
+import { resolveSecretKey, secretKeyErrorLine } from '../secret-key.js'
 import { COMMANDS, describeFieldErrors, helpText, UsageError } from './commands.js'
 import { readPassword } from './secret-input.js'
 
@@ -30,13 +31,19 @@ async function run(argv: string[]): Promise<number> {
   let db: Db | undefined
   let auth: AuthService | undefined
   try {
-    const config = loadConfig(process.env)
+    // The server's own key (SECRET_KEY or DATA_DIR/secret_key): what the CLI stores, the server must open.
+    const { config } = await resolveSecretKey(loadConfig(process.env))
     const open = async () =>
       (db ??= await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 }))
     const line = await command.run(args, {
       config,
       migrate: async () => (await migrate(await open())).map((r) => r.migrationName),
       readPassword: () => readPassword(process.stdin, process.stderr),
+      db: async () => {
+        const opened = await open()
+        await migrate(opened)
+        return opened
+      },
       auth: async () => {
         if (auth) return auth
         const opened = await open()
@@ -55,6 +62,10 @@ async function run(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       for (const line of err.lines) console.error(`gatehouse: invalid configuration: ${line}`)
       return 2
+    }
+    if (err instanceof SecretKeyError) {
+      console.error(`gatehouse ${name}: ${secretKeyErrorLine(err)}`)
+      return 1
     }
     if (err instanceof AuthError) {
       console.error(`gatehouse ${name}: ${describeFieldErrors(err)}`)

@@ -2,7 +2,13 @@
  * oidc-provider's storage adapter on our database (Postgres or PGlite): one row per model instance
  * in `oauth_payloads`, clients read from `oauth_clients`. Everything the provider issues lives
  * here, so every process sees the same codes, tokens, grants and interactions.
+ *
+ * A row is keyed by the SHA-256 of the provider's id (a Grant's excepted: @gatehouse/auth's
+ * oauthPayloadId), because for a code, a refresh token or a session that id is the credential. The
+ * payload's own copy of it (`jti`) is not stored: `find` is given the id and puts it back. Nor is
+ * the session cookie an interaction records, which the provider never reads back.
  */
+import { oauthPayloadId } from '@gatehouse/auth'
 import type { Db, OAuthClient } from '@gatehouse/db'
 import type { Adapter, AdapterPayload, ClientMetadata } from 'oidc-provider'
 import { sql } from 'kysely'
@@ -60,6 +66,17 @@ const PLAIN_ERRORS: AdapterErrors = {
   nullCharacters: () => new Error(NULL_CHARACTERS),
 }
 
+/** The payload as stored: without the credential it would otherwise repeat (see the top of the file). */
+function storedPayload(payload: AdapterPayload): AdapterPayload {
+  const { jti: _jti, ...rest } = payload
+  const session = rest.session as Record<string, unknown> | undefined
+  if (session && typeof session === 'object' && 'cookie' in session) {
+    const { cookie: _cookie, ...kept } = session
+    return { ...rest, session: kept }
+  }
+  return rest
+}
+
 function epochToDate(seconds: number | undefined): Date | null {
   return typeof seconds === 'number' ? new Date(seconds * 1000) : null
 }
@@ -81,7 +98,7 @@ export class KyselyAdapter implements Adapter {
     if (holdsNull(payload)) throw this.#errors.nullCharacters()
     const expiresAt = expiresIn > 0 ? new Date(Date.now() + expiresIn * 1000) : epochToDate(payload.exp)
     const row = {
-      payload: JSON.stringify(payload),
+      payload: JSON.stringify(storedPayload(payload)),
       grant_id: GRANTABLE.has(this.#model) ? (payload.grantId ?? null) : null,
       user_code: payload.userCode ?? null,
       uid: payload.uid ?? null,
@@ -90,7 +107,7 @@ export class KyselyAdapter implements Adapter {
     }
     await this.#db
       .insertInto('oauth_payloads')
-      .values({ model: this.#model, id, ...row })
+      .values({ model: this.#model, id: this.#key(id), ...row })
       .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(row))
       .execute()
   }
@@ -98,8 +115,8 @@ export class KyselyAdapter implements Adapter {
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (holdsNull(id)) return undefined
     if (this.#model === 'Client') return this.#findClient(id)
-    const row = await this.#live().where('id', '=', id).executeTakeFirst()
-    return row && this.#toPayload(row)
+    const row = await this.#live().where('id', '=', this.#key(id)).executeTakeFirst()
+    return row && { ...this.#toPayload(row), jti: id }
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
@@ -119,7 +136,7 @@ export class KyselyAdapter implements Adapter {
       .updateTable('oauth_payloads')
       .set({ consumed_at: sql<Date>`now()` })
       .where('model', '=', this.#model)
-      .where('id', '=', id)
+      .where('id', '=', this.#key(id))
       .where('consumed_at', 'is', null)
       .returning('id')
       .executeTakeFirst()
@@ -132,7 +149,7 @@ export class KyselyAdapter implements Adapter {
         .selectFrom('oauth_payloads')
         .select('grant_id')
         .where('model', '=', this.#model)
-        .where('id', '=', id)
+        .where('id', '=', this.#key(id))
         .executeTakeFirst()
       if (!row?.grant_id) return
       await trx.deleteFrom('oauth_payloads').where('grant_id', '=', row.grant_id).execute()
@@ -143,7 +160,11 @@ export class KyselyAdapter implements Adapter {
 
   async destroy(id: string): Promise<void> {
     if (holdsNull(id)) return
-    await this.#db.deleteFrom('oauth_payloads').where('model', '=', this.#model).where('id', '=', id).execute()
+    await this.#db
+      .deleteFrom('oauth_payloads')
+      .where('model', '=', this.#model)
+      .where('id', '=', this.#key(id))
+      .execute()
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
@@ -152,6 +173,11 @@ export class KyselyAdapter implements Adapter {
       .where('model', '=', this.#model)
       .where('grant_id', '=', grantId)
       .execute()
+  }
+
+  /** The row key of the provider's id. */
+  #key(id: string): string {
+    return oauthPayloadId(this.#model, id)
   }
 
   #live() {
@@ -189,7 +215,7 @@ export async function isOAuthAccessTokenLive(db: Db, jti: string): Promise<boole
     .selectFrom('oauth_payloads')
     .select('id')
     .where('model', 'in', ['AccessToken', 'ClientCredentials'])
-    .where('id', '=', jti)
+    .where('id', '=', oauthPayloadId('AccessToken', jti)) // the same digest for either model
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
     .executeTakeFirst()
   return row !== undefined

@@ -36,6 +36,12 @@ export interface CreateOAuthClientInput {
   scopes: string | readonly string[]
   /** A public client (a browser or native app) has no secret and must use PKCE. @default false */
   public?: boolean | undefined
+  /**
+   * A resource server (an API that checks the tokens presented to it) may introspect any token;
+   * every other client learns nothing at the introspection endpoint. Confidential clients only.
+   * @default false
+   */
+  resourceServer?: boolean | undefined
 }
 
 /** A client as admins see it: never the secret, never its hash. */
@@ -43,6 +49,8 @@ export interface OAuthClientInfo {
   clientId: string
   name: string
   public: boolean
+  /** May introspect any token at /oauth/token/introspection. */
+  resourceServer: boolean
   grants: string[]
   redirectUris: string[]
   scopes: string
@@ -57,7 +65,18 @@ function invalid(fieldErrors: Record<string, string[]>): AuthError {
   return new AuthError('INVALID_INPUT', { fieldErrors })
 }
 
-function checkRedirectUri(uri: string): string | null {
+/**
+ * The loopback IP literals an `http://` redirect URI may name (RFC 8252 §7.3, as the URL parser
+ * spells them: `127.1` is `127.0.0.1`). Not `localhost` (§8.3: NOT RECOMMENDED): the name can
+ * resolve elsewhere, and a client listening on it may listen on other interfaces too.
+ */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]'])
+
+/**
+ * Why the redirect URI cannot be registered, or null. Plain http would carry the code in clear
+ * over the network (RFC 9700 §2.6), so it is only for a native app's loopback listener.
+ */
+export function redirectUriProblem(uri: string): string | null {
   let url: URL
   try {
     url = new URL(uri)
@@ -66,6 +85,9 @@ function checkRedirectUri(uri: string): string | null {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return `"${uri}" must use http or https.`
   if (url.hash || uri.includes('#')) return `"${uri}" must not have a fragment.`
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    return `"${uri}" must use https; http only on a loopback IP literal, 127.0.0.1 or [::1] (not localhost: RFC 8252 §8.3).`
+  }
   return null
 }
 
@@ -91,7 +113,7 @@ export function validateClientInput(input: CreateOAuthClientInput, offered: read
   }
 
   const redirectUris = [...new Set((input.redirectUris ?? []).map((u) => u.trim()).filter(Boolean))]
-  const badUris = redirectUris.map(checkRedirectUri).filter((m): m is string => m !== null)
+  const badUris = redirectUris.map(redirectUriProblem).filter((m): m is string => m !== null)
   if (badUris.length > 0) errors.redirectUris = badUris
   else if (grants.includes('authorization_code') && redirectUris.length === 0) {
     errors.redirectUris = ['authorization_code needs at least one redirect URI.']
@@ -107,8 +129,13 @@ export function validateClientInput(input: CreateOAuthClientInput, offered: read
     errors.scopes = [`Unknown scope ${unknownScopes.join(', ')}; expected some of ${OAUTH_SCOPES.join(' ')}.`]
   }
 
+  const resourceServer = input.resourceServer ?? false
+  if (resourceServer && isPublic) {
+    errors.resourceServer = ['A public client cannot be a resource server: it has no secret to introspect with.']
+  }
+
   if (Object.keys(errors).length > 0) throw invalid(errors)
-  return { name, grants, redirectUris, scopes: scopes.join(' '), isPublic }
+  return { name, grants, redirectUris, scopes: scopes.join(' '), isPublic, resourceServer }
 }
 
 function toInfo(row: OAuthClient & { service_username: string | null }): OAuthClientInfo {
@@ -116,6 +143,7 @@ function toInfo(row: OAuthClient & { service_username: string | null }): OAuthCl
     clientId: row.id,
     name: row.name,
     public: row.public,
+    resourceServer: row.resource_server,
     grants: row.grant_types,
     redirectUris: row.redirect_uris,
     scopes: row.scopes,
@@ -158,6 +186,7 @@ export async function createOAuthClient(
         grant_types: JSON.stringify(valid.grants),
         scopes: valid.scopes,
         public: valid.isPublic,
+        resource_server: valid.resourceServer,
         service_user_id: serviceUser?.id ?? null,
       })
       .returningAll()
@@ -181,6 +210,16 @@ export async function listOAuthClients(db: Db): Promise<OAuthClientInfo[]> {
     .orderBy('oauth_clients.id')
     .execute()
   return rows.map(toInfo)
+}
+
+/** Whether the client may introspect tokens (RFC 7662 §4: the server decides who may). */
+export async function isResourceServer(db: Db, clientId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('oauth_clients')
+    .select('resource_server')
+    .where('id', '=', clientId)
+    .executeTakeFirst()
+  return row?.resource_server === true
 }
 
 export async function getOAuthClient(db: Db, clientId: string): Promise<OAuthClientInfo | undefined> {

@@ -146,7 +146,8 @@ export function createInteractionHandler(opts: InteractionOptions) {
     }
     if (details.prompt.name === 'consent') {
       const requested = typeof details.params.scope === 'string' ? details.params.scope.split(' ') : []
-      // Only scopes this server knows are ever granted; others are dropped, so they are not shown either.
+      // /oauth/auth refused any scope the client was not registered with (invalid_scope); showing only
+      // the scopes this server knows is a second fence.
       const scopes = requested.filter((scope) => (OAUTH_SCOPES as readonly string[]).includes(scope))
       return sendHtml(res, 200, consentPage({ uid: details.uid, csrf, clientName: name, scopes }))
     }

@@ -15,7 +15,6 @@ import { IncomingMessage as NodeIncomingMessage } from 'node:http'
 
 import type { AuthService } from '@gatehouse/auth'
 import { KeyRing } from '@gatehouse/auth'
-import type { Db } from '@gatehouse/db'
 import { decodeProtectedHeader, jwtVerify } from 'jose'
 import { sql } from 'kysely'
 import type {
@@ -30,10 +29,11 @@ import type { Config } from '../config.js'
 import { readBody, RestError } from '../rest/body.js'
 import { NULL_CHARACTERS } from '../routers/schemas.js'
 import { createAdapterFactory, isOAuthAccessTokenLive, pruneOAuthPayloads } from './adapter.js'
+import { isResourceServer, redirectUriProblem } from './clients.js'
 import { createInteractionHandler, renderErrorPage } from './interactions.js'
-import { persistedSecret, secretMatchesHash } from './secret.js'
+import { persistedSecret, sealOAuthSecrets, secretMatchesHash } from './secret.js'
 import type { OAuthSettings } from './settings.js'
-import { OAUTH_API_SCOPES, OAUTH_PATH, OAUTH_SCOPES, OAuthSettingsRef } from './settings.js'
+import { OAUTH_API_SCOPES, OAUTH_COOKIES, OAUTH_PATH, OAUTH_SCOPES, OAuthSettingsRef } from './settings.js'
 
 const INTROSPECTION_PATH = `${OAUTH_PATH}/token/introspection`
 const REVOCATION_PATH = `${OAUTH_PATH}/token/revocation`
@@ -74,22 +74,11 @@ async function oauthKeyRing(auth: AuthService, config: Config): Promise<KeyRing>
   const keys = new KeyRing({
     db: auth.db,
     algorithm: 'EdDSA',
+    secrets: auth.secrets,
     refreshIntervalMs: config.keyRefreshIntervalSeconds * 1000,
   })
   await keys.init()
   return keys
-}
-
-/** The active private keys of the algorithm, newest first (the provider signs with the first). */
-async function privateJwks(db: Db, algorithm: string) {
-  const rows = await db
-    .selectFrom('signing_keys')
-    .select(['kid', 'private_jwk'])
-    .where('algorithm', '=', algorithm)
-    .where('retired_at', 'is', null)
-    .orderBy('created_at', 'desc')
-    .execute()
-  return rows.map((row) => ({ ...row.private_jwk, kid: row.kid, alg: algorithm, use: 'sig' }))
 }
 
 function claimsFor(user: { id: number; username: string; email: string; firstName?: string; lastName?: string }) {
@@ -118,8 +107,9 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
   const db = auth.db
   const keys = await oauthKeyRing(auth, config)
   const settingsRef = new OAuthSettingsRef(config, keys)
-  const cookieKey = await persistedSecret(db, 'cookie-key')
-  const csrfKey = await persistedSecret(db, 'interaction-csrf-key')
+  await sealOAuthSecrets(db, auth.secrets) // any still in clear (stored before encryption at rest)
+  const cookieKey = await persistedSecret(db, auth.secrets, 'cookie-key')
+  const csrfKey = await persistedSecret(db, auth.secrets, 'interaction-csrf-key')
   let state: ProviderState | null = null
   let building: Promise<ProviderState> | null = null
   let lastPrune = 0
@@ -134,16 +124,24 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
     // oidc-provider (and koa under it) is loaded at the first OAuth request, not at start: about
     // 30 MB resident and 0.1 s of start-up that a server nobody asks for OAuth never pays.
     const { default: Provider, errors, interactionPolicy } = await import('oidc-provider')
-    const jwks = await privateJwks(db, settings.algorithm)
+    // The ring's keys, decrypted, the signing one first (the provider signs with the first).
+    const jwks = keys.privateJwks().map((jwk) => ({ ...jwk, alg: settings.algorithm, use: 'sig' }))
     if (jwks.length === 0) throw new TypeError(`OAuth: no active ${settings.algorithm} signing key`)
     const provider = new Provider(settings.issuer, configuration(settings, jwks, { errors, interactionPolicy }))
     // Clients hold only the SHA-256 of their secret (adapter.ts hands it over as client_secret).
     const clientPrototype = provider.Client.prototype as unknown as {
       clientSecret?: string
       compareClientSecret(actual: string): Promise<boolean>
+      redirectUriAllowed: (this: unknown, value: string) => boolean
     }
     clientPrototype.compareClientSecret = function compareClientSecret(actual: string) {
       return Promise.resolve(secretMatchesHash(actual, this.clientSecret))
+    }
+    // A row registered before http redirect URIs were limited to loopback gets no code sent there: the
+    // provider answers with its error page instead of redirecting (clients.ts refuses new ones).
+    const registered = clientPrototype.redirectUriAllowed
+    clientPrototype.redirectUriAllowed = function redirectUriAllowed(this: unknown, value: string) {
+      return redirectUriProblem(value) === null && registered.call(this, value)
     }
     provider.on('server_error', (_ctx: unknown, error: unknown) => opts.onError?.(error, 'oauth'))
     return { provider, callback: provider.callback(), kids }
@@ -163,7 +161,7 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
       }),
       jwks: { keys: jwks },
       cookies: {
-        names: { session: 'oauth_session', interaction: 'oauth_interaction', resume: 'oauth_interaction_resume' },
+        names: { ...OAUTH_COOKIES },
         keys: [cookieKey],
         long: { httpOnly: true, sameSite: 'lax' },
         short: { httpOnly: true, sameSite: 'lax' },
@@ -193,17 +191,21 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
         authorizationSigningAlgValues: [alg],
       },
       pkce: {
-        // Public clients must prove possession of the code (S256: the only method oidc-provider knows).
-        required: (_ctx, client) => client.clientAuthMethod === 'none',
+        // Every client proves possession of its code (S256: the only method oidc-provider knows), the
+        // confidential ones too (OAuth 2.1; RFC 9700 §2.1.1): a secret does not stop a code injected
+        // into the client's own session, a verifier does.
+        required: () => true,
       },
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: settings.grants.includes('client_credentials') },
         introspection: {
           enabled: true,
-          // A confidential client (a resource server) may introspect any token; a public one only its own.
-          allowedPolicy: (_ctx, client, token) =>
-            client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+          // Only a client registered as a resource server may introspect, any token; every other
+          // client gets `{active: false}` (RFC 7662 §4), even for its own tokens: otherwise any app
+          // could test tokens it found (DOT: the `introspection` scope). The flag is read here rather
+          // than carried in the client's metadata: one indexed read per introspection.
+          allowedPolicy: (_ctx, client) => isResourceServer(db, client.clientId),
         },
         revocation: {
           enabled: true,
@@ -222,7 +224,8 @@ export async function createOAuthServer(opts: OAuthServerOptions): Promise<OAuth
           // Every token is for our API unless the client names it anyway: DOT's tokens are API tokens.
           defaultResource: () => settings.resource,
           useGrantedResource: () => true,
-          getResourceServerInfo: (_ctx, resourceIndicator) => {
+          getResourceServerInfo: (ctx, resourceIndicator, client) => {
+            refuseScopesNotGiven(ctx, client, errors)
             if (resourceIndicator !== settings.resource) throw new errors.InvalidTarget()
             return {
               scope: OAUTH_API_SCOPES.join(' '),
@@ -497,6 +500,27 @@ function markCookiesSecure(res: ServerResponse): void {
       lines.map((line) => (/;\s*secure\s*(;|$)/i.test(line) ? line : `${line}; secure`)),
     )
   }
+}
+
+/**
+ * `invalid_scope` for any requested scope the client was not registered with (DOT's
+ * validate_scopes): oidc-provider refuses those it knows of and drops unknown ones silently, so a
+ * client asking for `read admin` got a token for `read`. Run from getResourceServerInfo, the one
+ * hook the provider calls with the client and the requested scope both at the authorization
+ * endpoint (after the redirect URI is checked, so the error goes back to it; every request names
+ * our resource, by default) and in the client_credentials grant (after client authentication). A
+ * refresh already refuses a scope its token does not hold; the code exchange takes no scope.
+ */
+function refuseScopesNotGiven(
+  ctx: KoaContextWithOIDC,
+  client: { scope?: string | undefined },
+  errors: typeof OidcErrors,
+) {
+  const requested = (ctx.oidc.params as { scope?: unknown } | undefined)?.scope
+  if (typeof requested !== 'string') return
+  const given = new Set((client.scope ?? '').split(' '))
+  const missing = [...new Set(requested.split(' '))].filter((scope) => scope !== '' && !given.has(scope))
+  if (missing.length > 0) throw new errors.InvalidScope('requested scope is not allowed', missing.join(' '))
 }
 
 function isJwt(token: string): boolean {

@@ -11,6 +11,16 @@ import type { Config, OAuthGrantType } from '../config.js'
 /** Where the authorization server is mounted on our HTTP server. */
 export const OAUTH_PATH = '/oauth'
 
+/**
+ * The provider's cookies. The session cookie (a browser's sign-in at the OAuth server) has
+ * `Path=/`, so the browser sends it to Gatehouse's own logout too, which ends it (oauth/sign-out.ts).
+ */
+export const OAUTH_COOKIES = {
+  session: 'oauth_session',
+  interaction: 'oauth_interaction',
+  resume: 'oauth_interaction_resume',
+} as const
+
 /** Scopes that narrow what a token may do on our API (DOT's `read` / `write`). */
 export const OAUTH_API_SCOPES = ['read', 'write'] as const
 /** OpenID Connect's own scopes: who the user is (ID token, userinfo) and whether a refresh token is issued. */

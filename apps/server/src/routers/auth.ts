@@ -1,6 +1,7 @@
 import { ACTIONS, AuthError, CATALOGUE, loadSubject, toPublicUser } from '@gatehouse/auth'
 import * as z from 'zod'
 
+import { endOAuthSignIn } from '../oauth/sign-out.js'
 import { protectedProcedure, publicProcedure, throttled, tokenViewProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import {
@@ -55,18 +56,27 @@ export const authRouter = router({
    * The seed's logout: 200 for every caller, JWT cookies cleared (that needs no CSRF token: it can
    * only log the browser out). A refresh token in the body is blacklisted (a bad one is its 401);
    * the `refresh` cookie's token is blacklisted too unless the request comes from a foreign
-   * Origin, and a cookie that can no longer be blacklisted still logs out.
+   * Origin, and a cookie that can no longer be blacklisted still logs out. Once a token is
+   * blacklisted here, the browser's sign-in at the OAuth server ends too (oauth/sign-out.ts).
    */
   logout: publicProcedure.input(z.strictObject({ refresh: token.optional() })).mutation(async ({ ctx, input }) => {
     const cookieToken = refreshCookieOf(ctx)
     if (sendsJwtCookies(ctx)) clearJwtCookies(ctx)
+    let ended = false
     if (input.refresh !== undefined) {
       await ctx.auth.logout(input.refresh, ctx.meta)
+      ended = true
     } else if (cookieToken && fromTrustedOrigin(ctx)) {
-      await ctx.auth.logout(cookieToken, ctx.meta).catch((error: unknown) => {
-        if (!(error instanceof AuthError)) throw error // an outage is still a 503
-      })
+      ended = await ctx.auth.logout(cookieToken, ctx.meta).then(
+        () => true,
+        (error: unknown) => {
+          if (!(error instanceof AuthError)) throw error // an outage is still a 503
+          return false
+        },
+      )
     }
+    // Only a logout that ended a login ends the OAuth sign-in: not an empty or a forged one.
+    if (ended) await endOAuthSignIn(ctx)
     return { detail: 'Successfully logged out.' as const }
   }),
 

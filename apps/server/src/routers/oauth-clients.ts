@@ -30,6 +30,8 @@ const createInput = z.strictObject({
     z.string({ error: 'Not a valid string.' }).max(200, 'Ensure this field has no more than 200 characters.'),
   ),
   public: z.boolean().optional(),
+  /** May introspect any token (an API checking the tokens presented to it). */
+  resourceServer: z.boolean().optional(),
 })
 
 const clientId = prohibitNull(z.string({ error: 'Not a valid string.' }).min(1, 'This field may not be blank.').max(64))

@@ -16,6 +16,7 @@ import {
 import * as z from 'zod'
 
 import type { Context } from '../context.js'
+import { endOAuthSignIn } from '../oauth/sign-out.js'
 import { protectedProcedure, publicProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import { field, password, username } from './schemas.js'
@@ -45,13 +46,17 @@ export const sessionRouter = router({
 
   /**
    * Ends the presented session and clears `sessionid`, whatever the cookie held. A live session
-   * is ended only by a request that passes the CSRF checks (403 otherwise, and nothing changes).
+   * is ended only by a request that passes the CSRF checks (403 otherwise, and nothing changes);
+   * ending one ends the browser's sign-in at the OAuth server too (oauth/sign-out.ts).
    */
   logout: publicProcedure.mutation(async ({ ctx }) => {
     const http = ctx.http
     const key = presentedSessionKey(http?.request.cookies)
     if (http && key !== undefined) {
-      await ctx.auth.endSession(key, ctx.meta, () => enforceCsrf(http.request, ctx.config.csrfTrustedOrigins))
+      const ended = await ctx.auth.endSession(key, ctx.meta, () =>
+        enforceCsrf(http.request, ctx.config.csrfTrustedOrigins),
+      )
+      if (ended) await endOAuthSignIn(ctx)
     }
     http?.setCookie(clearSessionCookie())
     return { detail: 'Successfully logged out.' as const }

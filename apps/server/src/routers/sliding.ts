@@ -5,6 +5,7 @@
  */
 import * as z from 'zod'
 
+import { endOAuthSignIn } from '../oauth/sign-out.js'
 import { protectedProcedure, throttled, tokenViewProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import { password, token, username } from './schemas.js'
@@ -21,9 +22,13 @@ export const slidingRouter = router({
     .input(z.strictObject({ token }))
     .mutation(({ ctx, input }) => ctx.auth.refreshSlidingToken(input.token, ctx.meta)),
 
-  /** Blacklists the token: it and every refresh of it stop working. Accepted past `exp`, until `refresh_exp`. */
+  /**
+   * Blacklists the token: it and every refresh of it stop working. Accepted past `exp`, until
+   * `refresh_exp`. The browser's sign-in at the OAuth server ends too (oauth/sign-out.ts).
+   */
   logout: tokenViewProcedure.input(z.strictObject({ token })).mutation(async ({ ctx, input }) => {
     await ctx.auth.logoutSlidingToken(input.token, ctx.meta)
+    await endOAuthSignIn(ctx)
     return { detail: 'Successfully logged out.' as const }
   }),
 })

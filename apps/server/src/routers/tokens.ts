@@ -1,7 +1,8 @@
 /**
  * auth.tokens.*: opaque API keys for `Authorization: Token <key>` (DRF authtoken, with knox's
- * many named, expiring keys). A key is returned once, by `obtain` or `create`; the server keeps
- * only its hash, so lists show ids and names, never keys.
+ * many named, expiring keys). The server keeps only their hashes, so lists show ids and names,
+ * never keys: a named key is shown once, by `create`; the DRF key that `obtain` answers is derived
+ * again on every call (@gatehouse/auth's tokens/drf-token.ts).
  */
 import * as z from 'zod'
 
@@ -16,8 +17,7 @@ const expiresAt = z.iso
 export const tokensRouter = router({
   /**
    * DRF's obtain_auth_token, for username and password, checked like auth.login (same
-   * brute-force protection). Unlike DRF, the old key cannot be shown again (only its hash is
-   * kept), so each call returns a new default key and the previous default stops working.
+   * brute-force protection): the user's one key, 40 hex, the same on every call until revoked.
    */
   obtain: publicProcedure
     .input(z.strictObject({ username, password }))
@@ -25,7 +25,7 @@ export const tokensRouter = router({
 
   /**
    * The seed's DRF `register` that answers with a token: auth.register (same validation, errors
-   * and `register` throttle scope), then the new user's default key, as `obtain` makes it.
+   * and `register` throttle scope), then the new user's DRF key, as `obtain` answers it.
    */
   register: publicProcedure
     .use(throttled('register'))

@@ -105,20 +105,25 @@ export interface AuthorizeOptions {
   clientId: string
   redirectUri: string
   scope: string
-  challenge?: string | undefined
+  /**
+   * The PKCE code_challenge. Every client must send one, so by default a fresh one is made (whose
+   * verifier nobody keeps: use `authorize` to redeem the code); `null` sends none.
+   */
+  challenge?: string | null | undefined
   method?: string | undefined
   state?: string
   extra?: Record<string, string>
 }
 
 export function authorizeUrl(o: AuthorizeOptions): string {
+  const challenge = o.challenge === undefined ? pkce().challenge : o.challenge
   const params = new URLSearchParams({
     response_type: 'code',
     client_id: o.clientId,
     redirect_uri: o.redirectUri,
     scope: o.scope,
     state: o.state ?? 'st4te',
-    ...(o.challenge ? { code_challenge: o.challenge, code_challenge_method: o.method ?? 'S256' } : {}),
+    ...(challenge !== null ? { code_challenge: challenge, code_challenge_method: o.method ?? 'S256' } : {}),
     ...o.extra,
   })
   return `${o.base}/oauth/auth?${params.toString()}`
@@ -126,13 +131,16 @@ export function authorizeUrl(o: AuthorizeOptions): string {
 
 /**
  * The whole browser side of authorization code: start, sign in (if asked), consent (if asked),
- * and return where the server finally sends the browser (the client's redirect URI).
+ * and return where the server finally sends the browser (the client's redirect URI). Every client
+ * must use PKCE: without a `challenge`, a fresh S256 pair is made and its `verifier` returned.
  */
 export async function authorize(
   browser: Browser,
   o: AuthorizeOptions & { user?: { username: string; password: string }; decision?: 'allow' | 'deny' },
 ) {
-  let res = await browser.follow(authorizeUrl(o), o.base)
+  const pair = o.challenge === undefined ? pkce() : undefined
+  const verifier = pair?.verifier
+  let res = await browser.follow(authorizeUrl({ ...o, challenge: pair ? pair.challenge : o.challenge }), o.base)
   const pages: string[] = []
   for (let step = 0; step < 4 && res.location === undefined; step += 1) {
     if (res.status !== 200) throw new Error(`interaction answered ${res.status}: ${res.text.slice(0, 300)}`)
@@ -159,7 +167,7 @@ export async function authorize(
   if (res.location === undefined)
     throw new Error(`never redirected to the client: ${res.status} ${res.text.slice(0, 300)}`)
   const location = new URL(res.location)
-  return { location, params: location.searchParams, pages }
+  return { location, params: location.searchParams, pages, verifier }
 }
 
 export async function tokenRequest(base: string, o: { form: Record<string, string>; authorization?: string }) {
@@ -198,11 +206,11 @@ interface ClientSpec {
 }
 
 /**
- * The three clients an OAuth test starts from, created straight in the database: a
- * client_credentials service, a confidential web app and a public single-page app (PKCE), both
- * apps redirecting to REDIRECT with refresh tokens.
+ * The clients an OAuth test starts from, created straight in the database: a client_credentials
+ * service, a confidential web app and a public single-page app (PKCE), both apps redirecting to
+ * REDIRECT with refresh tokens, and `api`, a resource server (the one client that may introspect).
  * @example
- * const { service, web, spa } = await createTestClients(server.db, { service: { name: 'Billing', scopes: 'read' }, … })
+ * const { service, web, spa, api } = await createTestClients(server.db, { service: { name: 'Billing', scopes: 'read' }, … })
  */
 export async function createTestClients(db: Db, specs: { service: ClientSpec; web: ClientSpec; spa: ClientSpec }) {
   const app = (spec: ClientSpec, isPublic: boolean) =>
@@ -214,6 +222,11 @@ export async function createTestClients(db: Db, specs: { service: ClientSpec; we
   const service = await createOAuthClient(db, { ...specs.service, grants: ['client_credentials'] }, ALL_GRANTS)
   const web = await app(specs.web, false)
   const spa = await app(specs.spa, true)
+  const api = await createOAuthClient(
+    db,
+    { name: 'Resource server', grants: ['client_credentials'], scopes: 'read', resourceServer: true },
+    ALL_GRANTS,
+  )
   return {
     service: {
       clientId: service.client.clientId,
@@ -222,5 +235,6 @@ export async function createTestClients(db: Db, specs: { service: ClientSpec; we
     },
     web: { clientId: web.client.clientId, secret: web.clientSecret ?? '' },
     spa: { clientId: spa.client.clientId },
+    api: { clientId: api.client.clientId, secret: api.clientSecret ?? '' },
   }
 }

@@ -113,7 +113,14 @@ export interface ProcessStore {
  */
 export async function createProcessStore(prefix: string, extra: Record<string, string> = {}): Promise<ProcessStore> {
   const dataDir = await mkdtemp(join(tmpdir(), `${prefix}-`))
-  const env: Record<string, string> = { DATA_DIR: dataDir, PASSWORD_HASH_COST: '4', ...extra }
+  // One issuer for every process, as several hosts behind one name need (JWT_ISSUER): unset, each
+  // would use its own URL, and the processes here listen on ports of their own.
+  const env: Record<string, string> = {
+    DATA_DIR: dataDir,
+    PASSWORD_HASH_COST: '4',
+    JWT_ISSUER: 'http://gatehouse.test',
+    ...extra,
+  }
   const adminUrl = process.env['DATABASE_URL']
   const database = `${prefix}_${process.pid}_${Date.now()}`
   const admin = async (statement: string) => {

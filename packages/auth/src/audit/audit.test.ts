@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import type { AuthService } from '../service.js'
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
+import { drfTokenRow } from '../tokens/drf-token.js'
 import { createAuditRecorder } from './audit.js'
 import { listAuditEvents } from './repository.js'
 
@@ -27,9 +29,18 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
       .orderBy('id')
       .execute()
 
+  /** The service's clock runs with real time, moved ahead by the tests that need it. */
+  let aheadMs = 0
   beforeAll(async () => {
     t = await createTestDb()
-    auth = await createAuthService({ db: t.db, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    const clock = () => new Date(Date.now() + aheadMs)
+    auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
   })
   afterAll(() => t[Symbol.asyncDispose]())
 
@@ -165,17 +176,26 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
     ])
   })
 
-  it('records refresh, reuse of a rotated refresh token (the family, never a token) and logout', async () => {
+  it('records refresh, a grace sibling, reuse of a rotated refresh token (the family, never a token) and logout', async () => {
     const username = fresh()
     const user = await auth.register({ username, password: PASSWORD })
     const meta = { address: '198.51.100.4', userAgent: 'tests/1' }
     const first = await auth.login({ username, password: PASSWORD }, meta)
     const second = await auth.refresh(first.refresh, meta)
+    await auth.refresh(first.refresh, meta) // within REFRESH_REUSE_INTERVAL: a sibling
+    aheadMs += 11_000 // past it: reuse
     await expect(auth.refresh(first.refresh, meta)).rejects.toMatchObject({ code: 'TOKEN_BLACKLISTED' })
     await auth.logout(second.refresh, meta)
 
     const events = (await listAuditEvents(t.db, { userId: user.id, limit: 50 })).items.reverse()
-    expect(events.map((e) => e.event)).toEqual(['login.succeeded', 'token.refreshed', 'token.reuse_detected', 'logout'])
+    expect(events.map((e) => e.event)).toEqual([
+      'login.succeeded',
+      'token.refreshed',
+      'token.refreshed',
+      'token.reuse_detected',
+      'logout',
+    ])
+    expect(events[2]?.detail['grace']).toBe(true)
     const familyId = events[1]?.detail['familyId']
     expect(familyId).toEqual(expect.any(String))
     for (const e of events.slice(1)) {
@@ -196,13 +216,13 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
     const events = (await listAuditEvents(t.db, { userId: user.id, limit: 50 })).items.reverse()
     expect(events.map((e) => [e.event, e.detail])).toEqual([
       ['login.succeeded', { via: 'api_token' }],
-      ['api_token.created', { id: obtained.split('.')[0], name: 'default', via: 'obtain' }],
+      ['api_token.created', { id: drfTokenRow(obtained).id, name: 'default', via: 'obtain' }],
       ['api_token.created', { id: token.id, name: 'ci' }],
       ['api_token.revoked', { id: token.id }],
       ['api_token.revoked', { count: 1 }],
       ['password.changed', { via: 'cli' }],
     ])
     expect(JSON.stringify(events)).not.toContain(key.split('.')[1])
-    expect(JSON.stringify(events)).not.toContain(obtained.split('.')[1])
+    expect(JSON.stringify(events)).not.toContain(obtained)
   })
 })

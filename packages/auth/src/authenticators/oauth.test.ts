@@ -9,9 +9,14 @@ import { AuthError } from '../errors.js'
 import { KeyRing } from '../jwt/keys.js'
 import { signToken } from '../jwt/sign.js'
 import { verifyToken } from '../jwt/verify.js'
+import { oauthPayloadId } from '../tokens/oauth-payload-id.js'
 import { oauthPrincipalLoader } from '../tokens/oauth-principal.js'
+import { SecretBox } from '../crypto/secret-box.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import { bearerAuthenticator } from './bearer.js'
 import { isOAuthAccessToken, oauthAuthenticator, verifyOAuthToken } from './oauth.js'
+
+const TEST_SECRETS = new SecretBox({ secretKey: TEST_SECRET_KEY })
 
 const T0 = new Date('2026-01-01T00:00:00Z')
 const at = (seconds: number) => () => new Date(T0.getTime() + seconds * 1000)
@@ -28,7 +33,7 @@ describe(`${TEST_BACKEND}: the oauth authenticator`, () => {
   let service: number
   beforeAll(async () => {
     t = await createTestDb()
-    keys = new KeyRing({ db: t.db, algorithm: 'EdDSA' })
+    keys = new KeyRing({ secrets: TEST_SECRETS, db: t.db, algorithm: 'EdDSA' })
     await keys.init()
     const insert = (username: string, isActive = true) =>
       t.db
@@ -47,7 +52,7 @@ describe(`${TEST_BACKEND}: the oauth authenticator`, () => {
     const expires = new Date(T0.getTime() + 3_600_000)
     const row = (id: string, model: string, payload: Record<string, unknown>) => ({
       model,
-      id,
+      id: oauthPayloadId(model, id),
       payload: JSON.stringify(payload),
       grant_id: model === 'AccessToken' ? 'g1' : null,
       expires_at: expires,
@@ -144,6 +149,15 @@ describe(`${TEST_BACKEND}: the oauth authenticator`, () => {
     await expect(verifyOAuthToken(own, { keys, clock: at(10), settings })).rejects.toMatchObject({
       code: 'TOKEN_INVALID',
     })
+    // Our refresh and sliding tokens have header types of their own: still not the oauth scheme's.
+    for (const tokenType of ['refresh', 'sliding'] as const) {
+      const ours = (await signToken({ userId: alice, tokenType }, { keys, clock: at(0), lifetimeSeconds: 300 })).token
+      expect(isOAuthAccessToken(request(ours)), tokenType).toBe(false)
+      expect(await authenticator().authenticate(request(ours))).toBeNull()
+      await expect(verifyOAuthToken(ours, { keys, clock: at(10), settings })).rejects.toMatchObject({
+        code: 'TOKEN_INVALID',
+      })
+    }
   })
 
   it('refuses the wrong issuer, audience, algorithm, expiry or shape', async () => {

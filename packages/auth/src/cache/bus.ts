@@ -7,6 +7,12 @@
  * database on every request until the bus is back, so a lost notification can never leave a
  * revoked credential working.
  *
+ * A connection can die without closing (a peer gone behind a NAT or a failover: no FIN, no RST),
+ * and then notifications simply stop. So every heartbeat (a NOTIFY to itself, every `heartbeatMs`)
+ * must come back within `heartbeatMs`: the moment one is overdue the bus is down, the caches are
+ * emptied, and it reconnects. TCP keepalive is on as well, so the kernel gives up on a dead peer
+ * of an idle connection too.
+ *
  * Postgres delivers notifications to a listener in commit order, and a session hears its own. So
  * `sync()` — a NOTIFY sent on the listening connection, waited for until it comes back — returns
  * once every change committed before it has reached this process's caches.
@@ -15,6 +21,24 @@ import type { Db, ListenClient, ListenNotification } from '@gatehouse/db'
 import { createListenClient } from '@gatehouse/db'
 
 export const AUTH_CHANNEL = 'gatehouse_auth'
+
+/** The timers behind the heartbeat, its deadline and reconnection (tests move time by hand). */
+export interface BusTimers {
+  setTimeout(run: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+/** Node's timers, unref'd: the bus never keeps a process alive. */
+const NODE_TIMERS: BusTimers = {
+  setTimeout(run, ms) {
+    const timer = setTimeout(run, ms)
+    timer.unref()
+    return timer
+  },
+  clearTimeout(handle) {
+    clearTimeout(handle as NodeJS.Timeout)
+  },
+}
 
 export interface InvalidationBusOptions {
   db: Db
@@ -25,10 +49,17 @@ export interface InvalidationBusOptions {
    * cache drops it all, and serves again only while live.
    */
   onLive(live: boolean): void
-  /** How often the bus proves it still hears its own notifications. @default 5000 */
+  /**
+   * How often the bus proves it still hears its own notifications, and how long each proof may
+   * take: a heartbeat not back within it means the connection is dead. @default 5000
+   */
   heartbeatMs?: number | undefined
   /** A connection problem, for the operator's log; the bus reconnects by itself. */
   onError?: ((error: unknown) => void) | undefined
+  /** Opens the LISTEN connection. @default createListenClient(db), with TCP keepalive */
+  listenClient?: (() => ListenClient | undefined) | undefined
+  /** @default Node's timers, unref'd */
+  timers?: BusTimers | undefined
 }
 
 interface SyncRound {
@@ -41,6 +72,8 @@ const MAX_BACKOFF_MS = 5000
 export class InvalidationBus {
   readonly #opts: InvalidationBusOptions
   readonly #heartbeatMs: number
+  readonly #timers: BusTimers
+  readonly #listenClient: () => ListenClient | undefined
   /** The connection being opened or in use; events from any other are stale. */
   #attempt: ListenClient | null = null
   /** Set once listening. */
@@ -52,16 +85,23 @@ export class InvalidationBus {
   #nonce = 0
   #inFlight: SyncRound | null = null
   #waiting: (() => void)[] = []
-  #heartbeat: NodeJS.Timeout | null = null
-  #reconnect: NodeJS.Timeout | null = null
-  #lastEcho = 0
+  /** The next heartbeat, while live and none is out. */
+  #beatTimer: unknown = null
+  /** The moment the heartbeat that is out becomes overdue. */
+  #deadline: unknown = null
+  #reconnect: unknown = null
 
   constructor(opts: InvalidationBusOptions) {
     this.#opts = opts
     this.#heartbeatMs = opts.heartbeatMs ?? 5000
+    this.#timers = opts.timers ?? NODE_TIMERS
+    // Keepalive probes start after a heartbeat's worth of silence: a dead peer of an idle
+    // connection is noticed by the kernel as well as by the heartbeat.
+    const keepAlive = { keepAlive: true, keepAliveInitialDelayMillis: this.#heartbeatMs }
+    this.#listenClient = opts.listenClient ?? (() => createListenClient(opts.db, keepAlive))
   }
 
-  /** Whether the caches may serve: connected, listening, and heard from within two heartbeats. */
+  /** Whether the caches may serve: connected, listening, and no heartbeat overdue. */
   get live(): boolean {
     return this.#live
   }
@@ -94,13 +134,13 @@ export class InvalidationBus {
     this.#closed = true
     const client = this.#attempt
     this.#down()
-    if (this.#reconnect) clearTimeout(this.#reconnect)
+    if (this.#reconnect !== null) this.#timers.clearTimeout(this.#reconnect)
     await client?.end().catch(() => undefined)
   }
 
   async #connect(): Promise<void> {
     if (this.#closed) return
-    const client = createListenClient(this.#opts.db)
+    const client = this.#listenClient()
     if (!client) return // a Kysely instance createDb did not make: no caching
     this.#attempt = client
     client.on('error', (error) => this.#fail(client, error))
@@ -123,17 +163,28 @@ export class InvalidationBus {
     this.#backoffMs = 100
     this.#live = true
     this.#opts.onLive(true)
-    this.#lastEcho = performance.now()
-    this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs)
-    this.#heartbeat.unref()
+    this.#beatTimer = this.#timers.setTimeout(() => this.#beat(), this.#heartbeatMs)
   }
 
+  /**
+   * One heartbeat: a round through Postgres (queued behind any round already out) that must come
+   * back within `heartbeatMs`, else the connection is taken for dead at that very moment. The
+   * next one goes out a heartbeat after this one came back.
+   */
   #beat(): void {
-    if (performance.now() - this.#lastEcho > 2 * this.#heartbeatMs) {
-      this.#fail(this.#attempt, new Error('the LISTEN connection stopped answering its heartbeat'))
-      return
-    }
-    void this.sync()
+    this.#beatTimer = null
+    const client = this.#client
+    if (!client) return
+    this.#deadline = this.#timers.setTimeout(() => {
+      this.#deadline = null
+      this.#fail(client, new Error(`the LISTEN connection did not answer its heartbeat within ${this.#heartbeatMs} ms`))
+    }, this.#heartbeatMs)
+    void this.sync().then(() => {
+      if (client !== this.#client) return // the bus went down meanwhile, and cleared the deadline
+      if (this.#deadline !== null) this.#timers.clearTimeout(this.#deadline)
+      this.#deadline = null
+      this.#beatTimer = this.#timers.setTimeout(() => this.#beat(), this.#heartbeatMs)
+    })
   }
 
   #sendRound(): void {
@@ -148,9 +199,9 @@ export class InvalidationBus {
   }
 
   #receive(client: ListenClient, message: ListenNotification): void {
-    if (client !== this.#client || message.channel !== AUTH_CHANNEL || !message.payload?.startsWith(this.#prefix)) return
+    if (client !== this.#client || message.channel !== AUTH_CHANNEL || !message.payload?.startsWith(this.#prefix))
+      return
     const what = message.payload.slice(this.#prefix.length)
-    this.#lastEcho = performance.now()
     if (what.startsWith('sync:')) {
       const round = this.#inFlight
       if (round && what === `sync:${round.nonce}`) {
@@ -174,16 +225,19 @@ export class InvalidationBus {
     client?.end().catch(() => undefined)
     const delay = this.#backoffMs
     this.#backoffMs = Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS)
-    this.#reconnect = setTimeout(() => void this.#connect(), delay)
-    this.#reconnect.unref()
+    this.#reconnect = this.#timers.setTimeout(() => {
+      this.#reconnect = null
+      void this.#connect()
+    }, delay)
   }
 
   /** Not live any more: drop everything cached and release whoever waits on a sync. */
   #down(): void {
     const wasLive = this.#live
     this.#live = false
-    if (this.#heartbeat) clearInterval(this.#heartbeat)
-    this.#heartbeat = null
+    for (const timer of [this.#beatTimer, this.#deadline]) if (timer !== null) this.#timers.clearTimeout(timer)
+    this.#beatTimer = null
+    this.#deadline = null
     this.#client = null
     if (this.#closed) this.#attempt = null
     if (!this.#closed || wasLive) this.#opts.onLive(false)

@@ -1,3 +1,5 @@
+import type { ListenClient } from '@gatehouse/db'
+import { createListenClient } from '@gatehouse/db'
 import type { TestDatabase } from '@gatehouse/db/testing'
 import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
 import { sql } from 'kysely'
@@ -6,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { VerifiedToken } from '../jwt/claims.js'
 import type { AuthService } from '../service.js'
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import { AuthCache } from './auth-cache.js'
+import type { BusTimers } from './bus.js'
+import { InvalidationBus } from './bus.js'
 
 const PASSWORD = 'Tr1cky-passphrase'
 let now = new Date('2026-01-01T00:00:00Z')
@@ -90,8 +95,15 @@ describe(`${TEST_BACKEND}: auth cache over LISTEN/NOTIFY`, () => {
 
   beforeAll(async () => {
     t = await createTestDb()
-    const options = { db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' as const } }
-    auth = await createAuthService({ ...options, cache: { heartbeatMs: 200 } })
+    const options = {
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' as const },
+    }
+    // Heartbeats run while these tests do; each must come back within a second, or the bus drops.
+    auth = await createAuthService({ ...options, cache: { heartbeatMs: 1000 } })
     elsewhere = await createAuthService(options)
   })
   afterAll(async () => {
@@ -198,6 +210,54 @@ describe(`${TEST_BACKEND}: auth cache over LISTEN/NOTIFY`, () => {
     await expect(auth.authenticateApiToken(token.token)).rejects.toMatchObject({ code: 'API_TOKEN_INVALID' })
   })
 
+  it('stops serving the moment a heartbeat round is overdue (a half-open LISTEN connection), then comes back', async () => {
+    // The LISTEN connection still looks open but nothing comes back over it any more (a dead peer
+    // behind a NAT or a failed-over address: no FIN, no RST). The bus used to notice only after two
+    // silent heartbeats, up to three rounds (15 s) in which the cache went on serving what it held.
+    const timers = new ManualTimers()
+    let holding = false
+    const held: unknown[][] = []
+    const cache = new AuthCache({ now: () => now.getTime() })
+    const bus = new InvalidationBus({
+      db: t.db,
+      onChange: (what) => cache.change(what),
+      onLive: (live) => cache.setLive(live),
+      heartbeatMs: 5000,
+      timers,
+      listenClient: () => {
+        const client = createListenClient(t.db)
+        if (client) holdBack(client, { holding: () => holding, held })
+        return client
+      },
+    })
+    try {
+      await bus.start()
+      expect(bus.live).toBe(true)
+      cache.putUser({ user: { id: 1, groups: [] } as never, epoch: 0 }, cache.ticket())
+      holding = true
+      timers.advance(5000) // a heartbeat goes out and does not come back
+      timers.advance(4999) // still within its round
+      expect([bus.live, cache.user(1) !== undefined]).toEqual([true, true])
+      timers.advance(1) // overdue: not one moment more of serving from memory
+      expect([bus.live, cache.user(1)]).toEqual([false, undefined])
+      cache.putUser({ user: { id: 1, groups: [] } as never, epoch: 0 }, cache.ticket())
+      expect(cache.user(1)).toBeUndefined()
+
+      // It reconnects by itself, on a connection that answers, and serves again.
+      holding = false
+      timers.advance(100) // the first reconnect's backoff
+      await waitFor(() => bus.live)
+      cache.putUser({ user: { id: 1, groups: [] } as never, epoch: 0 }, cache.ticket())
+      expect(cache.user(1)).toBeDefined()
+      timers.advance(5000)
+      await bus.sync()
+      timers.advance(5000)
+      expect(bus.live).toBe(true)
+    } finally {
+      await bus.close()
+    }
+  })
+
   it.skipIf(TEST_BACKEND === 'pglite')(
     'with its connection lost it serves nothing from memory, then comes back',
     async () => {
@@ -219,4 +279,47 @@ describe(`${TEST_BACKEND}: auth cache over LISTEN/NOTIFY`, () => {
 async function waitFor(condition: () => boolean) {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25))
   expect(condition()).toBe(true)
+}
+
+/**
+ * Timers that fire only when the test moves time on (the bus's heartbeat, round deadline and
+ * reconnect), so the test says exactly when a round is overdue instead of sleeping.
+ */
+class ManualTimers implements BusTimers {
+  #now = 0
+  #next = 1
+  readonly #pending = new Map<number, { at: number; run: () => void }>()
+
+  setTimeout(run: () => void, ms: number): number {
+    const id = this.#next++
+    this.#pending.set(id, { at: this.#now + ms, run })
+    return id
+  }
+
+  clearTimeout(id: unknown): void {
+    this.#pending.delete(id as number)
+  }
+
+  /** Moves time on by `ms`, firing what falls due in order (including timers those set). */
+  advance(ms: number): void {
+    const until = this.#now + ms
+    for (;;) {
+      const due = [...this.#pending].filter(([, t]) => t.at <= until).sort(([, a], [, b]) => a.at - b.at)[0]
+      if (!due) break
+      this.#pending.delete(due[0])
+      this.#now = due[1].at
+      due[1].run()
+    }
+    this.#now = until
+  }
+}
+
+/** What reaches the bus over this connection waits while `holding()`: a network that went quiet. */
+function holdBack(client: ListenClient, o: { holding: () => boolean; held: unknown[][] }) {
+  const emit = client.emit.bind(client)
+  client.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event !== 'notification' || !o.holding()) return emit(event, ...args)
+    o.held.push(args)
+    return true
+  }) as typeof client.emit
 }

@@ -3,6 +3,7 @@ import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import { ImportFileError, parseDjangoDump } from './django.js'
 import { describeImport, importDjangoUsers } from './import.js'
 
@@ -137,7 +138,12 @@ describe(`${TEST_BACKEND}: importing a Django dump`, () => {
     expect(await groupsOf(d, 'alice')).toEqual(['HR', 'Reviewers'])
 
     // the identity sequence moved past the kept ids: new users do not collide with them
-    const auth = await createAuthService({ db: d, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    const auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: d,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
     const later = await auth.register({ username: 'later', password: 'Tr1cky-passphrase' })
     expect(later.id).toBeGreaterThan(5)
   })
@@ -145,7 +151,12 @@ describe(`${TEST_BACKEND}: importing a Django dump`, () => {
   it('logs the imported user in with the old password and moves the hash to bcrypt', async () => {
     const d = await db()
     await importDjangoUsers(d, parseDjangoDump(PLAIN, { source: 'users.json' }))
-    const auth = await createAuthService({ db: d, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    const auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: d,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
     await expect(auth.login({ username: 'bob', password: OLD_PASSWORD })).rejects.toMatchObject({
       code: 'INVALID_CREDENTIALS',
     })
@@ -221,7 +232,12 @@ describe(`${TEST_BACKEND}: importing a Django dump`, () => {
 
   it('skips a username that exists and gives a new id when the old one is taken', async () => {
     const d = await db()
-    const auth = await createAuthService({ db: d, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    const auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: d,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
     const first = await auth.register({ username: 'alice', password: 'Tr1cky-passphrase' }) // id 1
     const dump = JSON.stringify([
       user(1, { username: 'newcomer' }),

@@ -3,9 +3,13 @@ import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
 import { decodeProtectedHeader } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { SecretBox } from '../crypto/secret-box.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import { KeyRing } from './keys.js'
 import { signToken } from './sign.js'
 import { verifyToken } from './verify.js'
+
+const TEST_SECRETS = new SecretBox({ secretKey: TEST_SECRET_KEY })
 
 const T0 = new Date('2026-01-01T00:00:00Z')
 const clock = () => T0
@@ -20,7 +24,13 @@ describe(`${TEST_BACKEND}: signing key rotation and retirement`, () => {
   /** A ring with its own monotonic clock, in milliseconds, that the test moves. */
   async function ring(refreshIntervalMs = 1000) {
     const time = { ms: 0 }
-    const keys = new KeyRing({ db: t.db, algorithm: 'ES256', refreshIntervalMs, now: () => time.ms })
+    const keys = new KeyRing({
+      secrets: TEST_SECRETS,
+      db: t.db,
+      algorithm: 'ES256',
+      refreshIntervalMs,
+      now: () => time.ms,
+    })
     await keys.init()
     return { keys, time }
   }
@@ -107,7 +117,13 @@ describe(`${TEST_BACKEND}: signing key rotation and retirement`, () => {
       transformResult: (args) => Promise.resolve(args.result),
     })
     const time = { ms: 0 }
-    const keys = new KeyRing({ db, algorithm: 'ES256', refreshIntervalMs: 1000, now: () => time.ms })
+    const keys = new KeyRing({
+      secrets: TEST_SECRETS,
+      db,
+      algorithm: 'ES256',
+      refreshIntervalMs: 1000,
+      now: () => time.ms,
+    })
     await keys.init()
     const token = await sign(keys)
     time.ms = 5000
@@ -118,7 +134,7 @@ describe(`${TEST_BACKEND}: signing key rotation and retirement`, () => {
 
   it('refuses unknown, retired and last keys with one clear message each', async () => {
     await using own = await createTestDb()
-    const keys = new KeyRing({ db: own.db, algorithm: 'EdDSA' })
+    const keys = new KeyRing({ secrets: TEST_SECRETS, db: own.db, algorithm: 'EdDSA' })
     await keys.init()
     const only = keys.signingKey().kid
     await expect(keys.retire('nope')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'No signing key "nope".' })
@@ -136,7 +152,7 @@ describe(`${TEST_BACKEND}: signing key rotation and retirement`, () => {
 
   it('two retirements at once cannot leave no active key', async () => {
     await using own = await createTestDb()
-    const keys = new KeyRing({ db: own.db, algorithm: 'EdDSA' })
+    const keys = new KeyRing({ secrets: TEST_SECRETS, db: own.db, algorithm: 'EdDSA' })
     await keys.init()
     const first = keys.signingKey().kid
     const second = await keys.rotate()
@@ -146,7 +162,7 @@ describe(`${TEST_BACKEND}: signing key rotation and retirement`, () => {
   })
 
   it('HS256 keys come from JWT_SECRET and cannot be retired', async () => {
-    const keys = new KeyRing({ db: t.db, algorithm: 'HS256', secret: 's'.repeat(40) })
+    const keys = new KeyRing({ secrets: TEST_SECRETS, db: t.db, algorithm: 'HS256', secret: 's'.repeat(40) })
     await keys.init()
     await expect(keys.retire('hs256')).rejects.toThrow(TypeError)
   })

@@ -3,15 +3,18 @@
  * database, so every process signs with the same key and other services verify with the public
  * half from /.well-known/jwks.json. HS256 uses JWT_SECRET and publishes nothing.
  *
- * Private keys sit in the database as JWKs: whoever can read the database can mint tokens, which
- * is already true of whoever can write the users table. The kid is the RFC 7638 thumbprint.
+ * Private keys are stored encrypted (AES-256-GCM under a key derived from the server's secret key,
+ * bound to the kid: crypto/secret-box.ts), so a copy of the database signs nothing. The kid is the
+ * RFC 7638 thumbprint.
  */
 import type { Db, SigningKey } from '@gatehouse/db'
 import type { CryptoKey, JWK, JWTHeaderParameters } from 'jose'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose'
 
+import type { SecretBox } from '../crypto/secret-box.js'
 import { AuthError } from '../errors.js'
 import { ensureSigningKey, findActiveSigningKeys, insertSigningKey, retireSigningKey } from '../store/key.repository.js'
+import { sealSigningKeys, signingKeyContext } from './seal-keys.js'
 
 export const JWT_ALGORITHMS = ['EdDSA', 'ES256', 'RS256', 'HS256'] as const
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
@@ -26,6 +29,8 @@ export interface KeyRingOptions {
   algorithm: JwtAlgorithm
   /** Required for HS256, ignored otherwise. */
   secret?: string | undefined
+  /** Encrypts and decrypts the stored private keys; required unless HS256. */
+  secrets?: SecretBox | undefined
   /**
    * How old the key set may get before it is read again, so a key rotated or retired by another
    * process (the CLI, another server) reaches this one within this bound. Past half of it the set
@@ -45,9 +50,11 @@ interface LoadedKey {
   /** Verifies (public key, or the HS256 secret). */
   verifyKey: CryptoKey | Uint8Array
   publicJwk: JWK | null
+  /** The private JWK, for the OAuth server (which signs with JWKs); null for HS256. */
+  privateJwk: JWK | null
 }
 
-async function generateSigningKey(algorithm: Exclude<JwtAlgorithm, 'HS256'>) {
+async function generateSigningKey(algorithm: Exclude<JwtAlgorithm, 'HS256'>, box: SecretBox) {
   for (;;) {
     const { publicKey, privateKey } = await generateKeyPair(
       algorithm,
@@ -58,17 +65,12 @@ async function generateSigningKey(algorithm: Exclude<JwtAlgorithm, 'HS256'>) {
     // `gatehouse retirekey KID` (CI hit it), so such a key is thrown away and another made.
     const kid = await calculateJwkThumbprint(publicJwk)
     if (/^[-_]/.test(kid)) continue
-    return signingKeyRow({ algorithm, kid, publicJwk, privateJwk: await exportJWK(privateKey) })
-  }
-}
-
-function signingKeyRow(k: { algorithm: Exclude<JwtAlgorithm, 'HS256'>; kid: string; publicJwk: JWK; privateJwk: JWK }) {
-  const { algorithm, kid, publicJwk, privateJwk } = k
-  return {
-    kid,
-    algorithm,
-    public_jwk: JSON.stringify({ ...publicJwk, kid, alg: algorithm, use: 'sig' }),
-    private_jwk: JSON.stringify(privateJwk),
+    return {
+      kid,
+      algorithm,
+      public_jwk: JSON.stringify({ ...publicJwk, kid, alg: algorithm, use: 'sig' }),
+      private_jwk: box.seal(JSON.stringify(await exportJWK(privateKey)), signingKeyContext(kid)),
+    }
   }
 }
 
@@ -76,6 +78,7 @@ export class KeyRing {
   readonly algorithm: JwtAlgorithm
   readonly #db: Db
   readonly #secret: Uint8Array | null
+  readonly #box: SecretBox | null
   #signing: LoadedKey | null = null
   #verifying = new Map<string, LoadedKey>()
   readonly #refreshIntervalMs: number
@@ -97,21 +100,34 @@ export class KeyRing {
     if (opts.algorithm === 'HS256') {
       if (!opts.secret) throw new TypeError('HS256 needs a secret (JWT_SECRET)')
       this.#secret = new TextEncoder().encode(opts.secret)
+      this.#box = null
     } else {
+      if (!opts.secrets) throw new TypeError(`${opts.algorithm} keys are stored encrypted: KeyRing needs secrets`)
       this.#secret = null
+      this.#box = opts.secrets
     }
   }
 
-  /** Loads the keys, creating the first one if the database has none. Call once at start. */
+  #requireBox(): SecretBox {
+    if (!this.#box) throw new TypeError('HS256 keys come from JWT_SECRET and are not stored')
+    return this.#box
+  }
+
+  /**
+   * Loads the keys, creating the first one if the database has none. Call once at start. Stored
+   * keys still in clear are encrypted first, and one the secret key does not open stops the start.
+   */
   async init(): Promise<void> {
     if (this.#secret) {
-      const key = { kid: HS256_KID, key: this.#secret, verifyKey: this.#secret, publicJwk: null }
+      const key = { kid: HS256_KID, key: this.#secret, verifyKey: this.#secret, publicJwk: null, privateJwk: null }
       this.#signing = key
       this.#verifying = new Map([[HS256_KID, key]])
       return
     }
     const algorithm = this.algorithm as Exclude<JwtAlgorithm, 'HS256'>
-    await ensureSigningKey(this.#db, algorithm, () => generateSigningKey(algorithm))
+    const box = this.#requireBox()
+    await sealSigningKeys(this.#db, box)
+    await ensureSigningKey(this.#db, algorithm, () => generateSigningKey(algorithm, box))
     await this.reload()
   }
 
@@ -166,11 +182,18 @@ export class KeyRing {
 
   async #load(row: SigningKey): Promise<LoadedKey> {
     const publicJwk = row.public_jwk as JWK
+    const { plaintext } = this.#requireBox().open(
+      row.private_jwk,
+      signingKeyContext(row.kid),
+      `signing key "${row.kid}"`,
+    )
+    const privateJwk = JSON.parse(plaintext) as JWK
     return {
       kid: row.kid,
-      key: (await importJWK(row.private_jwk as JWK, this.algorithm)) as CryptoKey,
+      key: (await importJWK(privateJwk, this.algorithm)) as CryptoKey,
       verifyKey: (await importJWK(publicJwk, this.algorithm)) as CryptoKey,
       publicJwk,
+      privateJwk,
     }
   }
 
@@ -209,12 +232,22 @@ export class KeyRing {
     return { keys: [...this.#verifying.values()].flatMap((k) => (k.publicJwk ? [k.publicJwk] : [])) }
   }
 
+  /**
+   * The private JWKs of the keys in memory, the signing one first: the OAuth server signs with the
+   * first and publishes the public halves of all.
+   */
+  privateJwks(): JWK[] {
+    const signing = this.signingKey()
+    const others = [...this.#verifying.values()].filter((k) => k.kid !== signing.kid)
+    return [signing, ...others].flatMap((k) => (k.privateJwk ? [{ ...k.privateJwk, kid: k.kid }] : []))
+  }
+
   /** Adds a new signing key; older keys keep verifying until retired. */
   async rotate(): Promise<string> {
     if (this.#secret) throw new TypeError('HS256 keys come from JWT_SECRET and cannot be rotated here')
     const row = await insertSigningKey(
       this.#db,
-      await generateSigningKey(this.algorithm as Exclude<JwtAlgorithm, 'HS256'>),
+      await generateSigningKey(this.algorithm as Exclude<JwtAlgorithm, 'HS256'>, this.#requireBox()),
     )
     await this.#reloadAfterChange()
     return row.kid

@@ -4,12 +4,13 @@ import type { Clock } from '../clock.js'
 import type { KeyRing } from './keys.js'
 import type { TokenType } from './claims.js'
 import { epochSeconds } from '../clock.js'
-import { newJti } from './claims.js'
+import { newJti, TOKEN_HEADER_TYPES } from './claims.js'
 
 export interface SignTokenOptions {
   keys: KeyRing
   clock: Clock
   lifetimeSeconds: number
+  /** `iss`; the server always sets one (JWT_ISSUER, or its URL). */
   issuer?: string | undefined
   audience?: string | undefined
 }
@@ -45,7 +46,7 @@ export async function signToken(subject: TokenSubject, opts: SignTokenOptions): 
   if (subject.epoch !== undefined) claims.epoch = subject.epoch
   if (subject.refreshExpiresAt !== undefined) claims.refresh_exp = epochSeconds(subject.refreshExpiresAt)
   const jwt = new SignJWT(claims)
-    .setProtectedHeader({ alg: opts.keys.algorithm, typ: 'JWT', kid })
+    .setProtectedHeader({ alg: opts.keys.algorithm, typ: TOKEN_HEADER_TYPES[subject.tokenType], kid })
     .setSubject(String(subject.userId))
     .setJti(jti)
     .setIssuedAt(iat)

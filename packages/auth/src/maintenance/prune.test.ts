@@ -3,6 +3,7 @@ import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import { Pruner, pruneExpired } from './prune.js'
 
 const T0 = new Date('2026-05-01T00:00:00Z')
@@ -125,6 +126,7 @@ describe(`${TEST_BACKEND}: self-pruning`, () => {
   it('the service prunes after a login, in the background, by its own clock', async () => {
     let now = at(10_000)
     const auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
       db: t.db,
       clock: () => now,
       passwordHashCost: 4,

@@ -21,8 +21,10 @@ export interface PruneCounts {
  * const { tokens, sessions, apiTokens } = await pruneExpired(db, new Date())
  */
 export async function pruneExpired(db: Db, now: Date): Promise<PruneCounts> {
-  const [tokens, sessions, apiTokens] = await Promise.all([
+  const [tokens, , sessions, apiTokens] = await Promise.all([
     db.deleteFrom('outstanding_tokens').where('expires_at', '<', now).executeTakeFirst(),
+    // A family's row outlives none of its tokens (expires_at is its latest one's); not counted.
+    db.deleteFrom('token_families').where('expires_at', '<', now).executeTakeFirst(),
     db.deleteFrom('sessions').where('expires_at', '<', now).executeTakeFirst(),
     // A key without expires_at never expires (null is not < now).
     db.deleteFrom('api_tokens').where('expires_at', '<', now).executeTakeFirst(),

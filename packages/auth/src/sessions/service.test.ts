@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuthService } from '../service.js'
 import { AuthError } from '../errors.js'
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import { parseSessionKey } from './key.js'
 
 const START = new Date('2026-03-01T00:00:00Z')
@@ -41,6 +42,7 @@ describe(`${TEST_BACKEND}: sessions`, () => {
   beforeAll(async () => {
     t = await createTestDb()
     auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
       db: t.db,
       clock,
       passwordHashCost: 4,

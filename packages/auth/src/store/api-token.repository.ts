@@ -1,4 +1,5 @@
 import type { ApiToken, Db, NewApiToken } from '@gatehouse/db'
+import { sql } from 'kysely'
 
 export async function insertApiToken(db: Db, token: NewApiToken): Promise<ApiToken> {
   return db.insertInto('api_tokens').values(token).returningAll().executeTakeFirstOrThrow()
@@ -29,6 +30,40 @@ export async function upsertDefaultApiToken(db: Db, token: NewApiToken & { user_
     .executeTakeFirstOrThrow()
 }
 
+export async function findDefaultApiToken(db: Db, userId: number): Promise<ApiToken | undefined> {
+  return db
+    .selectFrom('api_tokens')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('is_default', '=', true)
+    .executeTakeFirst()
+}
+
+/**
+ * The nonce the user's DRF key is derived from, read under a lock on the user's row: `share` for a
+ * login (a revocation, which replaces the nonce, waits for it, and it for a revocation in flight, so
+ * a key is never stored for a nonce just replaced); `update` for a revocation, taken before it
+ * touches api_tokens, so both lock in the same order. Undefined: no such user.
+ */
+export async function lockDrfKeyNonce(
+  trx: Db,
+  userId: number,
+  mode: 'share' | 'update' = 'share',
+): Promise<string | undefined> {
+  const query = trx.selectFrom('users').select('drf_key_nonce').where('id', '=', userId)
+  const row = await (mode === 'share' ? query.forShare() : query.forUpdate()).executeTakeFirst()
+  return row?.drf_key_nonce
+}
+
+/** A new random nonce: the user's DRF key changes, so the revoked one is never derived again. */
+export async function renewDrfKeyNonce(trx: Db, userId: number): Promise<void> {
+  await trx
+    .updateTable('users')
+    .set({ drf_key_nonce: sql<string>`gen_random_uuid()` })
+    .where('id', '=', userId)
+    .execute()
+}
+
 export async function findApiToken(db: Db, id: string): Promise<ApiToken | undefined> {
   return db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst()
 }
@@ -43,10 +78,14 @@ export async function findUserApiTokens(db: Db, userId: number): Promise<ApiToke
     .execute()
 }
 
-/** Deletes one of the user's tokens; false when it is not theirs or does not exist. */
-export async function deleteApiToken(db: Db, userId: number, id: string): Promise<boolean> {
-  const result = await db.deleteFrom('api_tokens').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst()
-  return result.numDeletedRows > 0n
+/** Deletes one of the user's tokens; undefined when it is not theirs or does not exist. */
+export async function deleteApiToken(db: Db, userId: number, id: string): Promise<{ is_default: boolean } | undefined> {
+  return db
+    .deleteFrom('api_tokens')
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .returning('is_default')
+    .executeTakeFirst()
 }
 
 export async function deleteUserApiTokens(db: Db, userId: number): Promise<number> {

@@ -29,6 +29,26 @@ export async function ensureSigningKey(
   })
 }
 
+/**
+ * Runs `work` in a transaction holding the key lock: key creation, retirement and the encryption of
+ * stored keys never interleave, between processes either.
+ */
+export async function withSigningKeysLocked<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${KEY_CREATION_LOCK})`.execute(trx)
+    return work(trx)
+  })
+}
+
+/** Every key's stored private half, retired ones too (they are secrets all the same). */
+export async function findSigningKeySecrets(db: Db): Promise<{ kid: string; private_jwk: string }[]> {
+  return db.selectFrom('signing_keys').select(['kid', 'private_jwk']).orderBy('created_at').execute()
+}
+
+export async function updateSigningKeySecret(db: Db, kid: string, privateJwk: string): Promise<void> {
+  await db.updateTable('signing_keys').set({ private_jwk: privateJwk }).where('kid', '=', kid).execute()
+}
+
 export async function insertSigningKey(db: Db, key: NewSigningKey): Promise<SigningKey> {
   return db.insertInto('signing_keys').values(key).returningAll().executeTakeFirstOrThrow()
 }

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import type { AuthService } from '../service.js'
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 import { generateApiToken, hashApiTokenSecret, parseApiToken } from './api-token.js'
+import { drfTokenRow } from './drf-token.js'
 
 // Spy on the real constant-time compare, so a test can prove the secret goes through it.
 vi.mock('node:crypto', async (importOriginal) => {
@@ -37,12 +39,21 @@ describe('api token format', () => {
     for (const value of [
       '',
       'abc',
-      'a'.repeat(40),
+      'a'.repeat(39),
+      'A'.repeat(40),
+      `${'a'.repeat(40)} `,
       `${'a'.repeat(24)}.${'b'.repeat(63)}`,
       `${'A'.repeat(24)}.${'b'.repeat(64)}`,
     ]) {
       expect(parseApiToken(value)).toBeNull()
     }
+  })
+
+  it("reads DRF's 40-hex key as its own secret, under the id its digest gives", () => {
+    const key = 'a'.repeat(40)
+    const digest = nodeCrypto.createHash('sha256').update(key).digest('hex')
+    expect(parseApiToken(key)).toEqual({ id: digest.slice(0, 24), secret: key })
+    expect(drfTokenRow(key)).toEqual({ id: digest.slice(0, 24), secretHash: digest })
   })
 })
 
@@ -59,6 +70,7 @@ describe(`${TEST_BACKEND}: api tokens in the auth service`, () => {
   beforeAll(async () => {
     t = await createTestDb()
     auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
       db: t.db,
       clock,
       passwordHashCost: 4,
@@ -167,7 +179,13 @@ describe(`${TEST_BACKEND}: api tokens in the auth service`, () => {
   it('records a use once between processes that saw the same stale value', async () => {
     const user = await newUser()
     const { key, token } = await auth.createApiToken(user.id, { name: 'shared' })
-    const other = await createAuthService({ db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    const other = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: t.db,
+      clock,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
     await Promise.all([auth.authenticateApiToken(key), other.authenticateApiToken(key)])
     expect((await row(token.id)).last_used_at?.toISOString()).toBe(now.toISOString())
   })
@@ -203,25 +221,29 @@ describe(`${TEST_BACKEND}: api tokens in the auth service`, () => {
     await expect(auth.authenticateApiToken(b1.key)).resolves.toMatchObject({ id: bob.id })
   })
 
-  it('obtain returns a new default key each time and revokes the previous default only', async () => {
+  it("obtain answers the user's one DRF key, the same each time, stored as a digest; named keys are left alone", async () => {
     const user = await newUser()
     const named = await auth.createApiToken(user.id, { name: 'default' }) // a name is only a label
     const first = await auth.obtainApiToken({ username: user.username, password: PASSWORD })
     const second = await auth.obtainApiToken({ username: user.username, password: PASSWORD })
-    expect(first.token).not.toBe(second.token)
-    await expect(auth.authenticateApiToken(first.token)).rejects.toMatchObject({ code: 'API_TOKEN_INVALID' })
-    await expect(auth.authenticateApiToken(second.token)).resolves.toMatchObject({ id: user.id })
+    expect(first.token).toMatch(/^[0-9a-f]{40}$/)
+    expect(second.token).toBe(first.token)
+    await expect(auth.authenticateApiToken(first.token)).resolves.toMatchObject({ id: user.id })
     await expect(auth.authenticateApiToken(named.key)).resolves.toMatchObject({ id: user.id })
     const rows = await t.db
       .selectFrom('api_tokens')
-      .select(['name', 'is_default'])
+      .select(['id', 'name', 'is_default', 'secret_hash'])
       .where('user_id', '=', user.id)
       .execute()
-    expect(rows.filter((r) => r.is_default)).toEqual([{ name: 'default', is_default: true }])
+    const { id, secretHash } = drfTokenRow(first.token)
+    expect(rows.filter((r) => r.is_default)).toEqual([
+      { id, name: 'default', is_default: true, secret_hash: secretHash },
+    ])
     expect(rows).toHaveLength(2)
+    expect(JSON.stringify(rows)).not.toContain(first.token)
   })
 
-  it('obtain leaves exactly one default key under concurrent calls', async () => {
+  it('obtain under concurrent calls: one row, and every call answers the same working key', async () => {
     const user = await newUser()
     // Three: a success in flight holds one of the three login slots until it is checked.
     const keys = await Promise.all(
@@ -229,15 +251,85 @@ describe(`${TEST_BACKEND}: api tokens in the auth service`, () => {
     )
     const rows = await t.db.selectFrom('api_tokens').select('id').where('user_id', '=', user.id).execute()
     expect(rows).toHaveLength(1)
-    const working = await Promise.all(
-      keys.map((k) =>
-        auth.authenticateApiToken(k.token).then(
-          () => 1,
-          () => 0,
-        ),
-      ),
-    )
-    expect(working.reduce<number>((a, b) => a + b, 0)).toBe(1)
+    expect(new Set(keys.map((k) => k.token)).size).toBe(1)
+    await expect(auth.authenticateApiToken(keys[0]?.token ?? '')).resolves.toMatchObject({ id: user.id })
+  })
+
+  it('compares a DRF key with crypto.timingSafeEqual, never ===', async () => {
+    const user = await newUser()
+    const { token } = await auth.obtainApiToken({ username: user.username, password: PASSWORD })
+    const compare = vi.mocked(nodeCrypto.timingSafeEqual)
+    compare.mockClear()
+    await expect(auth.authenticateApiToken(token)).resolves.toMatchObject({ id: user.id })
+    expect(compare).toHaveBeenCalledTimes(1)
+    const [presented, stored] = compare.mock.calls[0] as [Buffer, Buffer]
+    expect([presented.length, stored.length]).toEqual([32, 32])
+    // Another 40-hex value misses: its digest names no row (or another row, whose digest differs).
+    const other = `${token.slice(0, 39)}${token.endsWith('0') ? '1' : '0'}`
+    await expect(auth.authenticateApiToken(other)).rejects.toMatchObject({ code: 'API_TOKEN_INVALID' })
+  })
+
+  it('revoking the DRF key (one or all) ends it for good: the next obtain answers another', async () => {
+    const user = await newUser()
+    const first = (await auth.obtainApiToken({ username: user.username, password: PASSWORD })).token
+    const [row] = await auth.listApiTokens(user.id)
+    await auth.revokeApiToken(user.id, row?.id ?? '')
+    await expect(auth.authenticateApiToken(first)).rejects.toMatchObject({ code: 'API_TOKEN_INVALID' })
+    const second = (await auth.obtainApiToken({ username: user.username, password: PASSWORD })).token
+    expect(second).not.toBe(first)
+    await expect(auth.authenticateApiToken(first)).rejects.toMatchObject({ code: 'API_TOKEN_INVALID' })
+    // A named key revoked leaves the DRF key as it is.
+    const named = await auth.createApiToken(user.id, { name: 'ci' })
+    await auth.revokeApiToken(user.id, named.token.id)
+    expect((await auth.obtainApiToken({ username: user.username, password: PASSWORD })).token).toBe(second)
+    expect(await auth.revokeAllApiTokens(user.id)).toBe(1)
+    const third = (await auth.obtainApiToken({ username: user.username, password: PASSWORD })).token
+    expect(new Set([first, second, third]).size).toBe(3)
+    await expect(auth.authenticateApiToken(second)).rejects.toMatchObject({ code: 'API_TOKEN_INVALID' })
+  })
+
+  it('a password change and logging out everywhere leave the DRF key working, as in DRF', async () => {
+    const user = await newUser()
+    const { token } = await auth.obtainApiToken({ username: user.username, password: PASSWORD })
+    await auth.changePassword(user.username, 'An0ther-passphrase')
+    await auth.logoutAll(user)
+    await expect(auth.authenticateApiToken(token)).resolves.toMatchObject({ id: user.id })
+    expect((await auth.obtainApiToken({ username: user.username, password: 'An0ther-passphrase' })).token).toBe(token)
+  })
+
+  it('keeps the key when SECRET_KEY changes with the old one in fallbacks; without it, a new key', async () => {
+    const user = await newUser()
+    const { token } = await auth.obtainApiToken({ username: user.username, password: PASSWORD })
+    const options = { db: t.db, clock, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' as const } }
+    const NEW_KEY = 'a-new-secret-key-for-the-rotation-0123456789'
+    const rotated = await createAuthService({ ...options, secretKey: NEW_KEY, secretKeyFallbacks: [TEST_SECRET_KEY] })
+    expect((await rotated.obtainApiToken({ username: user.username, password: PASSWORD })).token).toBe(token)
+    // A stored key none of the secret keys derives (made under one since dropped: here, a digest of
+    // nothing) is replaced by the key under SECRET_KEY.
+    await t.db
+      .updateTable('api_tokens')
+      .set({ secret_hash: '0'.repeat(64) })
+      .where('user_id', '=', user.id)
+      .execute()
+    const replaced = (await rotated.obtainApiToken({ username: user.username, password: PASSWORD })).token
+    expect(replaced).not.toBe(token)
+    await expect(rotated.authenticateApiToken(replaced)).resolves.toMatchObject({ id: user.id })
+    await expect(rotated.authenticateApiToken(token)).rejects.toMatchObject({ code: 'API_TOKEN_INVALID' })
+  })
+
+  it('a <24 hex>.<64 hex> default key from before keeps working next to the DRF key until revoked', async () => {
+    const user = await newUser()
+    // As migration 000014 leaves it: no longer the default, still a key.
+    const legacy = generateApiToken()
+    await t.db
+      .insertInto('api_tokens')
+      .values({ id: legacy.id, user_id: user.id, name: 'default', secret_hash: legacy.secretHash, created_at: now })
+      .execute()
+    const { token } = await auth.obtainApiToken({ username: user.username, password: PASSWORD })
+    await expect(auth.authenticateApiToken(legacy.key)).resolves.toMatchObject({ id: user.id })
+    await expect(auth.authenticateApiToken(token)).resolves.toMatchObject({ id: user.id })
+    expect(await auth.revokeAllApiTokens(user.id)).toBe(2)
+    await expect(auth.authenticateApiToken(legacy.key)).rejects.toMatchObject({ code: 'API_TOKEN_INVALID' })
   })
 
   it("obtain goes through login's brute-force protection", async () => {

@@ -8,8 +8,12 @@
  * - Checked: the id finds the row, then the hashes are compared with `timingSafeEqual`, so the
  *   time taken says nothing about how much of a guessed secret was right. Never `===`.
  * - The key is shown once, when it is created; afterwards only its id, name and dates are.
+ * - DRF's own form, 40 hex (the user's default key, tokens/drf-token.ts), is checked the same way:
+ *   its id is derived from its digest, and its whole value plays the secret.
  */
 import { hash, timingSafeEqual } from 'node:crypto'
+
+import { drfTokenRow, isDrfToken } from './drf-token.js'
 
 const ID_BYTES = 12
 const SECRET_BYTES = 32
@@ -39,12 +43,15 @@ export function generateApiToken(): { id: string; key: string; secretHash: strin
 }
 
 /**
- * Splits a presented key; null when it cannot be one of ours (no database work is needed then).
+ * Splits a presented key into the row id to look up and the secret whose digest that row holds;
+ * null when it cannot be one of ours (no database work is needed then). A DRF key (40 hex) is its
+ * own secret, under the id its digest gives.
  * @example parseApiToken('nope') // null
  */
 export function parseApiToken(key: string): { id: string; secret: string } | null {
   const match = KEY_PATTERN.exec(key)
-  return match?.[1] && match[2] ? { id: match[1], secret: match[2] } : null
+  if (match?.[1] && match[2]) return { id: match[1], secret: match[2] }
+  return isDrfToken(key) ? { id: drfTokenRow(key).id, secret: key } : null
 }
 
 /**

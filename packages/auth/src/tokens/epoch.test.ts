@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuthService } from '../service.js'
 import * as admin from '../admin.js'
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 
 const PASSWORD = 'Tr1cky-passphrase'
 
@@ -32,7 +33,12 @@ describe(`${TEST_BACKEND}: the per-user token epoch`, () => {
     t = await createTestDb()
     const c = counting(t.db)
     counter = c.counter
-    auth = await createAuthService({ db: c.db, passwordHashCost: 4, jwt: { algorithm: 'EdDSA' } })
+    auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
+      db: c.db,
+      passwordHashCost: 4,
+      jwt: { algorithm: 'EdDSA' },
+    })
   })
   afterAll(() => t[Symbol.asyncDispose]())
 

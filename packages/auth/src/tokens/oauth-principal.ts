@@ -1,7 +1,7 @@
 /**
  * Who an OAuth access token acts as, and whether it still may. The authorization server keeps a
  * row for every access token it issues (oauth_payloads, model AccessToken or ClientCredentials,
- * id = jti), and deletes it when the token is revoked (RFC 7009, a reused code or refresh token, a
+ * id = SHA-256 of the jti: oauth-payload-id.ts), and deletes it when the token is revoked (RFC 7009, a reused code or refresh token, a
  * deleted client, an app its user revoked). A JWT verifies offline, so this one indexed read is
  * what makes revocation reach the resource side; it also says, from the server's own record, whose
  * token it is.
@@ -14,6 +14,7 @@ import type { AuthUser } from '../users/user.js'
 import { AuthError } from '../errors.js'
 import { findUserWithGroups } from '../store/user.repository.js'
 import { toAuthUser } from '../users/user.js'
+import { oauthPayloadId } from './oauth-payload-id.js'
 
 /** The live record of an issued access token; undefined once revoked or expired. */
 async function findIssuedToken(db: Db, jti: string, now: Date) {
@@ -21,7 +22,7 @@ async function findIssuedToken(db: Db, jti: string, now: Date) {
     .selectFrom('oauth_payloads')
     .select(['model', 'payload'])
     .where('model', 'in', ['AccessToken', 'ClientCredentials'])
-    .where('id', '=', jti)
+    .where('id', '=', oauthPayloadId('AccessToken', jti)) // the same digest for either model
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
     .executeTakeFirst()
 }

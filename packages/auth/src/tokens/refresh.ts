@@ -4,9 +4,17 @@
  * Every refresh token is recorded in outstanding_tokens with the family of the login it descends
  * from. Rotation blacklists the presented token with one INSERT … ON CONFLICT DO NOTHING: of any
  * number of concurrent rotations of one token exactly one inserts the row and gets new tokens.
- * A token that is presented again after it was rotated means two parties hold it (a thief and the
- * owner), so the whole family is blacklisted (OAuth 2.0 Security BCP, refresh token reuse).
- * Concurrent retries by one honest client look the same; the SDK refreshes single-flight.
+ *
+ * A rotated token presented again within REFRESH_REUSE_INTERVAL (`refreshReuseIntervalSeconds`,
+ * 10 s by default) of its rotation is two tabs of one browser refreshing one cookie at once, or a
+ * retry after a lost response: it gets a sibling, a new refresh token of the same family, with an
+ * access token of the current epoch (audited as `token.refreshed` with `grace: true`). Not the
+ * winner's own new token: tokens are never stored (only their jti), so it cannot be handed out
+ * again; a sibling is as good (same user, same family, revoked with it) and costs one signature.
+ * Presented past the window, or once its login ended, it means two parties hold it (a thief and
+ * the owner), so the whole family is revoked and the user's token epoch moves on, ending the
+ * access tokens issued to the family (OAuth 2.0 Security BCP, refresh token reuse). The family's
+ * row lock (token.repository.ts) keeps a rotation committing at the same moment from escaping.
  */
 import type { Db } from '@gatehouse/db'
 
@@ -20,11 +28,12 @@ import { newJti } from '../jwt/claims.js'
 import { signToken } from '../jwt/sign.js'
 import { verifyToken } from '../jwt/verify.js'
 import {
-  blacklistFamily,
-  blacklistToken,
   findOutstandingToken,
   insertOutstandingToken,
   isBlacklisted,
+  lockLiveFamily,
+  recordGraceSibling,
+  revokeFamily,
   rotateRefreshRow,
 } from '../store/token.repository.js'
 import { findTokenUser, readTokenEpoch } from '../store/epoch.repository.js'
@@ -42,6 +51,12 @@ export interface TokenSettings {
   slidingTokenRefreshLifetimeSeconds: number
   rotateRefreshTokens: boolean
   blacklistAfterRotation: boolean
+  /**
+   * REFRESH_REUSE_INTERVAL: how long after its rotation a refresh token presented again gets a
+   * new pair of its family rather than revoking it; 0 turns the grace off.
+   */
+  refreshReuseIntervalSeconds: number
+  /** `iss`, signed and required; set once the server knows its URL (see `setDefaultIssuer`). */
   issuer?: string | undefined
   audience?: string | undefined
 }
@@ -120,32 +135,56 @@ function assertUsable(user: AuthUser | undefined): asserts user is AuthUser {
   if (!user.isActive) throw new AuthError('USER_INACTIVE')
 }
 
-/** The default rotation (rotate + blacklist) as one statement (`rotateRefreshRow`), with the same answers. */
+type RotationResult =
+  | { reused: false; familyId: string; userId: number; epoch: number; refresh: string }
+  | { reused: true; familyId: string; userId: number }
+
+/**
+ * The default rotation (rotate + blacklist) as one statement (`rotateRefreshRow`), with the same
+ * answers; a loser gets a grace sibling (`recordGraceSibling`) or revokes the family.
+ */
 async function rotateInOneStatement(
   db: Db,
-  verified: VerifiedToken,
-  r: { next: { jti: string; token: string; expiresAt: Date }; request: PresentedToken },
-) {
-  const { next, request } = r
+  s: TokenSettings,
+  r: { verified: VerifiedToken; next: { jti: string; token: string; expiresAt: Date }; request: PresentedToken },
+): Promise<RotationResult> {
+  const { verified, next, request } = r
   const { audit } = request
   const meta = { address: request.address, userAgent: request.userAgent }
+  const now = s.clock()
+  const rotation = { jti: verified.jti, userId: verified.userId, next, now }
   const row = await rotateRefreshRow(db, {
-    jti: verified.jti,
-    userId: verified.userId,
-    next,
+    ...rotation,
     audit: audit?.row({ event: 'token.refreshed', userId: verified.userId, ...meta }),
   })
-  if (row?.won) audit?.written()
   // Signed by us but never recorded (or flushed): not a token we will honour.
   if (!row) throw new AuthError('TOKEN_INVALID')
   if (!row.user_found) throw new AuthError('USER_NOT_FOUND')
   if (!row.is_active) throw new AuthError('USER_INACTIVE')
-  if (!row.won) {
-    await blacklistFamily(db, row.family_id)
-    return { reused: true as const, familyId: row.family_id, userId: verified.userId }
+  let won = row.won ? row : undefined
+  if (!won && s.refreshReuseIntervalSeconds > 0) {
+    // The winner has committed (the loser waited for its blacklist row), so this sees it.
+    const sibling = await recordGraceSibling(db, {
+      ...rotation,
+      rotatedSince: new Date(now.getTime() - s.refreshReuseIntervalSeconds * 1000),
+      audit: audit?.row({ event: 'token.refreshed', userId: verified.userId, ...meta, detail: { grace: true } }),
+    })
+    if (sibling?.won) won = sibling
   }
-  const epoch = row.token_epoch ?? 0
-  return { reused: false as const, familyId: row.family_id, userId: verified.userId, epoch, refresh: next.token }
+  if (won) {
+    audit?.written()
+    return {
+      reused: false,
+      familyId: won.family_id,
+      userId: verified.userId,
+      epoch: won.token_epoch ?? 0,
+      refresh: next.token,
+    }
+  }
+  const revoked = await revokeFamily(db, { familyId: row.family_id, userId: verified.userId, bumpEpoch: true })
+  // Reported once, by the call that revoked it; a token of a login already ended is just refused.
+  if (!revoked) throw new AuthError('TOKEN_BLACKLISTED')
+  return { reused: true, familyId: row.family_id, userId: verified.userId }
 }
 
 /**
@@ -168,7 +207,7 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
   const oneStatement = next !== null && s.blacklistAfterRotation
   const outcome =
     next && oneStatement
-      ? await rotateInOneStatement(db, verified, { next, request })
+      ? await rotateInOneStatement(db, s, { verified, next, request })
       : await db.transaction().execute(async (trx) => {
           const row = await findOutstandingToken(trx, verified.jti)
           // Signed by us but never recorded (or flushed): not a token we will honour.
@@ -178,11 +217,20 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
           assertUsable(user)
           // Read with the user, so a refresh after a role change carries the new epoch.
           const epoch = found?.token_epoch ?? 0
+          // simplejwt checks the blacklist whenever its app is installed, BLACKLIST_AFTER_ROTATION
+          // or not: a logged-out token does not refresh.
+          if (await isBlacklisted(trx, row.jti)) return { reused: false as const, blacklisted: true as const }
           if (!next) {
-            if (await isBlacklisted(trx, row.jti)) return { reused: false as const, blacklisted: true as const }
             return { reused: false as const, familyId: row.family_id, userId: user.id, epoch, refresh: presented }
           }
-          // Rotation without the blacklist (BLACKLIST_AFTER_ROTATION=false): the old token stays valid.
+          // Rotation without the blacklist (BLACKLIST_AFTER_ROTATION=false): the old token stays
+          // valid. The family's lock keeps a logout at the same moment from missing the new one.
+          const live = await lockLiveFamily(trx, {
+            familyId: row.family_id,
+            userId: user.id,
+            expiresAt: next.expiresAt,
+          })
+          if (!live) return { reused: false as const, blacklisted: true as const }
           await insertOutstandingToken(trx, {
             jti: next.jti,
             user_id: user.id,
@@ -208,12 +256,15 @@ export async function rotateRefreshToken(db: Db, s: TokenSettings, request: Pres
   return { access, refresh: outcome.refresh }
 }
 
-/** Logout: blacklists the refresh token. Idempotent for a token already blacklisted. */
+/**
+ * Logout: ends the login the refresh token belongs to, blacklisting every token of its family
+ * (two tabs sharing a login may hold siblings of it). Idempotent for a login already ended.
+ */
 export async function revokeRefreshToken(db: Db, s: TokenSettings, request: PresentedToken): Promise<void> {
   const verified = await verifyWith(s, request.token, ['refresh'])
   const row = await findOutstandingToken(db, verified.jti)
   if (!row) throw new AuthError('TOKEN_INVALID')
-  await blacklistToken(db, row.jti)
+  await revokeFamily(db, { familyId: row.family_id, userId: row.user_id, bumpEpoch: false })
   const meta = { address: request.address, userAgent: request.userAgent }
   await request.audit?.({ event: 'logout', userId: row.user_id, ...meta, detail: { familyId: row.family_id } })
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuthService } from '../service.js'
 import { signToken } from '../jwt/sign.js'
 import { createAuthService } from '../service.js'
+import { TEST_SECRET_KEY } from '../testing.js'
 
 const T0 = new Date('2026-03-01T00:00:00Z')
 let now = T0
@@ -20,6 +21,7 @@ describe(`${TEST_BACKEND}: sliding tokens`, () => {
   beforeAll(async () => {
     t = await createTestDb()
     auth = await createAuthService({
+      secretKey: TEST_SECRET_KEY,
       db: t.db,
       clock,
       passwordHashCost: 4,

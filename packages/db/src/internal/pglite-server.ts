@@ -21,8 +21,18 @@ import { createServer } from 'node:net'
 
 import type { PGlite } from '@electric-sql/pglite'
 
+/** Postgres's MAX_STARTUP_PACKET_LENGTH: a startup packet (length word included) past it is refused. */
+export const MAX_STARTUP_LENGTH = 10_000
+/**
+ * The longest regular message (the length word's value) a connection may send. Postgres allows
+ * 1 GB; our clients are Gatehouse's own node-postgres pools on a local socket, whose largest
+ * messages are a few hundred KB (a Bind of 500 imported user rows). 64 MiB leaves ample room, for
+ * `psql` too, and caps what one connection can make the holder buffer.
+ */
+export const MAX_MESSAGE_LENGTH = 64 * 1024 * 1024
+const STARTUP_HEADER = 8 // int32 length, int32 code
+const MESSAGE_HEADER = 5 // type byte, int32 length
 const SSL_REQUEST = 80_877_103
-const CANCEL_REQUEST = 80_877_102
 const PROTOCOL_3 = 196_608
 // Message types after which the client waits for an answer.
 const UNIT_END = new Set(['S', 'Q', 'H', 'c', 'f', 'F'])
@@ -38,7 +48,11 @@ interface Unit {
 interface Connection {
   id: number
   socket: Socket
-  buffer: Buffer
+  /** Bytes received and not parsed yet; joined only once they hold what `needed` asks for. */
+  incoming: Buffer[]
+  received: number
+  /** The bytes the next step needs: a header, or a whole message once its header is in. */
+  needed: number
   started: boolean
   pending: Uint8Array[]
   closed: boolean
@@ -85,7 +99,9 @@ export class PGliteServer {
     const conn: Connection = {
       id: this.#nextId++,
       socket,
-      buffer: Buffer.alloc(0),
+      incoming: [],
+      received: 0,
+      needed: STARTUP_HEADER,
       started: false,
       pending: [],
       closed: false,
@@ -98,46 +114,72 @@ export class PGliteServer {
   }
 
   #receive(conn: Connection, chunk: Buffer): void {
-    conn.buffer = conn.buffer.length === 0 ? chunk : Buffer.concat([conn.buffer, chunk])
+    conn.incoming.push(chunk)
+    conn.received += chunk.length
+    // A long message arrives in many chunks: join them once, not once per chunk.
+    if (conn.received < conn.needed) return
+    const buffer = conn.incoming.length === 1 ? chunk : Buffer.concat(conn.incoming, conn.received)
+    let offset = 0
     for (;;) {
-      if (!conn.started) {
-        if (conn.buffer.length < 8) return
-        const length = conn.buffer.readInt32BE(0)
-        const code = conn.buffer.readInt32BE(4)
-        if (conn.buffer.length < length) return
-        const message = conn.buffer.subarray(0, length)
-        conn.buffer = conn.buffer.subarray(length)
-        if (code === SSL_REQUEST) {
-          conn.socket.write('N') // no TLS on a local socket
-        } else if (code === CANCEL_REQUEST) {
-          conn.socket.destroy() // cancellation is not supported; the cancel connection just ends
-          return
-        } else if (code === PROTOCOL_3) {
-          conn.started = true
-          this.#enqueue({ conn, messages: [new Uint8Array(message)] })
-        } else {
-          conn.socket.destroy()
-          return
-        }
-        continue
+      const header = conn.started ? MESSAGE_HEADER : STARTUP_HEADER
+      const available = buffer.length - offset
+      if (available < header) {
+        conn.needed = header
+        break
       }
-      if (conn.buffer.length < 5) return
-      const length = 1 + conn.buffer.readInt32BE(1)
-      if (conn.buffer.length < length) return
-      const type = String.fromCharCode(conn.buffer[0] ?? 0)
-      const message = new Uint8Array(conn.buffer.subarray(0, length))
-      conn.buffer = conn.buffer.subarray(length)
-      if (type === 'X') {
-        conn.socket.end()
+      // The startup packet's length counts itself; a message's length counts itself, not its type byte.
+      const length = conn.started ? 1 + buffer.readInt32BE(offset + 1) : buffer.readInt32BE(offset)
+      const max = conn.started ? 1 + MAX_MESSAGE_LENGTH : MAX_STARTUP_LENGTH
+      if (length < header || length > max) {
+        // As Postgres ("invalid length of startup packet", "invalid message length"): this
+        // connection ends, without an answer; a length under the header would never move on.
+        conn.socket.destroy()
         return
       }
-      conn.pending.push(message)
-      if (UNIT_END.has(type)) {
-        const messages = conn.pending
-        conn.pending = []
-        this.#enqueue({ conn, messages })
+      if (available < length) {
+        conn.needed = length
+        break
       }
+      const message = new Uint8Array(buffer.subarray(offset, offset + length))
+      offset += length
+      if (!(conn.started ? this.#message(conn, message) : this.#startup(conn, message))) return
     }
+    const rest = buffer.subarray(offset)
+    conn.incoming = rest.length > 0 ? [rest] : []
+    conn.received = rest.length
+  }
+
+  /** Handles a packet before the session starts; false when the connection ends. */
+  #startup(conn: Connection, message: Uint8Array): boolean {
+    const code = Buffer.from(message.buffer, message.byteOffset, message.length).readInt32BE(4)
+    if (code === SSL_REQUEST) {
+      conn.socket.write('N') // no TLS on a local socket
+      return true
+    }
+    if (code === PROTOCOL_3) {
+      conn.started = true
+      this.#enqueue({ conn, messages: [message] })
+      return true
+    }
+    // cancellation is not supported (the cancel connection just ends), nor other protocols
+    conn.socket.destroy()
+    return false
+  }
+
+  /** Handles a message of the session; false when the connection ends. */
+  #message(conn: Connection, message: Uint8Array): boolean {
+    const type = String.fromCharCode(message[0] ?? 0)
+    if (type === 'X') {
+      conn.socket.end()
+      return false
+    }
+    conn.pending.push(message)
+    if (UNIT_END.has(type)) {
+      const messages = conn.pending
+      conn.pending = []
+      this.#enqueue({ conn, messages })
+    }
+    return true
   }
 
   #enqueue(unit: Unit): void {

@@ -10,6 +10,10 @@ import * as m000007 from './2026_11_26_000007_audit_permission.js'
 import * as m000008 from './2026_11_26_000008_api_token_expiry_index.js'
 import * as m000009 from './2026_11_26_000009_oauth.js'
 import * as m000010 from './2026_11_26_000010_auth_cache_notify.js'
+import * as m000011 from './2026_12_04_000011_secrets_at_rest.js'
+import * as m000012 from './2026_12_04_000012_refresh_reuse.js'
+import * as m000013 from './2026_12_04_000013_oauth_resource_servers.js'
+import * as m000014 from './2026_12_04_000014_drf_token_keys.js'
 
 /** Every migration, keyed by name; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -23,4 +27,8 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_000008_api_token_expiry_index': m000008,
   '2026_11_26_000009_oauth': m000009,
   '2026_11_26_000010_auth_cache_notify': m000010,
+  '2026_12_04_000011_secrets_at_rest': m000011,
+  '2026_12_04_000012_refresh_reuse': m000012,
+  '2026_12_04_000013_oauth_resource_servers': m000013,
+  '2026_12_04_000014_drf_token_keys': m000014,
 }
