@@ -36,6 +36,7 @@ export function authOptions(config: ConfigWithSecretKey) {
       slidingTokenLifetimeSeconds: config.slidingTokenLifetimeSeconds,
       slidingTokenRefreshLifetimeSeconds: config.slidingTokenRefreshLifetimeSeconds,
       keyRefreshIntervalSeconds: config.keyRefreshIntervalSeconds,
+      keyActivationDelaySeconds: config.keyActivationDelaySeconds,
       rotateRefreshTokens: config.rotateRefreshTokens,
       blacklistAfterRotation: config.blacklistAfterRotation,
       refreshReuseIntervalSeconds: config.refreshReuseIntervalSeconds,

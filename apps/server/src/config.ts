@@ -81,6 +81,20 @@ const reuseInterval = z
     return seconds
   })
 
+/** A duration, or `0` for none. */
+const durationOrZero = z
+  .string()
+  .trim()
+  .transform((value, ctx): number => {
+    if (value === '0') return 0
+    const seconds = parseDurationSeconds(value)
+    if (seconds === null) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 1h, or 0, got "${value}"` })
+      return z.NEVER
+    }
+    return seconds
+  })
+
 /** A DRF-style rate; `off` → null (no throttle). */
 const rate = z
   .string()
@@ -296,6 +310,8 @@ const Env = z
     JWT_ISSUER: z.string().trim().min(1).optional(),
     JWT_AUDIENCE: z.string().trim().min(1).optional(),
     KEY_REFRESH_INTERVAL: duration.default(60),
+    // At least the JWKS answer's max-age (300 s, http/server.ts), so caches downstream hold a new key first.
+    KEY_ACTIVATION_DELAY: durationOrZero.default(300),
     PASSWORD_HASH_COST: int(4, 31).default(12),
     DEFAULT_PERMISSION: z
       .enum(PERMISSION_NAMES, { error: `expected one of ${PERMISSION_NAMES.join(', ')}` })
@@ -381,6 +397,8 @@ function toConfig(env: z.output<typeof Env>) {
     jwtAudience: env.JWT_AUDIENCE,
     /** How stale a process's signing keys may get: a key retired elsewhere stops verifying within it. */
     keyRefreshIntervalSeconds: env.KEY_REFRESH_INTERVAL,
+    /** A rotated key signs this long after it is published (0: at once). */
+    keyActivationDelaySeconds: env.KEY_ACTIVATION_DELAY,
     passwordHashCost: env.PASSWORD_HASH_COST,
     defaultPermission: env.DEFAULT_PERMISSION,
     maxBodyBytes: env.MAX_BODY_BYTES,

@@ -13,11 +13,12 @@
  * and linked into place, which fails for all but the first (never a half-written key to read).
  */
 import { randomBytes } from 'node:crypto'
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
+import { link, readFile, unlink, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 
 import type { SecretKeyError } from '@gatehouse/auth'
 import { MIN_SECRET_KEY_LENGTH } from '@gatehouse/auth'
+import { openDataDir } from '@gatehouse/db'
 
 import type { Config } from './config.js'
 import { ConfigError } from './config.js'
@@ -44,12 +45,15 @@ async function readKeyFile(file: string): Promise<string | null> {
   }
 }
 
-/** Reads DATA_DIR/secret_key, making it first if there is none. */
+/**
+ * Reads DATA_DIR/secret_key, making it first if there is none. DATA_DIR is checked first (ours,
+ * 0700): a key in a folder others can write could be theirs.
+ */
 export async function readOrCreateKeyFile(dataDir: string): Promise<string> {
+  await openDataDir(resolve(dataDir))
   const file = join(resolve(dataDir), SECRET_KEY_FILE)
   let key = await readKeyFile(file)
   if (key === null) {
-    await mkdir(resolve(dataDir), { recursive: true, mode: 0o700 })
     const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
     await writeFile(temp, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' })
     try {

@@ -188,14 +188,15 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       }
     })
 
-    it('ignores a junk Authorization header: login is public and never authenticates', async () => {
+    /** @see issue 16, item 12 (public-credentials.test.ts): DRF authenticates AllowAny views too */
+    it('answers a junk Authorization header with its 401: login is public but authenticates a header', async () => {
       const u = await server.createUser()
       const res = await wire(`${base}/trpc/auth.login`, {
         method: 'POST',
         body: JSON.stringify({ username: u.username, password: u.password }),
         headers: { 'content-type': 'application/json', authorization: 'Bearer not.a.jwt' },
       })
-      expect(res.status).toBe(200)
+      expect([res.status, res.body.error.data.reason]).toEqual([401, 'TOKEN_INVALID'])
     })
   })
 

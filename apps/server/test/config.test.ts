@@ -93,6 +93,15 @@ describe('configuration', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 3000, databaseUrl: undefined })
   })
 
+  it('delays a rotated key 5 minutes by default; 0 signs at once; a bad value names the variable', () => {
+    expect(loadConfig({}).keyActivationDelaySeconds).toBe(300)
+    expect(loadConfig({ KEY_ACTIVATION_DELAY: '0' }).keyActivationDelaySeconds).toBe(0)
+    expect(loadConfig({ KEY_ACTIVATION_DELAY: '10m' }).keyActivationDelaySeconds).toBe(600)
+    expect(configErrorLines({ KEY_ACTIVATION_DELAY: 'later' })).toEqual([
+      'KEY_ACTIVATION_DELAY: expected a duration such as 30s, 5m or 1h, or 0, got "later"',
+    ])
+  })
+
   it('has generous throttle defaults, and registration limited per address by default', () => {
     expect(loadConfig({})).toMatchObject({
       throttleAnon: { limit: 1000, windowSeconds: 60 },

@@ -116,7 +116,9 @@ describe(`${TEST_BACKEND}: server and CLI processes`, () => {
     // the password piped on stdin, never on argv where `ps` shows it (issue 16, item 12)
     expect((await runCli(['changepassword', u], env, 'An0ther-passphrase\n')).code).toBe(0)
     expect((await mutation(server.url, 'auth.login', { username: u, password: 'An0ther-passphrase' })).status).toBe(200)
-    expect((await runCli(['rotatekeys'], env)).stdout).toMatch(/^New signing key \S+ is now used to sign/)
+    expect((await runCli(['rotatekeys'], env)).stdout).toMatch(
+      /^New signing key \S+ is published now and signs from \d{4}-\d\d-\d\dT[\d:.]+Z \(KEY_ACTIVATION_DELAY\); older keys still verify\.\n$/,
+    )
     expect((await runCli(['flushexpiredtokens'], env)).stdout).toMatch(
       /^Deleted \d+ expired tokens?, \d+ expired sessions? and \d+ expired API keys?\.\n$/,
     )

@@ -55,11 +55,14 @@ async function forgeWith(row: { kid: string; algorithm: string; private_jwk: unk
 describe(`${TEST_BACKEND}: secrets at rest`, () => {
   let server: TestServer
   let web: { clientId: string; secret: string }
+  let api: { clientId: string; secret: string }
   let alice: { id: number; username: string; password: string }
 
+  // Two processes on one database name one issuer, or each refuses the other's tokens (iss).
+  const ISSUER = 'http://gatehouse.test'
   beforeAll(async () => {
-    server = await startTestServer()
-    ;({ web } = await createTestClients(server.db, {
+    server = await startTestServer({ JWT_ISSUER: ISSUER })
+    ;({ web, api } = await createTestClients(server.db, {
       service: { name: 'Service', scopes: 'read' },
       web: { name: 'Web', scopes: 'openid read' },
       spa: { name: 'Spa', scopes: 'openid read' },
@@ -99,7 +102,7 @@ describe(`${TEST_BACKEND}: secrets at rest`, () => {
 
   it('attack: oauth_payloads holds no authorization code or refresh token, and the flow still works', async () => {
     const dump = async () => JSON.stringify(await server.db.selectFrom('oauth_payloads').selectAll().execute())
-    const { params } = await authorize(new Browser(), {
+    const { params, verifier } = await authorize(new Browser(), {
       base: server.url,
       clientId: web.clientId,
       redirectUri: REDIRECT,
@@ -112,7 +115,7 @@ describe(`${TEST_BACKEND}: secrets at rest`, () => {
 
     const auth = basic(web.clientId, web.secret)
     const tokens = await tokenRequest(server.url, {
-      form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+      form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier ?? '' },
       authorization: auth,
     })
     expect(tokens.status).toBe(200)
@@ -133,14 +136,16 @@ describe(`${TEST_BACKEND}: secrets at rest`, () => {
     )
 
     const introspection = `${server.url}/oauth/token/introspection`
-    const active = await formPost(introspection, { form: { token: second }, authorization: auth })
+    // introspection is for resource servers only (issue 16, item 10)
+    const asApi = basic(api.clientId, api.secret)
+    const active = await formPost(introspection, { form: { token: second }, authorization: asApi })
     expect(active.body).toMatchObject({ active: true, client_id: web.clientId, sub: String(alice.id) })
     const revoked = await formPost(`${server.url}/oauth/token/revocation`, {
       form: { token: second, token_type_hint: 'refresh_token' },
       authorization: auth,
     })
     expect(revoked.status).toBe(200)
-    expect((await formPost(introspection, { form: { token: second }, authorization: auth })).body).toEqual({
+    expect((await formPost(introspection, { form: { token: second }, authorization: asApi })).body).toEqual({
       active: false,
     })
     const after = await tokenRequest(server.url, {
@@ -151,7 +156,7 @@ describe(`${TEST_BACKEND}: secrets at rest`, () => {
     expect(after.body.error).toBe('invalid_grant')
     // The code was single use, and still is.
     const replay = await tokenRequest(server.url, {
-      form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
+      form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier ?? '' },
       authorization: auth,
     })
     expect(replay.status).toBe(400)
@@ -166,6 +171,7 @@ describe(`${TEST_BACKEND}: secrets at rest`, () => {
         HOST: '127.0.0.1',
         PASSWORD_HASH_COST: '4',
         SECRET_KEY: TEST_SECRET_KEY,
+        JWT_ISSUER: ISSUER,
         ...env,
       }),
       db: server.db,

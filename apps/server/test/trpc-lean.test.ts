@@ -82,7 +82,13 @@ describe('the lean /trpc layer answers as the stock adapter does', () => {
   // One instant for both: throttle waits and token lifetimes then match to the second.
   const now = new Date()
   const clock = () => now
-  const env = { MAX_BODY_BYTES: String(LIMIT), THROTTLE_LOGIN_FAILURES: '3/hour', COOKIE_SECURE: 'false' }
+  const env = {
+    MAX_BODY_BYTES: String(LIMIT),
+    THROTTLE_LOGIN_FAILURES: '3/hour',
+    COOKIE_SECURE: 'false',
+    // Two servers on one database: one issuer, or each refuses the other's tokens.
+    JWT_ISSUER: 'http://gatehouse.test',
+  }
 
   beforeAll(async () => {
     lean = await startTestServer({ ...env, HTTP_ADAPTER: 'lean' }, { clock })

@@ -118,6 +118,12 @@ export interface AuthServiceOptions {
      * @default 60
      */
     keyRefreshIntervalSeconds?: number
+    /**
+     * A rotated key is published at once and signs only this many seconds later, once JWKS
+     * caches downstream hold it (KEY_ACTIVATION_DELAY; see KeyRing).
+     * @default 0
+     */
+    keyActivationDelaySeconds?: number
   }
   /**
    * Expired outstanding tokens, sessions and API keys are deleted in the background after a
@@ -260,15 +266,19 @@ export async function createAuthService(opts: AuthServiceOptions) {
   const floor = opts.passwordFailureFloor
   warmPasswordHashing({ cost, floor })
   // Failures are padded to the slowest check; imported PBKDF2 users can be slower than bcrypt,
-  // so measure the slowest of theirs now rather than after their first login shows it.
-  const slowestPbkdf2 = await findSlowestPbkdf2Iterations(db)
-  if (slowestPbkdf2 !== null) await measurePbkdf2(slowestPbkdf2, floor)
+  // so the slowest of theirs is measured before the first login is checked, not after it shows
+  // it. In the background: a start never waits on it, nor fails when the database is down.
+  const pbkdf2Measured = findSlowestPbkdf2Iterations(db)
+    .then((iterations) => (iterations === null ? undefined : measurePbkdf2(iterations, floor)))
+    .catch(() => undefined)
   const keys = new KeyRing({
     db,
     algorithm: opts.jwt.algorithm ?? 'EdDSA',
     secret: opts.jwt.secret,
     secrets,
     refreshIntervalMs: (opts.jwt.keyRefreshIntervalSeconds ?? 60) * 1000,
+    clock,
+    activationDelaySeconds: opts.jwt.keyActivationDelaySeconds,
   })
   await keys.init()
   const tokens: TokenSettings = {
@@ -379,6 +389,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
       throw error
     })
     const row = await findUserByUsername(db, username)
+    await pbkdf2Measured
     if (!row) {
       await verifyDummyPassword(input.password, { cost, floor })
       await failed(null, 'unknown_user')

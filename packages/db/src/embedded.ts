@@ -64,8 +64,12 @@ export class EmbeddedDatabaseError extends Error {
   override readonly name = 'EmbeddedDatabaseError'
 }
 
-/** Creates DATA_DIR (and the folders above it) 0700, and refuses it unless it is private to us. */
-async function openDataDir(dataDir: string): Promise<void> {
+/**
+ * Creates DATA_DIR (and the folders above it) 0700, and refuses it (EmbeddedDatabaseError, one
+ * line with the fix) unless it is private to us. Everything kept in DATA_DIR (the database, the
+ * secret key file) is opened only after this.
+ */
+export async function openDataDir(dataDir: string): Promise<void> {
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 })
   } catch (err) {

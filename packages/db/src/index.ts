@@ -7,7 +7,13 @@ import { openEmbedded } from './embedded.js'
 
 export type * from './schema.js'
 export { migrate, MigrationError } from './migrate.js'
-export { openEmbedded, EmbeddedDatabaseError, type EmbeddedEndpoint, type OpenEmbeddedOptions } from './embedded.js'
+export {
+  openDataDir,
+  openEmbedded,
+  EmbeddedDatabaseError,
+  type EmbeddedEndpoint,
+  type OpenEmbeddedOptions,
+} from './embedded.js'
 
 // int8 (count(*), bigint ids) arrives as a string by default; our counts fit in a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10))

@@ -97,6 +97,8 @@ export interface SigningKeyTable {
    */
   private_jwk: string
   created_at: CreatedAt & Generated<Date>
+  /** From when the key signs (KEY_ACTIVATION_DELAY after a rotation); it verifies from its creation. */
+  activates_at: Generated<Date>
   retired_at: Timestamp | null
 }
 

@@ -78,11 +78,15 @@ describe(`${TEST_BACKEND}: the DESIGN table through the SDK`, () => {
     })
   })
 
-  it('auth.refresh → {access, refresh}; 401 for a reused token', async () => {
+  it('auth.refresh → {access, refresh}; the old token again at once is a grace pair, after logout 401', async () => {
     const u = await server.createUser()
     const first = await client().auth.login({ username: u.username, password: u.password })
     const out = await client().auth.refresh({ refresh: first.refresh })
     expect(out).toEqual({ access: expect.any(String), refresh: expect.any(String) })
+    // within REFRESH_REUSE_INTERVAL (two tabs at once): a new pair of the same login
+    const again = await client().auth.refresh({ refresh: first.refresh })
+    expect(again.refresh).not.toBe(out.refresh)
+    await client().auth.logout({ refresh: out.refresh })
     expect(await failure(client().auth.refresh({ refresh: first.refresh }))).toMatchObject({
       status: 401,
       reason: 'TOKEN_BLACKLISTED',

@@ -174,11 +174,14 @@ export const COMMANDS: Record<string, Command> = {
   },
   rotatekeys: {
     usage: 'rotatekeys',
-    summary: 'add a new signing key; older keys keep verifying',
+    summary: 'add a new signing key: published at once, signing after KEY_ACTIVATION_DELAY; older keys keep verifying',
     async run(args, ctx) {
       parse(args, { positionals: [] })
       const kid = await (await ctx.auth()).rotateKeys()
-      return `New signing key ${kid} is now used to sign; older keys still verify.`
+      const delay = ctx.config.keyActivationDelaySeconds
+      if (delay === 0) return `New signing key ${kid} is now used to sign; older keys still verify.`
+      const from = new Date(Date.now() + delay * 1000).toISOString()
+      return `New signing key ${kid} is published now and signs from ${from} (KEY_ACTIVATION_DELAY); older keys still verify.`
     },
   },
   encryptsecrets: {

@@ -183,7 +183,7 @@ export function createRequestListener(opts: HttpOptions) {
 /**
  * The most calls one batched request may carry (400 past it). Every call is authorised and
  * throttled on its own, but without a bound one request could still buy the work of a thousand.
- * The SDK's batch link splits at the same size (packages/sdk/src/client.ts, MAX_BATCH_ITEMS).
+ * The SDK's batch link splits at the same size (packages/sdk/src/internal/transport.ts, MAX_BATCH_ITEMS).
  */
 export const MAX_BATCH_SIZE = 100
 

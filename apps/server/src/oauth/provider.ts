@@ -76,6 +76,8 @@ async function oauthKeyRing(auth: AuthService, config: Config): Promise<KeyRing>
     algorithm: 'EdDSA',
     secrets: auth.secrets,
     refreshIntervalMs: config.keyRefreshIntervalSeconds * 1000,
+    clock: auth.clock,
+    activationDelaySeconds: config.keyActivationDelaySeconds,
   })
   await keys.init()
   return keys

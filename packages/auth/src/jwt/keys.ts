@@ -11,7 +11,9 @@ import type { Db, SigningKey } from '@gatehouse/db'
 import type { CryptoKey, JWK, JWTHeaderParameters } from 'jose'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose'
 
+import type { Clock } from '../clock.js'
 import type { SecretBox } from '../crypto/secret-box.js'
+import { systemClock } from '../clock.js'
 import { AuthError } from '../errors.js'
 import { ensureSigningKey, findActiveSigningKeys, insertSigningKey, retireSigningKey } from '../store/key.repository.js'
 import { sealSigningKeys, signingKeyContext } from './seal-keys.js'
@@ -41,6 +43,14 @@ export interface KeyRingOptions {
   refreshIntervalMs?: number
   /** Milliseconds on a monotonic scale, for the refresh bookkeeping. @default performance.now */
   now?: () => number
+  /** Wall time, for when a rotated key starts signing. @default systemClock */
+  clock?: Clock | undefined
+  /**
+   * A rotated key is published (and verifies) at once and signs only this many seconds later, so
+   * JWKS caches downstream hold it before any token names it (KEY_ACTIVATION_DELAY).
+   * @default 0
+   */
+  activationDelaySeconds?: number | undefined
 }
 
 interface LoadedKey {
@@ -52,6 +62,8 @@ interface LoadedKey {
   publicJwk: JWK | null
   /** The private JWK, for the OAuth server (which signs with JWKs); null for HS256. */
   privateJwk: JWK | null
+  /** From when it signs, in epoch milliseconds. */
+  activatesAtMs: number
 }
 
 async function generateSigningKey(algorithm: Exclude<JwtAlgorithm, 'HS256'>, box: SecretBox) {
@@ -79,10 +91,13 @@ export class KeyRing {
   readonly #db: Db
   readonly #secret: Uint8Array | null
   readonly #box: SecretBox | null
-  #signing: LoadedKey | null = null
+  /** Newest first, as read: the newest active one signs (see `signingKey`). */
+  #loaded: LoadedKey[] = []
   #verifying = new Map<string, LoadedKey>()
   readonly #refreshIntervalMs: number
   readonly #now: () => number
+  readonly #clock: Clock
+  readonly #activationDelayMs: number
   /** When the last reload started (its rows are at least that fresh). */
   #loadedAt = Number.NEGATIVE_INFINITY
   #reloading: Promise<void> | null = null
@@ -96,6 +111,9 @@ export class KeyRing {
     this.#db = opts.db
     this.#refreshIntervalMs = opts.refreshIntervalMs ?? 60_000
     this.#now = opts.now ?? (() => performance.now())
+    this.#clock = opts.clock ?? systemClock
+    this.#activationDelayMs = (opts.activationDelaySeconds ?? 0) * 1000
+    if (!(this.#activationDelayMs >= 0)) throw new TypeError('KeyRing: activationDelaySeconds must not be negative')
     if (!(this.#refreshIntervalMs > 0)) throw new TypeError('KeyRing: refreshIntervalMs must be positive')
     if (opts.algorithm === 'HS256') {
       if (!opts.secret) throw new TypeError('HS256 needs a secret (JWT_SECRET)')
@@ -119,15 +137,19 @@ export class KeyRing {
    */
   async init(): Promise<void> {
     if (this.#secret) {
-      const key = { kid: HS256_KID, key: this.#secret, verifyKey: this.#secret, publicJwk: null, privateJwk: null }
-      this.#signing = key
+      const key = { kid: HS256_KID, key: this.#secret, verifyKey: this.#secret, publicJwk: null, privateJwk: null, activatesAtMs: 0 }
+      this.#loaded = [key]
       this.#verifying = new Map([[HS256_KID, key]])
       return
     }
     const algorithm = this.algorithm as Exclude<JwtAlgorithm, 'HS256'>
     const box = this.#requireBox()
     await sealSigningKeys(this.#db, box)
-    await ensureSigningKey(this.#db, algorithm, () => generateSigningKey(algorithm, box))
+    // The first key signs at once: there is nothing older for JWKS caches to hold meanwhile.
+    await ensureSigningKey(this.#db, algorithm, async () => ({
+      ...(await generateSigningKey(algorithm, box)),
+      activates_at: this.#clock(),
+    }))
     await this.reload()
   }
 
@@ -155,7 +177,7 @@ export class KeyRing {
     const rows = await findActiveSigningKeys(this.#db, this.algorithm)
     const loaded = await Promise.all(rows.map((row) => this.#load(row)))
     this.#verifying = new Map(loaded.map((k) => [k.kid, k]))
-    this.#signing = loaded[0] ?? null
+    this.#loaded = loaded
     if (invalidations === this.#invalidations) this.#loadedAt = startedAt
   }
 
@@ -194,13 +216,26 @@ export class KeyRing {
       verifyKey: (await importJWK(publicJwk, this.algorithm)) as CryptoKey,
       publicJwk,
       privateJwk,
+      activatesAtMs: row.activates_at.getTime(),
     }
   }
 
-  /** The key new tokens are signed with, as last read (see `currentSigningKey`). */
+  /**
+   * The key new tokens are signed with, as last read (see `currentSigningKey`): the newest whose
+   * activation time has come. Chosen at each call from the stored times, so every process
+   * switches at the same moment without a re-read. When none has come (the signing key was
+   * retired while its successor was pending), the earliest pending one signs: something must.
+   */
   signingKey(): LoadedKey {
-    if (!this.#signing) throw new TypeError('KeyRing.init() has not run, or every key is retired')
-    return this.#signing
+    const nowMs = this.#clock().getTime()
+    const active = this.#loaded.find((k) => k.activatesAtMs <= nowMs)
+    const pending = this.#loaded.reduce<LoadedKey | undefined>(
+      (earliest, k) => (earliest && earliest.activatesAtMs <= k.activatesAtMs ? earliest : k),
+      undefined,
+    )
+    const key = active ?? pending
+    if (!key) throw new TypeError('KeyRing.init() has not run, or every key is retired')
+    return key
   }
 
   /**
@@ -242,13 +277,15 @@ export class KeyRing {
     return [signing, ...others].flatMap((k) => (k.privateJwk ? [{ ...k.privateJwk, kid: k.kid }] : []))
   }
 
-  /** Adds a new signing key; older keys keep verifying until retired. */
+  /**
+   * Adds a new signing key: published (and verifying) at once, signing from `activationDelaySeconds`
+   * later; older keys keep verifying until retired.
+   */
   async rotate(): Promise<string> {
     if (this.#secret) throw new TypeError('HS256 keys come from JWT_SECRET and cannot be rotated here')
-    const row = await insertSigningKey(
-      this.#db,
-      await generateSigningKey(this.algorithm as Exclude<JwtAlgorithm, 'HS256'>, this.#requireBox()),
-    )
+    const key = await generateSigningKey(this.algorithm as Exclude<JwtAlgorithm, 'HS256'>, this.#requireBox())
+    const activatesAt = new Date(this.#clock().getTime() + this.#activationDelayMs)
+    const row = await insertSigningKey(this.#db, { ...key, activates_at: activatesAt })
     await this.#reloadAfterChange()
     return row.kid
   }

@@ -14,6 +14,7 @@ import * as m000011 from './2026_12_04_000011_secrets_at_rest.js'
 import * as m000012 from './2026_12_04_000012_refresh_reuse.js'
 import * as m000013 from './2026_12_04_000013_oauth_resource_servers.js'
 import * as m000014 from './2026_12_04_000014_drf_token_keys.js'
+import * as m000015 from './2026_12_04_000015_key_activation.js'
 
 /** Every migration, keyed by name; names sort in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_000012_refresh_reuse': m000012,
   '2026_12_04_000013_oauth_resource_servers': m000013,
   '2026_12_04_000014_drf_token_keys': m000014,
+  '2026_12_04_000015_key_activation': m000015,
 }
