@@ -8,7 +8,7 @@ export type {
   GatehouseMode,
   GatehouseSession,
   GatehouseSliding,
-} from './client.js'
+} from './types.js'
 export { createServiceClient, OAuthTokenError } from './service-client.js'
 export type { ServiceClient, ServiceClientOptions } from './service-client.js'
 export { createPkceFlow } from './pkce.js'
