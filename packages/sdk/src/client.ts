@@ -5,7 +5,7 @@
  */
 import type { AppRouter } from '@gatehouse/server'
 import type { Operation } from '@trpc/client'
-import type { GatehouseErrorReason } from './errors.js'
+import type { GatehouseErrorReason } from './error-shape.js'
 import type { BearerSource, Refresher } from './internal/session.js'
 import type { AccessObject, Action, Resource, Subject } from './permissions.js'
 import type { GatehouseInputs, GatehouseOutputs, GatehouseRouter, ProcedureKinds } from './router.js'
