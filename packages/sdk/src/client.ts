@@ -3,114 +3,26 @@
  * the way the mode says (tokens in a storage adapter, or the server's cookies), sent on every
  * call, and refreshed when it expires.
  */
-import type { AppRouter } from '@gatehouse/server'
 import type { Operation } from '@trpc/client'
 import type { GatehouseErrorReason } from './error-shape.js'
 import type { BearerSource, Refresher } from './internal/session.js'
 import type { AccessObject, Action, Resource, Subject } from './permissions.js'
-import type { GatehouseInputs, GatehouseOutputs, GatehouseRouter, ProcedureKinds } from './router.js'
+import type { ProcedurePath } from './internal/procedures.js'
+import type { GatehouseInputs, GatehouseOutputs, GatehouseRouter } from './router.js'
 import type { GatehouseClient, GatehouseClientOptions, GatehouseMode } from './types.js'
 import { createTRPCClient, getUntypedClient, httpBatchLink, httpLink, splitLink } from '@trpc/client'
 
 import { memoryCookieJar } from './cookies/cookie-jar.js'
 import { isAccessTokenStale, isGatehouseError } from './errors.js'
 import { cookieTransport, hasBrowserCookies } from './internal/cookie-transport.js'
+import { checkOptions } from './internal/options.js'
+import { PROCEDURE_KINDS, procedureCaller, TOKEN_PATHS, UNBATCHED_COOKIE_PATHS } from './internal/procedures.js'
 import { createCookieSession, createSession, isRejection } from './internal/session.js'
 import { csrfRetryLink } from './links/csrf.js'
 import { tokenAge } from './internal/token-age.js'
 import { refreshLink } from './links/refresh.js'
 import { ANONYMOUS_SUBJECT, can, toSubject } from './permissions.js'
-import { memoryStorage } from './storage/memory.js'
 import { toSlidingTokens, toTokens } from './storage/token-storage.js'
-
-/**
- * Queries go out as GET and mutations as POST, so the client must know each procedure's kind at
- * run time. The annotation makes `tsc` prove this table complete and exact: a procedure added,
- * removed or changed on the server is a type error here until the table follows.
- */
-const PROCEDURE_KINDS: ProcedureKinds<AppRouter> = {
-  'auth.register': 'mutation',
-  'auth.login': 'mutation',
-  'auth.refresh': 'mutation',
-  'auth.logout': 'mutation',
-  'auth.logoutAll': 'mutation',
-  'auth.verify': 'mutation',
-  'auth.me': 'query',
-  'auth.catalogue': 'query',
-  'auth.tokens.obtain': 'mutation',
-  'auth.tokens.create': 'mutation',
-  'auth.tokens.list': 'query',
-  'auth.tokens.revoke': 'mutation',
-  'auth.tokens.revokeAll': 'mutation',
-  'auth.tokens.register': 'mutation',
-  'auth.sliding.obtain': 'mutation',
-  'auth.sliding.refresh': 'mutation',
-  'auth.sliding.logout': 'mutation',
-  'auth.session.login': 'mutation',
-  'auth.session.logout': 'mutation',
-  'auth.session.list': 'query',
-  'auth.session.revoke': 'mutation',
-  'auth.session.revokeOthers': 'mutation',
-  'auth.apps.list': 'query',
-  'auth.apps.revoke': 'mutation',
-  'content.protected': 'query',
-  'content.admin': 'query',
-  'content.manager': 'query',
-  'content.hr': 'query',
-  'content.scoped': 'query',
-  'articles.create': 'mutation',
-  'articles.list': 'query',
-  'articles.get': 'query',
-  'articles.update': 'mutation',
-  'articles.delete': 'mutation',
-  'articles.share': 'mutation',
-  'admin.users.list': 'query',
-  'admin.users.get': 'query',
-  'admin.users.update': 'mutation',
-  'admin.users.activate': 'mutation',
-  'admin.users.deactivate': 'mutation',
-  'admin.users.setGroups': 'mutation',
-  'admin.groups.list': 'query',
-  'admin.groups.create': 'mutation',
-  'admin.groups.delete': 'mutation',
-  'admin.permissions.list': 'query',
-  'admin.permissions.grant': 'mutation',
-  'admin.permissions.revoke': 'mutation',
-  'admin.audit.list': 'query',
-  'admin.oauthClients.list': 'query',
-  'admin.oauthClients.create': 'mutation',
-  'admin.oauthClients.delete': 'mutation',
-}
-
-type ProcedurePath = keyof typeof PROCEDURE_KINDS
-
-/**
- * The public token endpoints. They never carry the access token (an expired one must not get in
- * the way of logging in again) and are never auto-refreshed (their 401s are the answer).
- */
-const TOKEN_PATHS: ReadonlySet<string> = new Set<ProcedurePath>([
-  'auth.register',
-  'auth.login',
-  'auth.refresh',
-  'auth.logout',
-  'auth.verify',
-  'auth.tokens.obtain',
-  'auth.tokens.register',
-  'auth.sliding.obtain',
-  'auth.sliding.refresh',
-  'auth.sliding.logout',
-  'auth.session.login',
-  'auth.session.logout',
-])
-
-/**
- * In cookie mode, the two procedures the `refresh` cookie is sent to. Its paths are
- * `/trpc/auth.refresh` and `/trpc/auth.logout`, which a batch's URL never matches.
- */
-const UNBATCHED_COOKIE_PATHS: ReadonlySet<string> = new Set<ProcedurePath>(['auth.refresh', 'auth.logout'])
-
-// Keyed by mode so that `tsc` refuses a mode added to GatehouseMode (types.ts) but not here.
-const MODES: Readonly<Record<GatehouseMode, true>> = { jwt: true, cookie: true, sliding: true }
 
 // Longer batched GET URLs are split: some proxies and browsers refuse more than about 8 KB.
 const MAX_URL_LENGTH = 4_000
@@ -144,36 +56,7 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
 
 /** createGatehouseClient, with the credentials optionally held by `bearer` instead of a login. */
 export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource): GatehouseClient {
-  if (!opts?.url) throw new TypeError('createGatehouseClient(): `url` is required, such as https://auth.example.com')
-  const { apiToken } = opts
-  const mode = opts.mode ?? 'jwt'
-  if (typeof mode !== 'string' || !Object.hasOwn(MODES, mode)) {
-    throw new TypeError(
-      `createGatehouseClient(): \`mode\` is 'jwt', 'cookie' or 'sliding', not ${JSON.stringify(mode)}`,
-    )
-  }
-  if (apiToken !== undefined) {
-    if (typeof apiToken !== 'string' || !/^\S+$/.test(apiToken)) {
-      throw new TypeError(
-        'createGatehouseClient(): `apiToken` must be a key without spaces, as auth.tokens.create returns it',
-      )
-    }
-    if (opts.storage) throw new TypeError('createGatehouseClient(): give either `apiToken` or `storage`, not both')
-    if (opts.mode !== undefined) {
-      throw new TypeError('createGatehouseClient(): give either `apiToken` or `mode`, not both (a key is its own mode)')
-    }
-  }
-  if (mode === 'cookie' && opts.storage) {
-    throw new TypeError(
-      "createGatehouseClient(): mode 'cookie' stores no token (cookies hold the login): drop `storage`",
-    )
-  }
-  if (mode !== 'cookie' && opts.cookies) {
-    throw new TypeError("createGatehouseClient(): `cookies` is a jar for mode 'cookie' only")
-  }
-  const storage = opts.storage ?? memoryStorage()
-  const url = `${String(opts.url).replace(/\/+$/, '')}/trpc`
-  const now = opts.now ?? Date.now
+  const { url, mode, apiToken, storage, now } = checkOptions(opts)
 
   // Whose grants `can()` uses. `identity` moves on whenever the user may have changed (login,
   // logout, a refused refresh), so an auth.me answer that was already in flight then is dropped.
@@ -319,9 +202,7 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
   const trpc = createTRPCClient<GatehouseRouter>({ links })
   const untyped = getUntypedClient(trpc)
 
-  function call(path: ProcedurePath, input?: unknown): Promise<unknown> {
-    return PROCEDURE_KINDS[path] === 'query' ? untyped.query(path, input) : untyped.mutation(path, input)
-  }
+  const call = procedureCaller(untyped)
 
   async function storeFrom(answer: unknown) {
     const tokens = mode === 'sliding' ? toSlidingTokens(answer) : toTokens(answer)
