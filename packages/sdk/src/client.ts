@@ -6,22 +6,21 @@
 import type { Operation } from '@trpc/client'
 import type { GatehouseErrorReason } from './error-shape.js'
 import type { BearerSource, Refresher } from './internal/session.js'
-import type { AccessObject, Action, Resource, Subject } from './permissions.js'
 import type { ProcedurePath } from './internal/procedures.js'
 import type { GatehouseInputs, GatehouseOutputs, GatehouseRouter } from './router.js'
 import type { GatehouseClient, GatehouseClientOptions, GatehouseMode } from './types.js'
 import { createTRPCClient, getUntypedClient, httpBatchLink, httpLink, splitLink } from '@trpc/client'
 
 import { memoryCookieJar } from './cookies/cookie-jar.js'
-import { isAccessTokenStale, isGatehouseError } from './errors.js'
+import { isAccessTokenStale, isGatehouseError, isUnauthorized } from './errors.js'
 import { cookieTransport, hasBrowserCookies } from './internal/cookie-transport.js'
 import { checkOptions } from './internal/options.js'
+import { createPermissionsCache } from './internal/permissions-cache.js'
 import { PROCEDURE_KINDS, procedureCaller, TOKEN_PATHS, UNBATCHED_COOKIE_PATHS } from './internal/procedures.js'
 import { createCookieSession, createSession, isRejection } from './internal/session.js'
 import { csrfRetryLink } from './links/csrf.js'
 import { tokenAge } from './internal/token-age.js'
 import { refreshLink } from './links/refresh.js'
-import { ANONYMOUS_SUBJECT, can, toSubject } from './permissions.js'
 import { toSlidingTokens, toTokens } from './storage/token-storage.js'
 
 // Longer batched GET URLs are split: some proxies and browsers refuse more than about 8 KB.
@@ -58,14 +57,8 @@ export function createGatehouseClient(opts: GatehouseClientOptions): GatehouseCl
 export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource): GatehouseClient {
   const { url, mode, apiToken, storage, now } = checkOptions(opts)
 
-  // Whose grants `can()` uses. `identity` moves on whenever the user may have changed (login,
-  // logout, a refused refresh), so an auth.me answer that was already in flight then is dropped.
-  let subject: Subject = ANONYMOUS_SUBJECT
-  let identity = 0
-  function forgetSubject() {
-    identity += 1
-    subject = ANONYMOUS_SUBJECT
-  }
+  // auth.me goes through the client's own links, which exist only further down.
+  const permissions = createPermissionsCache(() => call('auth.me'))
 
   const cookies =
     mode === 'cookie'
@@ -85,7 +78,7 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
         ? untyped.mutation('auth.sliding.refresh', { token: refresh })
         : untyped.mutation('auth.refresh', { refresh }),
     tokensOf: mode === 'sliding' ? toSlidingTokens : toTokens,
-    onClear: forgetSubject,
+    onClear: permissions.forget,
     now,
   })
   const cookieSession = createCookieSession({
@@ -93,7 +86,7 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
     exchange: () => untyped.mutation('auth.refresh', {}),
     onRejected() {
       cookies?.refreshRefused()
-      forgetSubject()
+      permissions.forget()
     },
   })
   const refresher: Refresher = cookies ? cookieSession : session
@@ -209,23 +202,11 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
     if (tokens) await session.set(tokens)
   }
 
-  async function me() {
-    const asked = identity
-    try {
-      const answer = (await call('auth.me')) as GatehouseOutputs['auth']['me']
-      if (asked === identity) subject = toSubject(answer)
-      return answer
-    } catch (error) {
-      if (asked === identity && isUnauthorized(error)) forgetSubject()
-      throw error
-    }
-  }
-
   /** A cookie login answered: a call that failed before it retries without a refresh; can() forgets the user. */
   function cookiesArrived(jwt: boolean) {
     cookies?.loggedIn(jwt)
     cookieSession.changed()
-    forgetSubject()
+    permissions.forget()
   }
 
   /** Logs out the stored token (or `given`), and clears storage when it was the stored one. */
@@ -263,7 +244,7 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
     } finally {
       cookies?.loggedOut()
       cookieSession.changed()
-      forgetSubject()
+      permissions.forget()
     }
   }
 
@@ -272,7 +253,7 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
       const answer = await call('auth.sliding.obtain', input)
       if (mode === 'sliding') {
         await storeFrom(answer)
-        forgetSubject()
+        permissions.forget()
       }
       return answer
     },
@@ -302,7 +283,7 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
         return await call('auth.session.logout')
       } finally {
         cookieSession.changed()
-        forgetSubject()
+        permissions.forget()
       }
     },
   }
@@ -317,11 +298,11 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
       const answer = await call('auth.login', input)
       if (mode === 'jwt') {
         await storeFrom(answer)
-        forgetSubject()
+        permissions.forget()
       }
       return answer
     },
-    me,
+    me: permissions.me,
     async refresh(input?: { refresh: string }) {
       if (input !== undefined) {
         const answer = await call('auth.refresh', input)
@@ -353,15 +334,8 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
 
   const client: Record<string, unknown> = {
     trpc,
-    can: (action: Action, resource: Resource, object?: AccessObject) => can(subject, action, resource, object),
-    async loadPermissions() {
-      try {
-        await me()
-      } catch (error) {
-        if (!isUnauthorized(error)) throw error
-      }
-      return subject
-    },
+    can: permissions.can,
+    loadPermissions: permissions.loadPermissions,
   }
   for (const path of Object.keys(PROCEDURE_KINDS) as ProcedurePath[]) {
     const segments = path.split('.')
@@ -373,10 +347,6 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
     node[name] ??= (input?: unknown) => call(path, input)
   }
   return client as unknown as GatehouseClient
-}
-
-function isUnauthorized(error: unknown): boolean {
-  return isGatehouseError(error) && error.data.code === 'UNAUTHORIZED'
 }
 
 function reasonOf(error: unknown): GatehouseErrorReason | undefined {

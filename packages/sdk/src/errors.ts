@@ -50,6 +50,15 @@ export function isAccessTokenStale(error: unknown): boolean {
 }
 
 /**
+ * Whether the server answered 401: not logged in, or a login it no longer accepts. For the
+ * client's own bookkeeping (a logout already done, a subject to forget), not for front ends,
+ * which switch on `reason`.
+ */
+export function isUnauthorized(error: unknown): boolean {
+  return isGatehouseError(error) && error.data.code === 'UNAUTHORIZED'
+}
+
+/**
  * Why a caller was turned away: not logged in (401), not allowed (403), or too many requests
  * (429, try again later).
  */
