@@ -3,30 +3,22 @@
  * the way the mode says (tokens in a storage adapter, or the server's cookies), sent on every
  * call, and refreshed when it expires.
  */
-import type { Operation } from '@trpc/client'
-import type { GatehouseErrorReason } from './error-shape.js'
-import type { BearerSource, Refresher } from './internal/session.js'
 import type { ProcedurePath } from './internal/procedures.js'
+import type { BearerSource } from './internal/session.js'
 import type { GatehouseInputs, GatehouseOutputs, GatehouseRouter } from './router.js'
 import type { GatehouseClient, GatehouseClientOptions, GatehouseMode } from './types.js'
-import { createTRPCClient, getUntypedClient, httpBatchLink, httpLink, splitLink } from '@trpc/client'
+import { createTRPCClient, getUntypedClient } from '@trpc/client'
 
 import { memoryCookieJar } from './cookies/cookie-jar.js'
-import { isAccessTokenStale, isGatehouseError, isUnauthorized } from './errors.js'
+import { isUnauthorized } from './errors.js'
 import { cookieTransport, hasBrowserCookies } from './internal/cookie-transport.js'
+import { holdCredentials } from './internal/credentials.js'
 import { checkOptions } from './internal/options.js'
 import { createPermissionsCache } from './internal/permissions-cache.js'
-import { PROCEDURE_KINDS, procedureCaller, TOKEN_PATHS, UNBATCHED_COOKIE_PATHS } from './internal/procedures.js'
-import { createCookieSession, createSession, isRejection } from './internal/session.js'
-import { csrfRetryLink } from './links/csrf.js'
-import { tokenAge } from './internal/token-age.js'
-import { refreshLink } from './links/refresh.js'
+import { PROCEDURE_KINDS, procedureCaller } from './internal/procedures.js'
+import { isRejection } from './internal/session.js'
+import { clientLinks } from './internal/transport.js'
 import { toSlidingTokens, toTokens } from './storage/token-storage.js'
-
-// Longer batched GET URLs are split: some proxies and browsers refuse more than about 8 KB.
-const MAX_URL_LENGTH = 4_000
-/** The server refuses a batch of more calls than this (apps/server/src/http/server.ts, MAX_BATCH_SIZE). */
-const MAX_BATCH_ITEMS = 100
 
 const LOGGED_OUT = { detail: 'Successfully logged out.' } as const satisfies GatehouseOutputs['auth']['logout']
 
@@ -70,132 +62,29 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
         })
       : undefined
 
-  const session = createSession({
+  // The refresh exchanges go out through the links they are part of, which exist only further
+  // down: `call` is bound late.
+  const credentials = holdCredentials({
+    mode,
+    apiToken,
     storage,
-    path: mode === 'sliding' ? 'auth.sliding.refresh' : 'auth.refresh',
-    exchange: (refresh) =>
-      mode === 'sliding'
-        ? untyped.mutation('auth.sliding.refresh', { token: refresh })
-        : untyped.mutation('auth.refresh', { refresh }),
-    tokensOf: mode === 'sliding' ? toSlidingTokens : toTokens,
-    onClear: permissions.forget,
     now,
+    bearer,
+    cookies,
+    call: (path, input) => call(path, input),
+    onForget: permissions.forget,
   })
-  const cookieSession = createCookieSession({
-    // `{}`, not no input: the procedure takes an object, whose `refresh` the cookie stands in for.
-    exchange: () => untyped.mutation('auth.refresh', {}),
-    onRejected() {
-      cookies?.refreshRefused()
-      permissions.forget()
-    },
+  const { session, cookieSession, refresher } = credentials
+  const links = clientLinks({
+    url,
+    fetch: opts.fetch,
+    headers: opts.headers,
+    batch: opts.batch,
+    cookies,
+    credentials,
   })
-  const refresher: Refresher = cookies ? cookieSession : session
-
-  async function headersFor(ops: readonly Operation[]): Promise<Record<string, string>> {
-    const out: Record<string, string> = {}
-    // Cookie mode sends no Authorization: on the server a header always wins over the cookies.
-    if (!cookies && ops.some((op) => !TOKEN_PATHS.has(op.path))) {
-      if (bearer) out.authorization = await bearer.authorization()
-      else if (apiToken !== undefined) out.authorization = `Token ${apiToken}`
-      else {
-        const tokens = await session.tokens()
-        if (tokens) out.authorization = `Bearer ${tokens.access}`
-      }
-    }
-    const extra = typeof opts.headers === 'function' ? await opts.headers() : opts.headers
-    for (const [name, value] of Object.entries(extra ?? {})) {
-      // Lower-cased so that `Authorization` replaces ours instead of being sent beside it.
-      if (value !== undefined) out[name.toLowerCase()] = value
-    }
-    return out
-  }
-
-  const fetch = cookies?.fetch ?? opts.fetch
-  const single = () => httpLink<GatehouseRouter>({ url, fetch, headers: ({ op }) => headersFor([op]) })
-  const batched = () =>
-    httpBatchLink<GatehouseRouter>({
-      url,
-      fetch,
-      maxURLLength: MAX_URL_LENGTH,
-      maxItems: MAX_BATCH_ITEMS,
-      headers: ({ opList }) => headersFor(opList),
-    })
-  const transport =
-    opts.batch === false
-      ? single()
-      : cookies
-        ? splitLink<GatehouseRouter>({
-            condition: (op) => UNBATCHED_COOKIE_PATHS.has(op.path),
-            true: single(),
-            false: batched(),
-          })
-        : batched()
-
-  /** Whether a failed call is worth a refresh, then a retry. */
-  function shouldRefresh(error: unknown): boolean {
-    if (isAccessTokenStale(error)) return true
-    // The access cookie lives as long as its token, so once the token expires the cookie is
-    // usually gone too and the call arrives anonymous: refresh then too, if a refresh cookie may
-    // be there.
-    return cookies !== undefined && reasonOf(error) === 'NOT_AUTHENTICATED' && cookies.mayRefresh()
-  }
-
-  /** Whether a failed call sent at `sentAt` may be sent again, and with what (see refreshLink). */
-  async function recover(error: unknown, sentAt: number): Promise<boolean> {
-    // An expired sliding token is past refreshing (the server checks `exp` first) and a
-    // blacklisted one is dead: forget it without asking the server to refuse a refresh too.
-    // TOKEN_REVOKED (a role change) is a live token the server re-stamps: refreshed below.
-    if (bearer) {
-      if (!isAccessTokenStale(error)) return false
-      await bearer.refreshSince(sentAt)
-      return true
-    }
-    const reason = reasonOf(error)
-    if (mode === 'sliding' && (reason === 'TOKEN_EXPIRED' || reason === 'TOKEN_BLACKLISTED')) {
-      return session.discardSince(sentAt)
-    }
-    if (!shouldRefresh(error)) return false
-    await refresher.refreshSince(sentAt)
-    return true
-  }
-
-  // Sliding mode refreshes ahead: the server refuses to refresh a token past its `exp`, so a call
-  // made once the stored token is half through its life refreshes it first. Concurrent calls
-  // share one look at storage, and so one refresh.
-  let aheadCheck: Promise<void> | undefined
-  async function refreshIfHalfway() {
-    const tokens = await session.tokens()
-    if (!tokens) return
-    const age = tokenAge(tokens.access, { receivedAt: session.receivedAt(tokens.access), now: now() })
-    // Unreadable, young, or already expired (a refresh would be refused): the server judges the call.
-    if (!age || age.elapsedMs * 2 < age.lifetimeMs || age.elapsedMs >= age.lifetimeMs) return
-    // Failed, the call goes with what storage holds then: the same token, or (refused, which
-    // clears storage) none.
-    await session.refresh().catch(() => undefined)
-  }
-  const refresh = refreshLink<GatehouseRouter>({
-    generation: () => (bearer ?? refresher).generation,
-    recover,
-    skip: (path) => TOKEN_PATHS.has(path),
-    beforeSend:
-      mode === 'sliding' && !bearer
-        ? () =>
-            (aheadCheck ??= refreshIfHalfway().finally(() => {
-              aheadCheck = undefined
-            }))
-        : undefined,
-  })
-  // An API key is not refreshed: its 401 is the answer, so no refresh link in that mode.
-  const links =
-    apiToken !== undefined
-      ? [transport]
-      : cookies
-        ? [refresh, csrfRetryLink<GatehouseRouter>({ hasToken: () => cookies.hasCsrfToken() }), transport]
-        : [refresh, transport]
   const trpc = createTRPCClient<GatehouseRouter>({ links })
-  const untyped = getUntypedClient(trpc)
-
-  const call = procedureCaller(untyped)
+  const call = procedureCaller(getUntypedClient(trpc))
 
   async function storeFrom(answer: unknown) {
     const tokens = mode === 'sliding' ? toSlidingTokens(answer) : toTokens(answer)
@@ -232,10 +121,7 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
   async function logOutCookies() {
     await cookieSession.settled()
     try {
-      const outcomes = await Promise.allSettled([
-        untyped.mutation('auth.logout', {}),
-        untyped.mutation('auth.session.logout', undefined),
-      ])
+      const outcomes = await Promise.allSettled([call('auth.logout', {}), call('auth.session.logout')])
       for (const outcome of outcomes) {
         // A refused call (an older server's 400 without a cookie, a dead session's 401): that login was over.
         if (outcome.status === 'rejected' && !isRejection(outcome.reason)) throw asError(outcome.reason)
@@ -347,10 +233,6 @@ export function buildClient(opts: GatehouseClientOptions, bearer?: BearerSource)
     node[name] ??= (input?: unknown) => call(path, input)
   }
   return client as unknown as GatehouseClient
-}
-
-function reasonOf(error: unknown): GatehouseErrorReason | undefined {
-  return isGatehouseError(error) ? error.data.reason : undefined
 }
 
 /** A call that spends the stored sliding token, made in a mode that stores none. */
