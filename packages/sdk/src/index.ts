@@ -8,7 +8,7 @@ export type {
   GatehouseMode,
   GatehouseSession,
   GatehouseSliding,
-} from './client.js'
+} from './types.js'
 export { createServiceClient, OAuthTokenError } from './service-client.js'
 export type { ServiceClient, ServiceClientOptions } from './service-client.js'
 export { createPkceFlow } from './pkce.js'
@@ -16,15 +16,8 @@ export type { PkceFlow, PkceFlowOptions, PkceStorage, PkceTokens } from './pkce.
 export { memoryCookieJar } from './cookies/cookie-jar.js'
 export type { CookieJar, MemoryCookieJarOptions } from './cookies/cookie-jar.js'
 export { isDenied, isGatehouseError } from './errors.js'
-export type {
-  AuthErrorCode,
-  DeniedError,
-  DenialReason,
-  GatehouseError,
-  GatehouseErrorData,
-  GatehouseErrorReason,
-  GatehouseErrorShape,
-} from './errors.js'
+export type { DeniedError, DenialReason, GatehouseError } from './errors.js'
+export type { AuthErrorCode, GatehouseErrorData, GatehouseErrorReason, GatehouseErrorShape } from './error-shape.js'
 export { ACTIONS, ANONYMOUS_SUBJECT, CATALOGUE, can, toSubject } from './permissions.js'
 export type { AccessObject, Action, Resource, Subject } from './permissions.js'
 export type { GatehouseInputs, GatehouseOutputs, GatehouseRouter } from './router.js'

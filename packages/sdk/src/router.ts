@@ -19,7 +19,7 @@ import type {
   TRPCQueryProcedure,
 } from '@trpc/server'
 
-import type { GatehouseErrorShape } from './errors.js'
+import type { GatehouseErrorShape } from './error-shape.js'
 import { spelledOut } from './internal/spelled-out.js'
 
 /** Per procedure, what a client needs to know: kind, input, and output as it arrives (JSON). */

@@ -6,9 +6,10 @@
  * `TOKEN_REVOKED` anyway (a clock off, a key rotated). The procedures are those of
  * `createGatehouseClient`, run by the same code.
  */
-import type { BearerSource, GatehouseClient, GatehouseClientOptions } from './client.js'
-import { buildClient } from './client.js'
 import type { PlainFetch } from './internal/oauth.js'
+import type { BearerSource } from './internal/session.js'
+import type { GatehouseClient, GatehouseClientOptions } from './types.js'
+import { buildClient } from './client.js'
 import { cachedDiscovery, defaultFetch, issuerOf, OAuthTokenError, tokenAnswer } from './internal/oauth.js'
 import { createRefresher } from './internal/session.js'
 

@@ -6,7 +6,7 @@
  * adds by itself (the server refuses a cookie-authenticated mutation without one).
  */
 import type { CookieJar } from '../cookies/cookie-jar.js'
-import type { GatehouseFetch } from '../client.js'
+import type { GatehouseFetch } from '../types.js'
 import { readCookie } from '../cookies/cookie-jar.js'
 
 /** Django's names, which the server uses. */

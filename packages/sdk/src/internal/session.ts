@@ -32,6 +32,16 @@ export interface Refresher {
   settled(): Promise<void>
 }
 
+/**
+ * Where a client's `Authorization` comes from when something other than a login holds it (the
+ * service client's client-credentials tokens): sent on every call but the token endpoints, and
+ * renewed through the same single-flight refresher when a call finds it expired.
+ */
+export interface BearerSource extends Refresher {
+  /** The `Authorization` value for the next call (renewed first when it is about to expire). */
+  authorization(): Promise<string>
+}
+
 export interface Session extends Refresher {
   tokens(): Promise<Tokens | null>
   set(tokens: Tokens): Promise<void>
