@@ -4,7 +4,7 @@
  * API keys. A revocation made through one of them, or by the CLI, is refused by both at the very
  * next request: invalidation travels by Postgres NOTIFY, not by a per-request read, and not by
  * waiting for a timer (KEY_REFRESH_INTERVAL is an hour here). A cached token is never served past
- * its exp.
+ * its exp. KEY_ACTIVATION_DELAY is 0 so a rotated key signs at once; keys.test.ts covers the delay.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -34,7 +34,7 @@ describe(`${TEST_BACKEND}: auth cache across processes`, () => {
   let n = 0
 
   beforeAll(async () => {
-    store = await createProcessStore('gh_cache', { KEY_REFRESH_INTERVAL: '1h' })
+    store = await createProcessStore('gh_cache', { KEY_REFRESH_INTERVAL: '1h', KEY_ACTIVATION_DELAY: '0' })
     // One first, so it creates the schema (and, on PGlite, holds the folder the other joins).
     a = await startServerProcess(store.env)
     b = await startServerProcess(store.env)
