@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { mutation, query } from './helpers/http.js'
 import type { ProcessStore } from './helpers/process.js'
-import { createProcessStore, runCli, startServerProcess } from './helpers/process.js'
+import { createProcessStore, runCli, runCliProcess, startServerProcess } from './helpers/process.js'
 
 describe(`${TEST_BACKEND}: server and CLI processes`, () => {
   let store: ProcessStore
@@ -114,7 +114,8 @@ describe(`${TEST_BACKEND}: server and CLI processes`, () => {
     expect((await query(server.url, 'content.hr', { token: after.access })).status).toBe(403)
 
     // the password piped on stdin, never on argv where `ps` shows it (issue 16, item 12)
-    expect((await runCli(['changepassword', u], env, 'An0ther-passphrase\n')).code).toBe(0)
+    // the binary itself, its password piped on stdin as a script would
+    expect((await runCliProcess(['changepassword', u], env, 'An0ther-passphrase\n')).code).toBe(0)
     expect((await mutation(server.url, 'auth.login', { username: u, password: 'An0ther-passphrase' })).status).toBe(200)
     expect((await runCli(['rotatekeys'], env)).stdout).toMatch(
       /^New signing key \S+ is published now and signs from \d{4}-\d\d-\d\dT[\d:.]+Z \(KEY_ACTIVATION_DELAY\); older keys still verify\.\n$/,
@@ -186,8 +187,8 @@ describe(`${TEST_BACKEND}: server and CLI processes`, () => {
     expect(server.output()).toContain('SIGTERM received')
   })
 
-  it('with no server running, the CLI opens the data folder itself', async () => {
-    const result = await runCli(['creategroup', 'Auditors'], env)
+  it('with no server running, the CLI process opens the data folder itself', async () => {
+    const result = await runCliProcess(['creategroup', 'Auditors'], env)
     expect(result).toMatchObject({ code: 0, stdout: expect.stringMatching(/Group "Auditors"/) })
   })
 })

@@ -68,10 +68,14 @@ describe(`${TEST_BACKEND}: failed logins take the same time whatever the stored 
   it('pads a wrong password of a bcrypt user the same way, and a PBKDF2 failure hardly at all', async () => {
     pads.length = 0
     expect(await fail('native')).toBe('INVALID_CREDENTIALS')
-    expect(pads[0]).toBeGreaterThan(floor.targetMs / 2)
+    const nativePad = pads[0] ?? 0
+    expect(nativePad).toBeGreaterThan(floor.targetMs / 2)
     pads.length = 0
     expect(await fail('imported')).toBe('INVALID_CREDENTIALS')
-    expect(pads.every((ms) => ms < floor.targetMs / 2)).toBe(true)
+    // The PBKDF2 check is itself the slow kind: at most the drift of its own running mean (a
+    // fifth of a change in its time) is padded, always less than the bcrypt failure got. Compared
+    // with each other, not with a time, so a loaded machine moves both alike.
+    expect(Math.max(0, ...pads)).toBeLessThan(nativePad)
   })
 
   it('never pads a success', async () => {

@@ -97,6 +97,13 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<Db> {
     },
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: wrapped }) })
+  // Kysely ends the pool only if a query ever opened it; the embedded database (the folder's
+  // lock, the socket) must be released either way, or the next process to start cannot hold it.
+  const destroy = db.destroy.bind(db)
+  db.destroy = async () => {
+    await destroy()
+    await endpoint.close()
+  }
   infos.set(db, { backend: 'pglite', socketDir: endpoint.socketDir, holder: endpoint.holder })
   connections.set(db, client)
   if (endpoint.dump) dumps.set(db, endpoint.dump)

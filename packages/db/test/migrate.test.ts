@@ -90,4 +90,18 @@ describe('pglite data folder', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  it('releases the folder on destroy() even when no query ever ran', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gh-db-'))
+    try {
+      const unused = await createDb({ dataDir: dir })
+      expect(dbInfo(unused).holder).toBe(true)
+      await unused.destroy()
+      const next = await createDb({ dataDir: dir })
+      expect(dbInfo(next).holder).toBe(true) // it could take the lock, so the first let it go
+      await next.destroy()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })

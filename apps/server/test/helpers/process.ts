@@ -4,10 +4,13 @@ import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable, Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
 import pg from 'pg'
+
+import { runCommand } from '../../src/cli/run.js'
 
 const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url))
 // TypeScript entry points run under `node --import tsx`, not the tsx CLI: the CLI is a second node
@@ -20,8 +23,32 @@ export interface RunResult {
   stderr: string
 }
 
-/** Runs `gatehouse <args>` as a user would, in its own process; `stdin` is piped to it when given. */
-export function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<RunResult> {
+/**
+ * Runs `gatehouse <args>` in this process (cli/run.ts, what the binary calls): the command's
+ * output and exit code as a user sees them, without a node start and a migration per call.
+ * `stdin` is what a pipe would give the command; without it stdin is empty.
+ */
+export async function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<RunResult> {
+  let stdout = ''
+  let stderr = ''
+  const sink = (append: (text: string) => void) =>
+    new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        append(chunk.toString())
+        done()
+      },
+    })
+  const code = await runCommand(args, {
+    env: { ...process.env, ...env },
+    stdin: Readable.from(stdin === undefined ? [] : [stdin]),
+    stdout: sink((text) => (stdout += text)),
+    stderr: sink((text) => (stderr += text)),
+  })
+  return { code, stdout, stderr }
+}
+
+/** Runs `gatehouse <args>` in a process of its own, for tests about the process itself; `stdin` is piped to it when given. */
+export function runCliProcess(args: string[], env: Record<string, string>, stdin?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...TS_NODE_ARGS, 'src/cli/main.ts', ...args], {
       cwd: SERVER_DIR,
