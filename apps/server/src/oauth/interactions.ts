@@ -13,7 +13,7 @@ import type { AuthService } from '@gatehouse/auth'
 import { isAuthError } from '@gatehouse/auth'
 import type Provider from 'oidc-provider'
 
-import { clientAddress } from '../http/client-address.js'
+import { clientAddress } from '../kit/client-address.js'
 import { readBody, RestError } from '../rest/body.js'
 import { NULL_CHARACTERS } from '../routers/schemas.js'
 import { OAUTH_PATH, OAUTH_SCOPES } from './settings.js'
@@ -74,7 +74,7 @@ function sendHtml(
 
 export interface InteractionOptions {
   auth: AuthService
-  /** NUM_PROXIES: who the client is behind trusted proxies (http/client-address.ts). */
+  /** NUM_PROXIES: who the client is behind trusted proxies (kit/client-address.ts). */
   numProxies: number
   csrfToken(uid: string): string
   csrfMatches(uid: string, presented: string): boolean

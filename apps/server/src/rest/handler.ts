@@ -16,7 +16,7 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http'
 
 import type { Config } from '../config.js'
 import type { Context } from '../context.js'
-import type { CookieJar } from '../http/cookies.js'
+import type { CookieJar } from '../kit/cookies.js'
 import type { Reply } from './errors.js'
 import type { RequestValues } from './input.js'
 import type { AuthFamily, Method, Operation, RestView } from './table.js'
