@@ -18,6 +18,7 @@ import { CHALLENGE_FREE_REASONS } from '../errors.js'
 import { createRestHandler } from '../rest/handler.js'
 import { openApiDocument } from '../rest/openapi.js'
 import { appRouter } from '../routers/_app.js'
+import { tooLargeMessage } from '../kit/body.js'
 import { clientAddress } from '../kit/client-address.js'
 import { CookieJar, cookiesAreSecure, parseCookieHeader } from '../kit/cookies.js'
 import { createDocsHandler } from './docs.js'
@@ -137,7 +138,7 @@ export function createRequestListener(opts: HttpOptions) {
     const declared = Number(req.headers['content-length'] ?? 0)
     if (declared > config.maxBodyBytes) {
       res.setHeader('connection', 'close')
-      const message = `Request body is larger than ${config.maxBodyBytes} bytes.`
+      const message = tooLargeMessage(config.maxBodyBytes)
       return sendJson(res, { status: 413, body: trpcError(413, 'PAYLOAD_TOO_LARGE', message) })
     }
 

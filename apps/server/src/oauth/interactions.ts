@@ -13,8 +13,8 @@ import type { AuthService } from '@gatehouse/auth'
 import { isAuthError } from '@gatehouse/auth'
 import type Provider from 'oidc-provider'
 
+import { HttpError, readBody } from '../kit/body.js'
 import { clientAddress } from '../kit/client-address.js'
-import { readBody, RestError } from '../rest/body.js'
 import { NULL_CHARACTERS } from '../routers/schemas.js'
 import { OAUTH_PATH, OAUTH_SCOPES } from './settings.js'
 
@@ -283,7 +283,7 @@ export function createInteractionHandler(opts: InteractionOptions) {
     try {
       form = await readForm(req)
     } catch (error) {
-      if (error instanceof RestError)
+      if (error instanceof HttpError)
         return sendHtml(res, error.status, renderErrorPage('invalid_request', 'The form is too large.'))
       throw error
     }

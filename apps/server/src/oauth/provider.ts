@@ -26,7 +26,7 @@ import type {
 } from 'oidc-provider'
 
 import type { Config } from '../config.js'
-import { readBody, RestError } from '../rest/body.js'
+import { HttpError as RestError, readBody } from '../kit/body.js'
 import { NULL_CHARACTERS } from '../routers/schemas.js'
 import { createAdapterFactory, isOAuthAccessTokenLive, pruneOAuthPayloads } from './adapter.js'
 import { isResourceServer, redirectUriProblem } from './clients.js'

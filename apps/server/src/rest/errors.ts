@@ -11,7 +11,7 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http'
 import type { Operation } from './table.js'
 import { challengeFor } from '../context.js'
 import { CHALLENGE_FREE_REASONS, toTRPCError } from '../errors.js'
-import { RestError } from './body.js'
+import { HttpError } from '../kit/body.js'
 import { fieldNameOf } from './input.js'
 
 export interface Reply {
@@ -122,7 +122,7 @@ function authReply(error: AuthError, scope: ErrorScope): Reply {
  * server's error log; the client then sees only DRF's `A server error occurred.`
  */
 export function errorReply(thrown: unknown, scope: ErrorScope): { reply: Reply; internal?: unknown } {
-  if (thrown instanceof RestError)
+  if (thrown instanceof HttpError)
     return { reply: { status: thrown.status, body: thrown.body, headers: { ...thrown.headers } } }
   const error = thrown instanceof AuthError ? thrown : toTRPCError(thrown)
   if (error instanceof AuthError) return { reply: authReply(error, scope) }

@@ -21,9 +21,10 @@ import type { Reply } from './errors.js'
 import type { RequestValues } from './input.js'
 import type { AuthFamily, Method, Operation, RestView } from './table.js'
 import { toTRPCError } from '../errors.js'
+import { bodyTooLarge, readBody } from '../kit/body.js'
 import { createCaller } from '../routers/_app.js'
 import { REFRESH_COOKIE_PATHS } from '../routers/jwt-cookies.js'
-import { PARSED_MEDIA_TYPES, parseBody, readBody, tooLarge } from './body.js'
+import { PARSED_MEDIA_TYPES, parseBody } from './body.js'
 import { errorReply, isTokenError } from './errors.js'
 import { inputFor, readsBody } from './input.js'
 import { REST_VIEWS } from './routes.js'
@@ -161,7 +162,7 @@ export function createRestHandler(deps: RestDeps) {
     let reply: Reply
     try {
       // Refused before a byte is read when the client says how big it is.
-      if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw tooLarge(maxBytes)
+      if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw bodyTooLarge(maxBytes)
       ctx = deps.contextOf(req, { authenticators, response: { setCookie: (c) => jar.setCookie(restCookie(c)) } })
       if (req.headers.authorization !== undefined) await ctx.authenticate()
       operation = v.operations[(method === 'HEAD' ? 'GET' : method) as Method]
