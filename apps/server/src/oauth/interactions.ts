@@ -15,6 +15,7 @@ import type Provider from 'oidc-provider'
 
 import { HttpError, readBody } from '../kit/body.js'
 import { clientAddress } from '../kit/client-address.js'
+import { AUTH_ERRORS } from '../kit/wire-errors.js'
 import { NULL_CHARACTERS } from '../routers/schemas.js'
 import { OAUTH_PATH, OAUTH_SCOPES } from './settings.js'
 
@@ -188,10 +189,13 @@ export function createInteractionHandler(opts: InteractionOptions) {
         { address: clientAddress(req, opts.numProxies), userAgent: ua?.slice(0, 512), via: 'oauth' },
       )
     } catch (error) {
-      if (isAuthError(error) && error.code === 'THROTTLED') {
-        return again(429, error.message, { 'retry-after': String(error.retryAfterSeconds ?? 1) })
+      if (!isAuthError(error)) throw error
+      // The statuses /trpc and /api answer for the same refusal (kit/wire-errors.ts).
+      const { status } = AUTH_ERRORS[error.code]
+      if (error.code === 'THROTTLED') {
+        return again(status, error.message, { 'retry-after': String(error.retryAfterSeconds ?? 1) })
       }
-      if (isAuthError(error) && error.code === 'INVALID_CREDENTIALS') return again(401, 'Invalid username or password.')
+      if (error.code === 'INVALID_CREDENTIALS') return again(status, 'Invalid username or password.')
       throw error
     }
     await provider.interactionFinished(

@@ -20,8 +20,9 @@ import type { CookieJar } from '../kit/cookies.js'
 import type { Reply } from './errors.js'
 import type { RequestValues } from './input.js'
 import type { AuthFamily, Method, Operation, RestView } from './table.js'
-import { toTRPCError } from '../errors.js'
 import { bodyTooLarge, readBody } from '../kit/body.js'
+import { BEARER_CHALLENGE } from '../kit/challenge.js'
+import { toTRPCError } from '../kit/wire-errors.js'
 import { createCaller } from '../routers/_app.js'
 import { REFRESH_COOKIE_PATHS } from '../routers/jwt-cookies.js'
 import { PARSED_MEDIA_TYPES, parseBody } from './body.js'
@@ -125,7 +126,7 @@ export function createRestHandler(deps: RestDeps) {
   // A seed view whose scheme AUTH_SCHEMES leaves out still names it when it asks for credentials.
   const fallbackChallenges: Record<AuthFamily, string | undefined> = {
     token: 'Token',
-    bearer: 'Bearer realm="api"',
+    bearer: BEARER_CHALLENGE,
     none: undefined,
     default: undefined,
   }
