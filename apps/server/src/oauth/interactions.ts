@@ -15,8 +15,8 @@ import type Provider from 'oidc-provider'
 
 import { HttpError, readBody } from '../kit/body.js'
 import { clientAddress } from '../kit/client-address.js'
+import { NULL_CHARACTERS } from '../kit/fields.js'
 import { AUTH_ERRORS } from '../kit/wire-errors.js'
-import { NULL_CHARACTERS } from '../routers/schemas.js'
 import { OAUTH_PATH, OAUTH_SCOPES } from './settings.js'
 
 const FORM_LIMIT = 16 * 1024

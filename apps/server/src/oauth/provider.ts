@@ -27,7 +27,7 @@ import type {
 
 import type { Config } from '../config.js'
 import { HttpError as RestError, readBody } from '../kit/body.js'
-import { NULL_CHARACTERS } from '../routers/schemas.js'
+import { NULL_CHARACTERS } from '../kit/fields.js'
 import { createAdapterFactory, isOAuthAccessTokenLive, pruneOAuthPayloads } from './adapter.js'
 import { isResourceServer, redirectUriProblem } from './clients.js'
 import { createInteractionHandler, renderErrorPage } from './interactions.js'
