@@ -17,7 +17,7 @@ import { HttpError, readBody } from '../kit/body.js'
 import { clientAddress } from '../kit/client-address.js'
 import { NULL_CHARACTERS } from '../kit/fields.js'
 import { AUTH_ERRORS } from '../kit/wire-errors.js'
-import { OAUTH_PATH, OAUTH_SCOPES } from './settings.js'
+import { OAUTH_PATH, OAUTH_SCOPES } from '../oauth-core/settings.js'
 
 const FORM_LIMIT = 16 * 1024
 

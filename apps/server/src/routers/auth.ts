@@ -10,7 +10,7 @@ import {
   sendsJwtCookies,
   setJwtCookies,
 } from '../jwt-cookies.js'
-import { endOAuthSignIn } from '../oauth/sign-out.js'
+import { endOAuthSignIn } from '../oauth-core/sign-out.js'
 import { protectedProcedure, publicProcedure, throttled, tokenViewProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import { email, password, token, username } from './schemas.js'
@@ -57,7 +57,7 @@ export const authRouter = router({
    * only log the browser out). A refresh token in the body is blacklisted (a bad one is its 401);
    * the `refresh` cookie's token is blacklisted too unless the request comes from a foreign
    * Origin, and a cookie that can no longer be blacklisted still logs out. Once a token is
-   * blacklisted here, the browser's sign-in at the OAuth server ends too (oauth/sign-out.ts).
+   * blacklisted here, the browser's sign-in at the OAuth server ends too (oauth-core/sign-out.ts).
    */
   logout: publicProcedure.input(z.strictObject({ refresh: token.optional() })).mutation(async ({ ctx, input }) => {
     const cookieToken = refreshCookieOf(ctx)
