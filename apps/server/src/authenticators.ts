@@ -18,7 +18,7 @@ import {
 } from '@gatehouse/auth'
 
 import type { Config } from './config.js'
-import type { OAuthSettingsRef } from './oauth/settings.js'
+import type { OAuthSettingsRef } from './oauth-core/settings.js'
 import { BUILTIN_AUTH_SCHEMES, ConfigError } from './config.js'
 
 /** What a custom authenticator is built from, once the app's auth service exists. */

@@ -8,17 +8,11 @@ import type {
   RequestMeta,
   ResponseCookie,
 } from '@gatehouse/auth'
-import {
-  authenticateRequest,
-  AuthenticatorFailure,
-  AuthError,
-  challengeOf,
-  createAccessLookup,
-  hasAnyCredential,
-} from '@gatehouse/auth'
+import { authenticateRequest, AuthenticatorFailure, createAccessLookup, hasAnyCredential } from '@gatehouse/auth'
 
 import type { Config } from './config.js'
 import { resolveAuthenticators } from './authenticators.js'
+import { noteFailedBy } from './kit/challenge.js'
 
 export interface ContextDeps {
   auth: AuthService
@@ -80,25 +74,6 @@ export interface RequestOrigin {
   hasCredentials?: () => boolean
 }
 
-// The JWT endpoints' own 401s (auth.refresh, auth.verify) are about a Bearer-style token.
-const JWT_CHALLENGE = 'Bearer realm="api"'
-
-// Which authenticator threw each credential error, so the edge can name its scheme.
-const failedBy = new WeakMap<object, Authenticator>()
-
-/**
- * The WWW-Authenticate value for a 401 caused by `cause`: the scheme whose credential failed;
- * for no credential at all, the first scheme tried (DRF's rule); otherwise (the JWT endpoints'
- * own refusals), the Bearer one.
- */
-export function challengeFor(cause: unknown, authenticators: readonly Authenticator[]): string {
-  const failed = typeof cause === 'object' && cause !== null ? failedBy.get(cause) : undefined
-  if (failed) return challengeOf(failed)
-  const first = authenticators[0]
-  if (first && cause instanceof AuthError && cause.code === 'NOT_AUTHENTICATED') return challengeOf(first)
-  return JWT_CHALLENGE
-}
-
 /**
  * The context without HTTP, for tests and the CLI (tRPC's createContextInner). Authentication is
  * lazy and memoised: a public procedure never pays for it, a protected one pays once.
@@ -134,7 +109,7 @@ export function createContextInner(deps: ContextDeps, credentials: Credentials =
       },
       (error: unknown) => {
         if (!(error instanceof AuthenticatorFailure)) throw error
-        if (typeof error.error === 'object' && error.error !== null) failedBy.set(error.error, error.authenticator)
+        noteFailedBy(error.error, error.authenticator) // so the 401 names its scheme (kit/challenge.ts)
         throw error.error // the authenticator's own AuthError reaches the edge unwrapped
       },
     ))

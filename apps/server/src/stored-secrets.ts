@@ -1,6 +1,6 @@
 /**
  * Every secret the server keeps in the database, encrypted under SECRET_KEY: the signing keys'
- * private halves (@gatehouse/auth) and the OAuth server's cookie and CSRF keys (oauth/secret.ts).
+ * private halves (@gatehouse/auth) and the OAuth server's cookie and CSRF keys (oauth-core/secret.ts).
  * One pass over both, for `gatehouse encryptsecrets` and for a clustered server's primary, which
  * checks them once before it starts any worker.
  */
@@ -9,7 +9,7 @@ import { SecretBox, sealSigningKeys } from '@gatehouse/auth'
 import type { Db } from '@gatehouse/db'
 
 import type { ConfigWithSecretKey } from './secret-key.js'
-import { sealOAuthSecrets } from './oauth/secret.js'
+import { sealOAuthSecrets } from './oauth-core/secret.js'
 
 export function secretBoxFor(config: ConfigWithSecretKey): SecretBox {
   return new SecretBox({ secretKey: config.secretKey, fallbacks: config.secretKeyFallbacks })

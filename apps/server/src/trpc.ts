@@ -1,22 +1,13 @@
-import type { AuthErrorCode } from '@gatehouse/auth'
 import { AuthError } from '@gatehouse/auth'
 import { initTRPC } from '@trpc/server'
 import * as z from 'zod'
 
 import type { Context } from './context.js'
-import { toTRPCError } from './errors.js'
+import type { WireReason } from './kit/wire-errors.js'
+import { toTRPCError, transportReason } from './kit/wire-errors.js'
 import type { ProcedureMeta } from './middleware/oauth.js'
 import { oauthGate } from './middleware/oauth.js'
 import { throttle } from './middleware/throttle.js'
-
-/** Every `data.reason` on the wire: a domain code, or one of the transport-level ones. */
-export type WireReason =
-  | AuthErrorCode
-  | 'INTERNAL'
-  | 'UNAVAILABLE'
-  | 'PARSE_ERROR'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'METHOD_NOT_SUPPORTED'
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const field = issue.path.length > 0 ? issue.path.join('.') : null
@@ -50,23 +41,11 @@ const t = initTRPC.context<Context>().meta<ProcedureMeta>().create({
     } else if (cause instanceof AuthError) {
       reason = cause.code
       fieldErrors = cause.fieldErrors
-    } else if (error.code === 'INTERNAL_SERVER_ERROR') {
-      reason = 'INTERNAL'
-      message = 'Internal server error'
-    } else if (error.code === 'SERVICE_UNAVAILABLE') {
-      reason = 'UNAVAILABLE'
-    } else if (error.code === 'PARSE_ERROR') {
-      reason = 'PARSE_ERROR'
-    } else if (error.code === 'BAD_REQUEST') {
-      reason = 'INVALID_INPUT'
-    } else if (error.code === 'NOT_FOUND') {
-      reason = 'NOT_FOUND'
-    } else if (error.code === 'METHOD_NOT_SUPPORTED') {
-      reason = 'METHOD_NOT_SUPPORTED'
-    } else if (error.code === 'PAYLOAD_TOO_LARGE') {
-      reason = 'PAYLOAD_TOO_LARGE'
     } else {
-      reason = 'INTERNAL' // any other code tRPC raises itself; none is expected
+      // What tRPC or the edge raised itself (kit/wire-errors.ts); a bug says nothing more than that.
+      const transport = transportReason(error.code)
+      reason = transport.reason
+      message = transport.message ?? message
     }
     const { stack: _stack, ...data } = shape.data
     return { ...shape, message, data: { ...data, reason, ...(fieldErrors ? { fieldErrors } : {}) } }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 
 import { describe, expect, it } from 'vitest'
 
-import { clientAddress } from '../src/http/client-address.js'
+import { clientAddress } from '../src/kit/client-address.js'
 
 const req = (remoteAddress: string | undefined, forwarded?: string | string[]) =>
   ({

@@ -6,7 +6,7 @@ import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
-import { CookieJar, parseCookieHeader, serializeCookie } from '../src/http/cookies.js'
+import { CookieJar, parseCookieHeader, serializeCookie } from '../src/kit/cookies.js'
 import { startTestServer } from '../src/testing.js'
 import { CookieClient, parseSetCookie, setCookieLines } from './helpers/cookies.js'
 import { errorBody, mutation, query, wire } from './helpers/http.js'

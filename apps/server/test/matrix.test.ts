@@ -212,7 +212,7 @@ const ROWS: Row[] = [
   {
     path: 'admin.oauthClients.delete',
     call: async (w, c) => {
-      const { createOAuthClient } = await import('../src/oauth/clients.js')
+      const { createOAuthClient } = await import('../src/oauth-core/clients.js')
       const { client } = await createOAuthClient(w.server.db, { name: 'Matrix', grants: ['client_credentials'], scopes: 'read' }, ['client_credentials'])
       return mutation(w.server.url, 'admin.oauthClients.delete', { clientId: client.clientId }, c.token)
     },

@@ -7,7 +7,7 @@ import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
-import { createOAuthClient } from '../src/oauth/clients.js'
+import { createOAuthClient } from '../src/oauth-core/clients.js'
 import { startTestServer } from '../src/testing.js'
 import { errorBody, login, mutation, query } from './helpers/http.js'
 import { authorize, basic, Browser, pkce, tokenRequest } from './helpers/oauth.js'

@@ -20,7 +20,7 @@ import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
-import { createOAuthClient } from '../src/oauth/clients.js'
+import { createOAuthClient } from '../src/oauth-core/clients.js'
 import { startTestServer } from '../src/testing.js'
 import { login, query } from './helpers/http.js'
 

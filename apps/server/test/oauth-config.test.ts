@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 
 import { loadConfig } from '../src/config.js'
-import { resolveOAuthSettings } from '../src/oauth/settings.js'
+import { resolveOAuthSettings } from '../src/oauth-core/settings.js'
 import { configErrorLines } from './helpers/config.js'
 
 describe('OAuth configuration', () => {

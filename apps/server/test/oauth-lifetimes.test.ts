@@ -6,7 +6,7 @@ import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { createOAuthClient } from '../src/oauth/clients.js'
+import { createOAuthClient } from '../src/oauth-core/clients.js'
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import { authorizeUrl, basic, Browser, csrfOf, FORM, formAction, formPost, tokenRequest } from './helpers/oauth.js'

@@ -6,7 +6,7 @@ import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { createOAuthClient } from '../src/oauth/clients.js'
+import { createOAuthClient } from '../src/oauth-core/clients.js'
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import {
@@ -784,7 +784,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         authorization: auth,
       })
       expect(token.status).toBe(200)
-      const { deleteOAuthClient } = await import('../src/oauth/clients.js')
+      const { deleteOAuthClient } = await import('../src/oauth-core/clients.js')
       await deleteOAuthClient(server.db, svc.client.clientId)
       const introspection = await formPost(`${issuer}/token/introspection`, {
         form: { token: token.body.access_token as string },

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
 import { OAUTH_NOT_ALLOWED } from '../src/middleware/oauth.js'
-import { createOAuthClient } from '../src/oauth/clients.js'
+import { createOAuthClient } from '../src/oauth-core/clients.js'
 import { startTestServer } from '../src/testing.js'
 import { errorBody, login, mutation, query, wire } from './helpers/http.js'
 import { basic, tokenRequest } from './helpers/oauth.js'

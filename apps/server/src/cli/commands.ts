@@ -331,7 +331,7 @@ COMMANDS['createclient'] = {
     const name = requireOption(single, 'name')
     const grants = requireOption(single, 'grants').split(',')
     const scopes = requireOption(single, 'scopes')
-    const { createOAuthClient } = await import('../oauth/clients.js')
+    const { createOAuthClient } = await import('../oauth-core/clients.js')
     const db = (await ctx.auth()).db
     const { client, clientSecret } = await createOAuthClient(
       db,
@@ -366,7 +366,7 @@ COMMANDS['listclients'] = {
   summary: 'list OAuth clients (never their secrets)',
   async run(args, ctx) {
     parse(args, { positionals: [] })
-    const { listOAuthClients } = await import('../oauth/clients.js')
+    const { listOAuthClients } = await import('../oauth-core/clients.js')
     const clients = await listOAuthClients((await ctx.auth()).db)
     if (clients.length === 0) return 'No clients.'
     const rows = clients.map((c) =>
@@ -389,7 +389,7 @@ COMMANDS['deleteclient'] = {
   summary: 'delete an OAuth client, everything issued to it and its service user',
   async run(args, ctx) {
     const [clientId = ''] = parse(args, { positionals: ['ID'] }).positionals
-    const { deleteOAuthClient } = await import('../oauth/clients.js')
+    const { deleteOAuthClient } = await import('../oauth-core/clients.js')
     await deleteOAuthClient((await ctx.auth()).db, clientId)
     return `Client ${clientId} deleted; its tokens no longer work.`
   },

@@ -12,7 +12,7 @@ import { createDb, migrate } from '@gatehouse/db'
 
 import { authOptions } from '../app.js'
 import { ConfigError, loadConfig } from '../config.js'
-import { isDatabaseUnavailable } from '../errors.js'
+import { isDatabaseUnavailable } from '../kit/wire-errors.js'
 import { resolveSecretKey, secretKeyErrorLine } from '../secret-key.js'
 import { COMMANDS, describeFieldErrors, helpText, UsageError } from './commands.js'
 import { readPassword } from './secret-input.js'

@@ -13,13 +13,15 @@ import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http'
 
 import type { ContextDeps } from '../context.js'
 import { resolveAuthenticators } from '../authenticators.js'
-import { challengeFor, createContextInner } from '../context.js'
-import { CHALLENGE_FREE_REASONS } from '../errors.js'
+import { createContextInner } from '../context.js'
 import { createRestHandler } from '../rest/handler.js'
 import { openApiDocument } from '../rest/openapi.js'
 import { appRouter } from '../routers/_app.js'
-import { clientAddress } from './client-address.js'
-import { CookieJar, cookiesAreSecure, parseCookieHeader } from './cookies.js'
+import { tooLargeMessage } from '../kit/body.js'
+import { challengeFor, challenges } from '../kit/challenge.js'
+import { clientAddress } from '../kit/client-address.js'
+import { CookieJar, cookiesAreSecure, parseCookieHeader } from '../kit/cookies.js'
+import { trpcErrorBody } from '../kit/wire-errors.js'
 import { createDocsHandler } from './docs.js'
 import type { OAuthServer } from '../oauth/provider.js'
 import type { TrpcHandlerOptions } from './trpc-lean.js'
@@ -40,11 +42,6 @@ function sendJson(res: ServerResponse, reply: { status: number; body: unknown; h
   const payload = JSON.stringify(body)
   res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(payload), ...headers })
   res.end(payload)
-}
-
-function trpcError(status: number, code: string, message: string) {
-  const reason = code === 'INTERNAL_SERVER_ERROR' ? 'INTERNAL' : code
-  return { error: { message, code: -32_600, data: { code, httpStatus: status, reason } } }
 }
 
 /** The headers as authenticators see them: one string per name (node keeps only set-cookie as a list). */
@@ -137,8 +134,8 @@ export function createRequestListener(opts: HttpOptions) {
     const declared = Number(req.headers['content-length'] ?? 0)
     if (declared > config.maxBodyBytes) {
       res.setHeader('connection', 'close')
-      const message = `Request body is larger than ${config.maxBodyBytes} bytes.`
-      return sendJson(res, { status: 413, body: trpcError(413, 'PAYLOAD_TOO_LARGE', message) })
+      const message = tooLargeMessage(config.maxBodyBytes)
+      return sendJson(res, { status: 413, body: trpcErrorBody('PAYLOAD_TOO_LARGE', message) })
     }
 
     // One jar per HTTP request: every call of a batch adds to it, and responseMeta writes it once.
@@ -158,11 +155,7 @@ export function createRequestListener(opts: HttpOptions) {
         // Cookies go out with errors too: a dead session's cookie is cleared by its 401.
         const cookies = jar.headers()
         if (errors.length === 0 && cookies.length === 0) return {} // the common answer: nothing to add
-        const challenged = errors.find((e) => {
-          if (e.code !== 'UNAUTHORIZED') return false
-          const reason = (e.cause as { code?: string } | undefined)?.code
-          return !reason || !CHALLENGE_FREE_REASONS.has(reason)
-        })
+        const challenged = errors.find((e) => e.code === 'UNAUTHORIZED' && challenges(e.cause))
         // The scheme whose credential failed names itself (`Token`, `Bearer realm="api"`).
         const challenge = challenged && challengeFor(challenged.cause, authenticators)
         const headers: Record<string, string | string[]> = challenge ? { 'www-authenticate': challenge } : {}
@@ -196,7 +189,7 @@ export function createHttpServer(opts: HttpOptions) {
     listener(req, res).catch((err: unknown) => {
       opts.onError?.(err, req.url)
       if (!res.headersSent) {
-        sendJson(res, { status: 500, body: trpcError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error') })
+        sendJson(res, { status: 500, body: trpcErrorBody('INTERNAL_SERVER_ERROR') })
       } else res.destroy()
     })
   })

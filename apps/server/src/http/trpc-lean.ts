@@ -41,6 +41,8 @@ import {
   urlPathToProcedurePath,
 } from '@trpc/server/unstable-core-do-not-import'
 
+import { readBody } from '../kit/body.js'
+
 export type TrpcHandlerOptions<TRouter extends AnyRouter> = NodeHTTPRequestHandlerOptions<
   TRouter,
   IncomingMessage,
@@ -76,41 +78,6 @@ function isDataStream(value: unknown): boolean {
   if (isAsyncIterable(value)) return true
   const values = Object.values(value)
   return values.some((v) => v instanceof Promise) || values.some(isAsyncIterable)
-}
-
-/** The body as `Request.text()` gives it, refused past `limit` bytes with the stock adapter's error. */
-function readBody(req: IncomingMessage, limit: number | undefined): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    const cleanup = () => {
-      req.off('data', onData)
-      req.off('end', onEnd)
-      req.off('error', onFail)
-      req.off('close', onClose)
-    }
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (!limit || size <= limit) return void chunks.push(chunk)
-      cleanup()
-      // Like the stock adapter: stop listening and answer; the rest of the body is discarded unread.
-      req.resume()
-      reject(new TRPCError({ code: 'PAYLOAD_TOO_LARGE' }))
-    }
-    const onEnd = () => {
-      cleanup()
-      resolve(chunks.length === 1 && chunks[0] ? utf8.decode(chunks[0]) : utf8.decode(Buffer.concat(chunks)))
-    }
-    const onFail = (err: unknown) => {
-      cleanup()
-      reject(err instanceof Error ? err : new Error('The request body could not be read'))
-    }
-    const onClose = () => onFail(new Error('The client closed the request before its body ended'))
-    req.on('data', onData)
-    req.on('end', onEnd)
-    req.on('error', onFail)
-    req.on('close', onClose)
-  })
 }
 
 /** tRPC's `memo` (contentType.ts): one read shared by every call of a batch; non-tRPC errors become BAD_REQUEST. */
@@ -213,7 +180,10 @@ export async function leanHTTPRequestHandler<TRouter extends AnyRouter>(
       if (queryInput) raw = JSON.parse(queryInput)
     } else {
       // httpLink sends no body when the input is undefined: an empty body is no input.
-      const body = await readBody(req, opts.maxBodySize)
+      // Past the limit, the stock adapter's error: PAYLOAD_TOO_LARGE with tRPC's own message.
+      const bytes = await readBody(req, opts.maxBodySize, () => new TRPCError({ code: 'PAYLOAD_TOO_LARGE' }))
+      // As `Request.text()` reads it: UTF-8, a leading BOM dropped.
+      const body = utf8.decode(bytes)
       if (body) raw = JSON.parse(body)
     }
     const out: Inputs = Object.create(null) as Inputs

@@ -13,7 +13,7 @@ import type { Db, OAuthClient } from '@gatehouse/db'
 import type { Adapter, AdapterPayload, ClientMetadata } from 'oidc-provider'
 import { sql } from 'kysely'
 
-import { NULL_CHARACTERS } from '../routers/schemas.js'
+import { NULL_CHARACTERS } from '../kit/fields.js'
 
 /** Models whose rows belong to a grant, so `revokeByGrantId` removes them with it. */
 const GRANTABLE = new Set([

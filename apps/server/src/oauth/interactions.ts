@@ -13,10 +13,11 @@ import type { AuthService } from '@gatehouse/auth'
 import { isAuthError } from '@gatehouse/auth'
 import type Provider from 'oidc-provider'
 
-import { clientAddress } from '../http/client-address.js'
-import { readBody, RestError } from '../rest/body.js'
-import { NULL_CHARACTERS } from '../routers/schemas.js'
-import { OAUTH_PATH, OAUTH_SCOPES } from './settings.js'
+import { HttpError, readBody } from '../kit/body.js'
+import { clientAddress } from '../kit/client-address.js'
+import { NULL_CHARACTERS } from '../kit/fields.js'
+import { AUTH_ERRORS } from '../kit/wire-errors.js'
+import { OAUTH_PATH, OAUTH_SCOPES } from '../oauth-core/settings.js'
 
 const FORM_LIMIT = 16 * 1024
 
@@ -74,7 +75,7 @@ function sendHtml(
 
 export interface InteractionOptions {
   auth: AuthService
-  /** NUM_PROXIES: who the client is behind trusted proxies (http/client-address.ts). */
+  /** NUM_PROXIES: who the client is behind trusted proxies (kit/client-address.ts). */
   numProxies: number
   csrfToken(uid: string): string
   csrfMatches(uid: string, presented: string): boolean
@@ -188,10 +189,13 @@ export function createInteractionHandler(opts: InteractionOptions) {
         { address: clientAddress(req, opts.numProxies), userAgent: ua?.slice(0, 512), via: 'oauth' },
       )
     } catch (error) {
-      if (isAuthError(error) && error.code === 'THROTTLED') {
-        return again(429, error.message, { 'retry-after': String(error.retryAfterSeconds ?? 1) })
+      if (!isAuthError(error)) throw error
+      // The statuses /trpc and /api answer for the same refusal (kit/wire-errors.ts).
+      const { status } = AUTH_ERRORS[error.code]
+      if (error.code === 'THROTTLED') {
+        return again(status, error.message, { 'retry-after': String(error.retryAfterSeconds ?? 1) })
       }
-      if (isAuthError(error) && error.code === 'INVALID_CREDENTIALS') return again(401, 'Invalid username or password.')
+      if (error.code === 'INVALID_CREDENTIALS') return again(status, 'Invalid username or password.')
       throw error
     }
     await provider.interactionFinished(
@@ -283,7 +287,7 @@ export function createInteractionHandler(opts: InteractionOptions) {
     try {
       form = await readForm(req)
     } catch (error) {
-      if (error instanceof RestError)
+      if (error instanceof HttpError)
         return sendHtml(res, error.status, renderErrorPage('invalid_request', 'The form is too large.'))
       throw error
     }

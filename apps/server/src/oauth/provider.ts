@@ -26,14 +26,14 @@ import type {
 } from 'oidc-provider'
 
 import type { Config } from '../config.js'
-import { readBody, RestError } from '../rest/body.js'
-import { NULL_CHARACTERS } from '../routers/schemas.js'
+import { HttpError as RestError, readBody } from '../kit/body.js'
+import { NULL_CHARACTERS } from '../kit/fields.js'
 import { createAdapterFactory, isOAuthAccessTokenLive, pruneOAuthPayloads } from './adapter.js'
-import { isResourceServer, redirectUriProblem } from './clients.js'
+import { isResourceServer, redirectUriProblem } from '../oauth-core/clients.js'
 import { createInteractionHandler, renderErrorPage } from './interactions.js'
-import { persistedSecret, sealOAuthSecrets, secretMatchesHash } from './secret.js'
-import type { OAuthSettings } from './settings.js'
-import { OAUTH_API_SCOPES, OAUTH_COOKIES, OAUTH_PATH, OAUTH_SCOPES, OAuthSettingsRef } from './settings.js'
+import { persistedSecret, sealOAuthSecrets, secretMatchesHash } from '../oauth-core/secret.js'
+import type { OAuthSettings } from '../oauth-core/settings.js'
+import { OAUTH_API_SCOPES, OAUTH_COOKIES, OAUTH_PATH, OAUTH_SCOPES, OAuthSettingsRef } from '../oauth-core/settings.js'
 
 const INTROSPECTION_PATH = `${OAUTH_PATH}/token/introspection`
 const REVOCATION_PATH = `${OAUTH_PATH}/token/revocation`

@@ -2,16 +2,16 @@
  * A procedure's failure (a TRPCError around an AuthError, a schema error or an outage) in DRF's
  * and simplejwt's words: `{"detail": …}`, `{"field": ["message"]}`, `code`/`messages` on token
  * errors, with the status and WWW-Authenticate DRF would send. The tRPC edge keeps its own
- * format; both read the same AuthError codes and messages.
+ * format; both read the same table (kit/wire-errors.ts) and the same AuthError messages.
  */
-import type { AuthErrorCode, Authenticator } from '@gatehouse/auth'
+import type { Authenticator } from '@gatehouse/auth'
 import { AuthError } from '@gatehouse/auth'
 import { getHTTPStatusCodeFromError } from '@trpc/server/http'
 
 import type { Operation } from './table.js'
-import { challengeFor } from '../context.js'
-import { CHALLENGE_FREE_REASONS, toTRPCError } from '../errors.js'
-import { RestError } from './body.js'
+import { HttpError } from '../kit/body.js'
+import { challengeFor, challenges } from '../kit/challenge.js'
+import { AUTH_ERRORS, toTRPCError } from '../kit/wire-errors.js'
 import { fieldNameOf } from './input.js'
 
 export interface Reply {
@@ -31,28 +31,12 @@ export interface ErrorScope {
   authenticationError: unknown
 }
 
-const TOKEN_CODES = new Set<AuthErrorCode>([
-  'TOKEN_INVALID',
-  'TOKEN_EXPIRED',
-  'TOKEN_WRONG_TYPE',
-  'TOKEN_BLACKLISTED',
-  'TOKEN_REVOKED',
-  'TOKEN_REFRESH_EXPIRED',
-])
-
-// simplejwt's error codes for the other failures of JWTAuthentication.
-const SIMPLEJWT_CODES: Partial<Record<AuthErrorCode, string>> = {
-  AUTH_HEADER_INVALID: 'bad_authorization_header',
-  USER_NOT_FOUND: 'user_not_found',
-  USER_INACTIVE: 'user_inactive',
-}
-
 const SERVER_ERROR = 'A server error occurred.'
 
 /** Whether a route failed on a JWT (whose body then depends on who checked it). */
 export function isTokenError(thrown: unknown): boolean {
   const cause = thrown instanceof AuthError ? thrown : (thrown as { cause?: unknown } | undefined)?.cause
-  return cause instanceof AuthError && TOKEN_CODES.has(cause.code)
+  return cause instanceof AuthError && AUTH_ERRORS[cause.code].drf === 'token_not_valid'
 }
 
 function collect(entries: Iterable<[string, string]>): Record<string, string[]> {
@@ -82,8 +66,9 @@ function authBody(error: AuthError, scope: ErrorScope): unknown {
     )
     return collect(entries)
   }
-  if (code === 'INVALID_INPUT' || code === 'PASSWORD_INVALID') return { non_field_errors: [message] }
-  if (TOKEN_CODES.has(code)) {
+  const wire = AUTH_ERRORS[code]
+  if (wire.drf === 'non_field_errors') return { non_field_errors: [message] }
+  if (wire.drf === 'token_not_valid') {
     // JWTAuthentication lists what each token class said; the token views say it alone.
     if (error === scope.authenticationError) {
       return {
@@ -94,8 +79,7 @@ function authBody(error: AuthError, scope: ErrorScope): unknown {
     }
     return { detail: message, code: 'token_not_valid' }
   }
-  const simplejwt = SIMPLEJWT_CODES[code]
-  return simplejwt ? { detail: message, code: simplejwt } : { detail: message }
+  return wire.drfCode ? { detail: message, code: wire.drfCode } : { detail: message }
 }
 
 function authReply(error: AuthError, scope: ErrorScope): Reply {
@@ -106,10 +90,9 @@ function authReply(error: AuthError, scope: ErrorScope): Reply {
       body: fixed.body,
       headers: fixed.challenge ? { 'www-authenticate': fixed.challenge } : {},
     }
-  // DRF has no 409: a taken username is a field error like any other.
-  const status = error.code === 'USERNAME_TAKEN' ? 400 : getHTTPStatusCodeFromError(toTRPCError(error))
+  const status = AUTH_ERRORS[error.code].drfStatus
   const headers: Record<string, string> = {}
-  if (status === 401 && !CHALLENGE_FREE_REASONS.has(error.code)) {
+  if (status === 401 && challenges(error)) {
     const missing = error.code === 'NOT_AUTHENTICATED' && scope.authenticators.length === 0
     headers['www-authenticate'] = (missing && scope.fallbackChallenge) || challengeFor(error, scope.authenticators)
   }
@@ -122,7 +105,7 @@ function authReply(error: AuthError, scope: ErrorScope): Reply {
  * server's error log; the client then sees only DRF's `A server error occurred.`
  */
 export function errorReply(thrown: unknown, scope: ErrorScope): { reply: Reply; internal?: unknown } {
-  if (thrown instanceof RestError)
+  if (thrown instanceof HttpError)
     return { reply: { status: thrown.status, body: thrown.body, headers: { ...thrown.headers } } }
   const error = thrown instanceof AuthError ? thrown : toTRPCError(thrown)
   if (error instanceof AuthError) return { reply: authReply(error, scope) }

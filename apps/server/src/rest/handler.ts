@@ -16,14 +16,16 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http'
 
 import type { Config } from '../config.js'
 import type { Context } from '../context.js'
-import type { CookieJar } from '../http/cookies.js'
+import type { CookieJar } from '../kit/cookies.js'
 import type { Reply } from './errors.js'
 import type { RequestValues } from './input.js'
 import type { AuthFamily, Method, Operation, RestView } from './table.js'
-import { toTRPCError } from '../errors.js'
+import { REFRESH_COOKIE_PATHS } from '../jwt-cookies.js'
+import { bodyTooLarge, readBody } from '../kit/body.js'
+import { BEARER_CHALLENGE } from '../kit/challenge.js'
+import { toTRPCError } from '../kit/wire-errors.js'
 import { createCaller } from '../routers/_app.js'
-import { REFRESH_COOKIE_PATHS } from '../routers/jwt-cookies.js'
-import { PARSED_MEDIA_TYPES, parseBody, readBody, tooLarge } from './body.js'
+import { PARSED_MEDIA_TYPES, parseBody } from './body.js'
 import { errorReply, isTokenError } from './errors.js'
 import { inputFor, readsBody } from './input.js'
 import { REST_VIEWS } from './routes.js'
@@ -124,7 +126,7 @@ export function createRestHandler(deps: RestDeps) {
   // A seed view whose scheme AUTH_SCHEMES leaves out still names it when it asks for credentials.
   const fallbackChallenges: Record<AuthFamily, string | undefined> = {
     token: 'Token',
-    bearer: 'Bearer realm="api"',
+    bearer: BEARER_CHALLENGE,
     none: undefined,
     default: undefined,
   }
@@ -161,7 +163,7 @@ export function createRestHandler(deps: RestDeps) {
     let reply: Reply
     try {
       // Refused before a byte is read when the client says how big it is.
-      if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw tooLarge(maxBytes)
+      if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw bodyTooLarge(maxBytes)
       ctx = deps.contextOf(req, { authenticators, response: { setCookie: (c) => jar.setCookie(restCookie(c)) } })
       if (req.headers.authorization !== undefined) await ctx.authenticate()
       operation = v.operations[(method === 'HEAD' ? 'GET' : method) as Method]

@@ -9,7 +9,7 @@ import type { AnyProcedure, inferProcedureInput, inferProcedureOutput } from '@t
 import type { ZodType } from 'zod'
 
 import type { AppRouter } from '../routers/_app.js'
-import { MAX_ROW_ID } from '../routers/schemas.js'
+import { MAX_ROW_ID } from '../kit/fields.js'
 
 type RouterTree = AppRouter['_def']['record']
 

@@ -1,9 +1,6 @@
 import { ACTIONS, AuthError, CATALOGUE, loadSubject, toPublicUser } from '@gatehouse/auth'
 import * as z from 'zod'
 
-import { endOAuthSignIn } from '../oauth/sign-out.js'
-import { protectedProcedure, publicProcedure, throttled, tokenViewProcedure } from '../procedures.js'
-import { router } from '../trpc.js'
 import {
   checkLoginOrigin,
   clearJwtCookies,
@@ -12,7 +9,10 @@ import {
   refreshFromCookie,
   sendsJwtCookies,
   setJwtCookies,
-} from './jwt-cookies.js'
+} from '../jwt-cookies.js'
+import { endOAuthSignIn } from '../oauth-core/sign-out.js'
+import { protectedProcedure, publicProcedure, throttled, tokenViewProcedure } from '../procedures.js'
+import { router } from '../trpc.js'
 import { email, password, token, username } from './schemas.js'
 import { sessionRouter } from './session.js'
 import { oauthAppsRouter } from './oauth-apps.js'
@@ -25,7 +25,7 @@ export const authRouter = router({
     .input(z.strictObject({ username, password, email: email.optional() }))
     .mutation(async ({ ctx, input }) => ({ user: await ctx.auth.register(input) })),
 
-  /** `cookies: true` also sets the `access`, `refresh` and `csrftoken` cookies (see jwt-cookies.ts). */
+  /** `cookies: true` also sets the `access`, `refresh` and `csrftoken` cookies (see src/jwt-cookies.ts). */
   login: publicProcedure
     .input(z.strictObject({ username, password, cookies: z.boolean({ error: 'Must be a valid boolean.' }).optional() }))
     .mutation(async ({ ctx, input: { cookies, ...credentials } }) => {
@@ -57,7 +57,7 @@ export const authRouter = router({
    * only log the browser out). A refresh token in the body is blacklisted (a bad one is its 401);
    * the `refresh` cookie's token is blacklisted too unless the request comes from a foreign
    * Origin, and a cookie that can no longer be blacklisted still logs out. Once a token is
-   * blacklisted here, the browser's sign-in at the OAuth server ends too (oauth/sign-out.ts).
+   * blacklisted here, the browser's sign-in at the OAuth server ends too (oauth-core/sign-out.ts).
    */
   logout: publicProcedure.input(z.strictObject({ refresh: token.optional() })).mutation(async ({ ctx, input }) => {
     const cookieToken = refreshCookieOf(ctx)

@@ -7,7 +7,7 @@ import { IsAuthenticated, ModelPermissions } from '@gatehouse/auth'
 import * as z from 'zod'
 
 import { OAUTH_GRANT_TYPES } from '../config.js'
-import { createOAuthClient, deleteOAuthClient, listOAuthClients } from '../oauth/clients.js'
+import { createOAuthClient, deleteOAuthClient, listOAuthClients } from '../oauth-core/clients.js'
 import { permitted, publicProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import { prohibitNull } from './schemas.js'

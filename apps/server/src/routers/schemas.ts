@@ -4,9 +4,9 @@
  */
 import * as z from 'zod'
 
+import { MAX_ROW_ID, NULL_CHARACTERS } from '../kit/fields.js'
+
 const REQUIRED = 'This field is required.'
-/** DRF's CharField message (ProhibitNullCharactersValidator). */
-export const NULL_CHARACTERS = 'Null characters are not allowed.'
 
 /**
  * Refuses U+0000, as every DRF CharField does: Postgres cannot store it in text or jsonb, so a
@@ -17,8 +17,6 @@ export function prohibitNull<T extends z.ZodString>(schema: T): T {
 }
 
 const INTEGER = 'A valid integer is required.'
-/** Postgres's `integer`, the type of every row id (users, articles, groups). */
-export const MAX_ROW_ID = 2_147_483_647
 
 /**
  * A row id (users, articles, groups): a positive integer that fits Postgres's `integer`. A larger

@@ -16,7 +16,7 @@ import {
 import * as z from 'zod'
 
 import type { Context } from '../context.js'
-import { endOAuthSignIn } from '../oauth/sign-out.js'
+import { endOAuthSignIn } from '../oauth-core/sign-out.js'
 import { protectedProcedure, publicProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import { field, password, username } from './schemas.js'
@@ -47,7 +47,7 @@ export const sessionRouter = router({
   /**
    * Ends the presented session and clears `sessionid`, whatever the cookie held. A live session
    * is ended only by a request that passes the CSRF checks (403 otherwise, and nothing changes);
-   * ending one ends the browser's sign-in at the OAuth server too (oauth/sign-out.ts).
+   * ending one ends the browser's sign-in at the OAuth server too (oauth-core/sign-out.ts).
    */
   logout: publicProcedure.mutation(async ({ ctx }) => {
     const http = ctx.http

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod'
 
-import { endOAuthSignIn } from '../oauth/sign-out.js'
+import { endOAuthSignIn } from '../oauth-core/sign-out.js'
 import { protectedProcedure, throttled, tokenViewProcedure } from '../procedures.js'
 import { router } from '../trpc.js'
 import { password, token, username } from './schemas.js'
@@ -24,7 +24,7 @@ export const slidingRouter = router({
 
   /**
    * Blacklists the token: it and every refresh of it stop working. Accepted past `exp`, until
-   * `refresh_exp`. The browser's sign-in at the OAuth server ends too (oauth/sign-out.ts).
+   * `refresh_exp`. The browser's sign-in at the OAuth server ends too (oauth-core/sign-out.ts).
    */
   logout: tokenViewProcedure.input(z.strictObject({ token })).mutation(async ({ ctx, input }) => {
     await ctx.auth.logoutSlidingToken(input.token, ctx.meta)

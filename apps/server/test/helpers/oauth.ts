@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto'
 
 import type { Db } from '@gatehouse/db'
 
-import { createOAuthClient } from '../../src/oauth/clients.js'
+import { createOAuthClient } from '../../src/oauth-core/clients.js'
 import { parseSetCookie } from './cookies.js'
 
 export const FORM = 'application/x-www-form-urlencoded'

@@ -13,7 +13,7 @@ export const OAUTH_PATH = '/oauth'
 
 /**
  * The provider's cookies. The session cookie (a browser's sign-in at the OAuth server) has
- * `Path=/`, so the browser sends it to Gatehouse's own logout too, which ends it (oauth/sign-out.ts).
+ * `Path=/`, so the browser sends it to Gatehouse's own logout too, which ends it (oauth-core/sign-out.ts).
  */
 export const OAUTH_COOKIES = {
   session: 'oauth_session',

@@ -4,8 +4,6 @@
  */
 import type { AuthResponse, ResponseCookie } from '@gatehouse/auth'
 
-import type { Config } from '../config.js'
-
 /**
  * `a=1; b="2"` → `{ a: '1', b: '2' }`. The first of a repeated name wins: browsers send the most
  * specific cookie (longest path) first. Values are taken as sent, without URL-decoding; ours never
@@ -44,7 +42,7 @@ export function serializeCookie(cookie: ResponseCookie, secure: boolean): string
 }
 
 /** COOKIE_SECURE: `auto` marks cookies Secure when the request itself came over TLS. */
-export function cookiesAreSecure(setting: Config['cookieSecure'], requestSecure: boolean): boolean {
+export function cookiesAreSecure(setting: boolean | 'auto', requestSecure: boolean): boolean {
   return setting === 'auto' ? requestSecure : setting
 }
 

@@ -21,7 +21,7 @@ import {
   REFRESH_COOKIE,
 } from '@gatehouse/auth'
 
-import type { Context } from '../context.js'
+import type { Context } from './context.js'
 
 export const REFRESH_COOKIE_PATHS = ['/trpc/auth.refresh', '/trpc/auth.logout'] as const
 
