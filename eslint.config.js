@@ -57,6 +57,61 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // The layers (docs/design.md, "Where things live"): each floor imports only the floors below it.
+  {
+    files: ['packages/db/src/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@gatehouse/*', '@trpc/*', 'node:http', 'node:https'], message: 'packages/db knows no auth, no HTTP and no tRPC.' }] },
+      ],
+    },
+  },
+  {
+    files: ['packages/auth/src/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@gatehouse/server', '@gatehouse/sdk', '@trpc/*', 'node:http', 'node:https', 'zod'], message: 'packages/auth knows no HTTP and no tRPC: the server translates.' }] },
+      ],
+    },
+  },
+  {
+    files: ['packages/sdk/src/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@gatehouse/server', '@gatehouse/server/*'], allowTypeImports: true, message: 'The SDK imports only types from the server.' },
+            { group: ['@gatehouse/auth', '@gatehouse/db', '@gatehouse/auth/*', '@gatehouse/db/*'], message: 'The SDK runs in browsers: no server-side package.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['apps/server/src/kit/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*'], message: "kit/ is the server's ground floor: it imports nothing else of the server." }] },
+      ],
+    },
+  },
+  {
+    files: ['apps/server/src/routers/**', 'apps/server/src/middleware/**', 'apps/server/src/oauth-core/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../http/*', '../rest/*', '../oauth/*', '../cli/*'], message: 'Procedures never import the edge (http/, rest/, oauth/) or the CLI; the edge imports them.' },
+          ],
+        },
+      ],
+    },
+  },
   {
     // Kysely's own pattern: migrations and the migrator work on Kysely<any>, frozen in time.
     files: ['packages/db/src/migrations/**', 'packages/db/src/migrate.ts', 'packages/db/src/testing.ts'],
