@@ -1,6 +1,6 @@
 /**
  * Domain errors, jose-style: one class, a closed set of stable codes. Only the server's edge
- * (apps/server/src/errors.ts) turns them into wire errors. Programmer mistakes (bad options, a
+ * (apps/server/src/kit/wire-errors.ts) turns them into wire errors. Programmer mistakes (bad options, a
  * missing key) are TypeErrors instead, so they can never pass for a bad credential.
  */
 

@@ -21,6 +21,7 @@ import { tooLargeMessage } from '../kit/body.js'
 import { challengeFor, challenges } from '../kit/challenge.js'
 import { clientAddress } from '../kit/client-address.js'
 import { CookieJar, cookiesAreSecure, parseCookieHeader } from '../kit/cookies.js'
+import { sendJson } from '../kit/json.js'
 import { trpcErrorBody } from '../kit/wire-errors.js'
 import { createDocsHandler } from './docs.js'
 import type { OAuthServer } from '../oauth/provider.js'
@@ -35,13 +36,6 @@ export interface HttpOptions extends ContextDeps {
   oauth?: OAuthServer | undefined
   /** Called with unexpected errors (never with a client's bad input). */
   onError?: (error: unknown, path: string | undefined) => void
-}
-
-function sendJson(res: ServerResponse, reply: { status: number; body: unknown; headers?: Record<string, string> }) {
-  const { status, body, headers = {} } = reply
-  const payload = JSON.stringify(body)
-  res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(payload), ...headers })
-  res.end(payload)
 }
 
 /** The headers as authenticators see them: one string per name (node keeps only set-cookie as a list). */
