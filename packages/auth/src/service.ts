@@ -50,7 +50,7 @@ import {
 } from './store/user.repository.js'
 import { checkToken, issueTokenPair, revokeRefreshToken, rotateRefreshToken } from './tokens/refresh.js'
 import { assertCurrentEpoch, authenticateJwt, authenticateVerifiedJwt, logoutEverywhere } from './tokens/epoch.js'
-import { verifyWith } from './tokens/refresh.js'
+import { verifyWith } from './jwt/verify-with.js'
 import { AuthCache, type CachedUser } from './cache/auth-cache.js'
 import { InvalidationBus } from './cache/bus.js'
 import { slidingService } from './tokens/sliding.js'

@@ -14,6 +14,7 @@ import type { VerifiedToken } from '../jwt/claims.js'
 import type { AuthUser } from '../users/user.js'
 import type { TokenSettings } from './refresh.js'
 import { AuthError } from '../errors.js'
+import { verifyWith } from '../jwt/verify-with.js'
 import {
   bumpTokenEpoch,
   deleteUserOAuthSessions,
@@ -22,7 +23,6 @@ import {
 } from '../store/epoch.repository.js'
 import { blacklistUserTokens } from '../store/token.repository.js'
 import { toAuthUser } from '../users/user.js'
-import { verifyWith } from './refresh.js'
 
 /** TOKEN_REVOKED unless the token carries the user's current epoch (a missing claim is 0). */
 export function assertCurrentEpoch(verified: VerifiedToken, current: number): void {

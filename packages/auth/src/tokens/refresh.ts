@@ -26,7 +26,7 @@ import type { AuthUser } from '../users/user.js'
 import { AuthError } from '../errors.js'
 import { newJti } from '../jwt/claims.js'
 import { signToken } from '../jwt/sign.js'
-import { verifyToken } from '../jwt/verify.js'
+import { verifyWith } from '../jwt/verify-with.js'
 import {
   findOutstandingToken,
   insertOutstandingToken,
@@ -75,24 +75,6 @@ export interface PresentedToken extends RequestMeta {
 
 function signOptions(s: TokenSettings, lifetimeSeconds: number) {
   return { keys: s.keys, clock: s.clock, lifetimeSeconds, issuer: s.issuer, audience: s.audience }
-}
-
-export async function verifyWith(
-  s: TokenSettings,
-  token: string,
-  expectedTypes: VerifiedToken['tokenType'][] | { types: VerifiedToken['tokenType'][]; allowExpired: boolean },
-) {
-  const { types, allowExpired } = Array.isArray(expectedTypes)
-    ? { types: expectedTypes, allowExpired: false }
-    : expectedTypes
-  return verifyToken(token, {
-    keys: s.keys,
-    clock: s.clock,
-    expectedTypes: types,
-    issuer: s.issuer,
-    audience: s.audience,
-    allowExpired,
-  })
 }
 
 /** An access token stamped with the user's token epoch (see epoch.ts). */
