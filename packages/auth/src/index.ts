@@ -33,7 +33,7 @@ export { oauthPayloadId } from './tokens/oauth-payload-id.js'
 export { signToken } from './jwt/sign.js'
 export { verifyToken } from './jwt/verify.js'
 export type { TokenClaims, TokenType, VerifiedToken } from './jwt/claims.js'
-export type { TokenPair, TokenSettings } from './tokens/refresh.js'
+export type { TokenPair, TokenSettings } from './tokens/settings.js'
 export {
   DEFAULT_PASSWORD_VALIDATORS,
   FailureFloor,

@@ -12,7 +12,7 @@ import type { Db } from '@gatehouse/db'
 
 import type { VerifiedToken } from '../jwt/claims.js'
 import type { AuthUser } from '../users/user.js'
-import type { TokenSettings } from './refresh.js'
+import type { TokenSettings } from './settings.js'
 import { AuthError } from '../errors.js'
 import { verifyWith } from '../jwt/verify-with.js'
 import {
