@@ -88,24 +88,19 @@ export {
   normalizeTrustedOrigin,
 } from './csrf/csrf.js'
 export { clearSessionCookie, presentedSessionKey, SESSION_COOKIE, sessionCookie } from './sessions/cookie.js'
-export {
-  DEFAULT_SESSION_AGE_SECONDS,
-  type SessionInfo,
-  type SessionOptions,
-  type VerifiedSession,
-} from './sessions/service.js'
+export { DEFAULT_SESSION_AGE_SECONDS, type SessionOptions } from './sessions/options.js'
+export type { SessionInfo, VerifiedSession } from './sessions/service.js'
 export { generateApiToken, hashApiTokenSecret, parseApiToken } from './tokens/api-token.js'
 export { checkUsername, USERNAME_MAX_LENGTH } from './users/username.js'
 export {
   createAuthService,
   type AuthService,
   type ApiTokenInfo,
-  type AuthServiceOptions,
   type CreateApiTokenInput,
-  type LoginOptions,
   type RegisterInput,
-  type ServiceCore,
 } from './service.js'
+export type { LoginOptions, ServiceCore } from './core.js'
+export type { AuthServiceOptions } from './options.js'
 export {
   actionOf,
   AllowAny,

@@ -2,31 +2,28 @@
  * The auth service: every operation the server and the CLI need, over one database and one key
  * ring, with no HTTP in sight. The server adapts it to tRPC; the CLI calls it directly.
  */
-import type { ApiToken, Db } from '@gatehouse/db'
+import type { ApiToken } from '@gatehouse/db'
 
-import type { AuditRecorder, RequestMeta } from './audit/audit.js'
-import type { Clock } from './clock.js'
-import type { JwtAlgorithm } from './jwt/keys.js'
+import type { RequestMeta } from './audit/audit.js'
+import type { LoginOptions, ServiceCore } from './core.js'
 import type { VerifiedToken } from './jwt/claims.js'
-import type { PasswordValidator } from './password/index.js'
+import type { AuthServiceOptions } from './options.js'
 import type { Rate, ThrottleResult } from './throttle/index.js'
-import type { TokenPair, TokenSettings } from './tokens/settings.js'
+import type { TokenPair } from './tokens/settings.js'
 import type { AuthUser, PublicUser } from './users/user.js'
-import { createAuditRecorder } from './audit/audit.js'
-import { systemClock } from './clock.js'
+import { createCore } from './core.js'
 import { AuthError } from './errors.js'
-import { SecretBox } from './crypto/secret-box.js'
-import { KeyRing } from './jwt/keys.js'
+import { verifyWith } from './jwt/verify-with.js'
+import { pruneExpired } from './maintenance/prune.js'
 import {
   DEFAULT_PASSWORD_VALIDATORS,
   hashPassword,
   validatePassword,
   verifyDummyPassword,
   verifyPassword,
-  measurePbkdf2,
-  warmPasswordHashing,
 } from './password/index.js'
-import type { FailureFloor } from './password/failure-floor.js'
+import { sessionService } from './sessions/service.js'
+import { deleteUserSessions } from './sessions/repository.js'
 import {
   deleteApiToken,
   deleteUserApiTokens,
@@ -37,141 +34,19 @@ import {
   renewDrfKeyNonce,
   touchApiToken,
 } from './store/api-token.repository.js'
+import { bumpTokenEpoch, deleteUserOAuthSessions } from './store/epoch.repository.js'
 import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from './store/group.repository.js'
 import { blacklistUserTokens } from './store/token.repository.js'
-import type { LoginDelay } from './throttle/index.js'
-import { HitBatch, hitCounter, LoginGuard, ThrottleState } from './throttle/index.js'
-import {
-  findSlowestPbkdf2Iterations,
-  findUserByUsername,
-  findUserWithGroups,
-  insertUser,
-  updateUser,
-} from './store/user.repository.js'
-import { checkToken, issueTokenPair, revokeRefreshToken, rotateRefreshToken } from './tokens/refresh.js'
-import { assertCurrentEpoch, authenticateJwt, authenticateVerifiedJwt, logoutEverywhere } from './tokens/epoch.js'
-import { verifyWith } from './jwt/verify-with.js'
-import { AuthCache, type CachedUser } from './cache/auth-cache.js'
-import { InvalidationBus } from './cache/bus.js'
-import { slidingService } from './tokens/sliding.js'
-import { sessionService, type SessionOptions } from './sessions/service.js'
-import { deleteUserSessions } from './sessions/repository.js'
-import { Pruner, pruneExpired } from './maintenance/prune.js'
-import { bumpTokenEpoch, deleteUserOAuthSessions, findTokenUser } from './store/epoch.repository.js'
+import { findUserByUsername, insertUser, updateUser } from './store/user.repository.js'
+import { hitCounter, LoginGuard } from './throttle/index.js'
 import { generateApiToken, parseApiToken, verifyApiTokenSecret } from './tokens/api-token.js'
 import { DRF_TOKEN_PURPOSE } from './tokens/drf-token.js'
+import { assertCurrentEpoch, authenticateJwt, authenticateVerifiedJwt, logoutEverywhere } from './tokens/epoch.js'
 import { obtainDrfToken } from './tokens/obtain-drf-token.js'
+import { checkToken, issueTokenPair, revokeRefreshToken, rotateRefreshToken } from './tokens/refresh.js'
+import { slidingService } from './tokens/sliding.js'
 import { toAuthUser, toPublicUser } from './users/user.js'
 import { checkUsername, normalizeUsername } from './users/username.js'
-
-export interface AuthServiceOptions {
-  db: Db
-  /**
-   * The server's secret key (SECRET_KEY), at least 32 characters: private signing keys are stored
-   * encrypted under a key derived from it (crypto/secret-box.ts).
-   */
-  secretKey: string
-  /**
-   * Earlier secret keys that still decrypt (Django's SECRET_KEY_FALLBACKS), while stored secrets
-   * are re-encrypted under the current one.
-   * @default []
-   */
-  secretKeyFallbacks?: readonly string[] | undefined
-  /** @default systemClock */
-  clock?: Clock
-  /** bcrypt rounds. @default 12 */
-  passwordHashCost?: number
-  /** @default DEFAULT_PASSWORD_VALIDATORS (Django's four) */
-  passwordValidators?: readonly PasswordValidator[]
-  jwt: {
-    /** @default 'EdDSA' */
-    algorithm?: JwtAlgorithm
-    secret?: string | undefined
-    /**
-     * `iss` of every JWT, required on verification. Unset, tokens carry none until
-     * `setDefaultIssuer` gives one (the server gives its URL once it listens).
-     */
-    issuer?: string | undefined
-    audience?: string | undefined
-    /** @default 300 */
-    accessTokenLifetimeSeconds?: number
-    /** @default 604800 */
-    refreshTokenLifetimeSeconds?: number
-    /** @default true */
-    rotateRefreshTokens?: boolean
-    /** @default true */
-    blacklistAfterRotation?: boolean
-    /**
-     * REFRESH_REUSE_INTERVAL: a rotated refresh token presented again within this many seconds of
-     * its rotation gets a new pair of its family instead of revoking it (two tabs refreshing one
-     * cookie at once); 0 turns the grace off. See tokens/refresh.ts.
-     * @default 10
-     */
-    refreshReuseIntervalSeconds?: number
-    /** simplejwt's SLIDING_TOKEN_LIFETIME. @default 300 */
-    slidingTokenLifetimeSeconds?: number
-    /** simplejwt's SLIDING_TOKEN_REFRESH_LIFETIME. @default 604800 (the server's default, 7 days) */
-    slidingTokenRefreshLifetimeSeconds?: number
-    /**
-     * Signing keys are re-read at least this often, so a key rotated or retired by another
-     * process reaches this one within this bound (see KeyRing).
-     * @default 60
-     */
-    keyRefreshIntervalSeconds?: number
-    /**
-     * A rotated key is published at once and signs only this many seconds later, once JWKS
-     * caches downstream hold it (KEY_ACTIVATION_DELAY; see KeyRing).
-     * @default 0
-     */
-    keyActivationDelaySeconds?: number
-  }
-  /**
-   * Expired outstanding tokens, sessions and API keys are deleted in the background after a
-   * write, at most once per this many seconds per process (no cron needed).
-   * @default 600
-   */
-  pruneIntervalSeconds?: number
-  /**
-   * Failed logins allowed per (username, client address) and per client address in a window;
-   * past it, login is refused with THROTTLED even for the right password. Past it per username
-   * alone, attempts at that name are delayed instead (`loginDelay`), never refused (see
-   * throttle/login-guard.ts). `null` turns the protection off.
-   * @default { limit: 10, windowSeconds: 900 }
-   */
-  loginFailureRate?: Rate | null
-  /** The growing delay for a name past `loginFailureRate`. @default DEFAULT_LOGIN_DELAY (1 s doubling to 10 s) */
-  loginDelay?: LoginDelay | undefined
-  /** How login waits out a delay; tests record it instead. @default setTimeout */
-  sleep?: ((ms: number) => Promise<void>) | undefined
-  /** Where failed password checks are measured and padded to equal time. @default passwordFailureFloor */
-  passwordFailureFloor?: FailureFloor | undefined
-  /**
-   * An API token's `lastUsedAt` is written at most once per this many seconds, so a busy token
-   * costs no write per request (lucia's throttled session writes).
-   * @default 60
-   */
-  apiTokenLastUsedIntervalSeconds?: number
-  /** Where a failed audit write is reported (it never fails the request). */
-  onAuditError?: ((error: unknown) => void) | undefined
-  /**
-   * How long audit events are kept, in seconds; older ones are pruned in the background at most
-   * once an hour. `null` keeps them forever (the server's AUDIT_RETENTION defaults to 90 days).
-   * @default null
-   */
-  auditRetentionSeconds?: number | null | undefined
-  /** Session age and write throttling (SESSION_COOKIE_AGE); see sessions/service.ts. */
-  sessions?: SessionOptions | undefined
-  /**
-   * Cache what authentication reads (verified access tokens, users, sessions, API keys) in this
-   * process, invalidated through Postgres LISTEN/NOTIFY (cache/). Off, every request reads the
-   * database. Call `close()` when done: caching holds one extra connection. The server turns it on
-   * (AUTH_CACHE).
-   * @default false
-   */
-  cache?: boolean | { maxEntries?: number | undefined; heartbeatMs?: number | undefined } | undefined
-  /** Where the cache's connection problems are reported (it reconnects by itself). */
-  onCacheError?: ((error: unknown) => void) | undefined
-}
 
 /** An API token as its owner sees it: never the key, never the hash. */
 export interface ApiTokenInfo {
@@ -199,44 +74,6 @@ function toApiTokenInfo(row: ApiToken): ApiTokenInfo {
   }
 }
 
-/**
- * Who is logging in from where: the address is counted alongside the username when a login
- * fails; both are written to the audit log.
- */
-export interface LoginOptions extends RequestMeta {
-  /** How the credentials are exchanged, for the audit log (`jwt`, `api_token`, `session`, `sliding`). */
-  via?: string | undefined
-}
-
-/**
- * What the service's feature modules (sessions, sliding tokens, audit) share with it, so each
- * lives in its own file and is spread into the service object.
- */
-export interface ServiceCore {
-  db: Db
-  clock: Clock
-  /** bcrypt rounds. */
-  cost: number
-  tokens: TokenSettings
-  /** The one password check behind every credential exchange; see `checkLogin` below. */
-  checkLogin(input: { username: string; password: string }, opts: LoginOptions): Promise<AuthUser>
-  loadUser(id: number): Promise<AuthUser | undefined>
-  /**
-   * The user and their token epoch as authentication needs them, from this process's cache when
-   * it may serve (see cache/auth-cache.ts), else one query. The user object is frozen.
-   */
-  cachedUser(id: number): Promise<CachedUser | undefined>
-  /** This process's auth cache and its invalidation bus; null when caching is off. */
-  cache: AuthCache | null
-  bus: InvalidationBus | null
-  audit: AuditRecorder
-  /**
-   * Call after a write that leaves rows to expire (tokens, sessions, keys): prunes expired rows
-   * in the background when due (maintenance/prune.ts). Returns at once, never throws.
-   */
-  afterWrite(): void
-}
-
 export interface RegisterInput {
   username: string
   password: string
@@ -258,48 +95,12 @@ export type AuthService = Awaited<ReturnType<typeof createAuthService>>
  * const { access, refresh, user } = await auth.login({ username: 'alice', password: '…' })
  */
 export async function createAuthService(opts: AuthServiceOptions) {
-  const { db } = opts
-  const clock = opts.clock ?? systemClock
-  const cost = opts.passwordHashCost ?? 12
+  const base = await createCore(opts)
+  const { db, clock, cost, tokens, keys, secrets, floor, pbkdf2Measured, cache, bus, audit, pruner } = base
+  const { afterWrite, loadUser, cachedUser, throttleState, throttleBatch } = base
   const validators = opts.passwordValidators ?? DEFAULT_PASSWORD_VALIDATORS
-  const secrets = new SecretBox({ secretKey: opts.secretKey, fallbacks: opts.secretKeyFallbacks })
-  const floor = opts.passwordFailureFloor
-  warmPasswordHashing({ cost, floor })
-  // Failures are padded to the slowest check; imported PBKDF2 users can be slower than bcrypt,
-  // so the slowest of theirs is measured before the first login is checked, not after it shows
-  // it. In the background: a start never waits on it, nor fails when the database is down.
-  const pbkdf2Measured = findSlowestPbkdf2Iterations(db)
-    .then((iterations) => (iterations === null ? undefined : measurePbkdf2(iterations, floor)))
-    .catch(() => undefined)
-  const keys = new KeyRing({
-    db,
-    algorithm: opts.jwt.algorithm ?? 'EdDSA',
-    secret: opts.jwt.secret,
-    secrets,
-    refreshIntervalMs: (opts.jwt.keyRefreshIntervalSeconds ?? 60) * 1000,
-    clock,
-    activationDelaySeconds: opts.jwt.keyActivationDelaySeconds,
-  })
-  await keys.init()
-  const tokens: TokenSettings = {
-    keys,
-    clock,
-    accessTokenLifetimeSeconds: opts.jwt.accessTokenLifetimeSeconds ?? 300,
-    refreshTokenLifetimeSeconds: opts.jwt.refreshTokenLifetimeSeconds ?? 604_800,
-    slidingTokenLifetimeSeconds: opts.jwt.slidingTokenLifetimeSeconds ?? 300,
-    slidingTokenRefreshLifetimeSeconds: opts.jwt.slidingTokenRefreshLifetimeSeconds ?? 604_800,
-    rotateRefreshTokens: opts.jwt.rotateRefreshTokens ?? true,
-    blacklistAfterRotation: opts.jwt.blacklistAfterRotation ?? true,
-    refreshReuseIntervalSeconds: opts.jwt.refreshReuseIntervalSeconds ?? 10,
-    issuer: opts.jwt.issuer,
-    audience: opts.jwt.audience,
-  }
   const loginFailureRate =
     opts.loginFailureRate === undefined ? { limit: 10, windowSeconds: 900 } : opts.loginFailureRate
-  // This process's fast path for refused keys; the counts themselves live in the database.
-  const throttleState = new ThrottleState()
-  // Concurrent requests' counts share one upsert (exact; see HitBatch).
-  const throttleBatch = new HitBatch(db)
   const loginGuard = new LoginGuard({
     db,
     clock,
@@ -309,49 +110,6 @@ export async function createAuthService(opts: AuthServiceOptions) {
     sleep: opts.sleep,
   })
   const lastUsedIntervalMs = (opts.apiTokenLastUsedIntervalSeconds ?? 60) * 1000
-  const pruner = new Pruner({ db, clock, intervalSeconds: opts.pruneIntervalSeconds })
-  const afterWrite = () => pruner.afterWrite()
-  const audit = createAuditRecorder({
-    db,
-    clock,
-    onError: opts.onAuditError,
-    retentionSeconds: opts.auditRetentionSeconds,
-  })
-
-  async function loadUser(id: number): Promise<AuthUser | undefined> {
-    const row = await findUserWithGroups(db, id)
-    return row && toAuthUser(row, row.groups)
-  }
-
-  const cacheOptions = opts.cache === true ? {} : opts.cache || null
-  const cache = cacheOptions
-    ? new AuthCache({
-        maxEntries: cacheOptions.maxEntries,
-        now: clock === systemClock ? Date.now : () => clock().getTime(),
-      })
-    : null
-  const bus = cache
-    ? new InvalidationBus({
-        db,
-        onChange: (what) => cache.change(what),
-        onLive: (live) => cache.setLive(live),
-        heartbeatMs: cacheOptions?.heartbeatMs,
-        onError: opts.onCacheError,
-      })
-    : null
-  if (cache) cache.onKeysChanged = () => keys.invalidate()
-  await bus?.start()
-
-  async function cachedUser(id: number): Promise<CachedUser | undefined> {
-    const hit = cache?.user(id)
-    if (hit) return hit
-    const ticket = cache?.ticket() ?? -1
-    const row = await findTokenUser(db, id)
-    if (!row) return undefined
-    const entry: CachedUser = { user: toAuthUser(row, row.groups), epoch: row.token_epoch }
-    cache?.putUser(entry, ticket)
-    return entry
-  }
 
   async function requireUser(username: string) {
     const row = await findUserByUsername(db, username)

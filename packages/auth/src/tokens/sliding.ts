@@ -14,7 +14,7 @@
  */
 import type { RequestMeta } from '../audit/audit.js'
 import type { VerifiedToken } from '../jwt/claims.js'
-import type { LoginOptions, ServiceCore } from '../service.js'
+import type { LoginOptions, ServiceCore } from '../core.js'
 import { epochSeconds } from '../clock.js'
 import { AuthError } from '../errors.js'
 import { newJti } from '../jwt/claims.js'
