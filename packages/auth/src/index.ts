@@ -92,13 +92,8 @@ export { DEFAULT_SESSION_AGE_SECONDS, type SessionOptions } from './sessions/opt
 export type { SessionInfo, VerifiedSession } from './sessions/service.js'
 export { generateApiToken, hashApiTokenSecret, parseApiToken } from './tokens/api-token.js'
 export { checkUsername, USERNAME_MAX_LENGTH } from './users/username.js'
-export {
-  createAuthService,
-  type AuthService,
-  type ApiTokenInfo,
-  type CreateApiTokenInput,
-  type RegisterInput,
-} from './service.js'
+export { createAuthService, type AuthService, type ApiTokenInfo, type CreateApiTokenInput } from './service.js'
+export type { RegisterInput } from './users/service.js'
 export type { LoginOptions, ServiceCore } from './core.js'
 export type { AuthServiceOptions } from './options.js'
 export {

@@ -15,15 +15,7 @@ import { createCore } from './core.js'
 import { AuthError } from './errors.js'
 import { verifyWith } from './jwt/verify-with.js'
 import { pruneExpired } from './maintenance/prune.js'
-import {
-  DEFAULT_PASSWORD_VALIDATORS,
-  hashPassword,
-  validatePassword,
-  verifyDummyPassword,
-  verifyPassword,
-} from './password/index.js'
 import { sessionService } from './sessions/service.js'
-import { deleteUserSessions } from './sessions/repository.js'
 import {
   deleteApiToken,
   deleteUserApiTokens,
@@ -34,19 +26,19 @@ import {
   renewDrfKeyNonce,
   touchApiToken,
 } from './store/api-token.repository.js'
-import { bumpTokenEpoch, deleteUserOAuthSessions } from './store/epoch.repository.js'
+import { bumpTokenEpoch } from './store/epoch.repository.js'
 import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from './store/group.repository.js'
-import { blacklistUserTokens } from './store/token.repository.js'
-import { findUserByUsername, insertUser, updateUser } from './store/user.repository.js'
-import { hitCounter, LoginGuard } from './throttle/index.js'
+import { hitCounter } from './throttle/index.js'
 import { generateApiToken, parseApiToken, verifyApiTokenSecret } from './tokens/api-token.js'
 import { DRF_TOKEN_PURPOSE } from './tokens/drf-token.js'
 import { assertCurrentEpoch, authenticateJwt, authenticateVerifiedJwt, logoutEverywhere } from './tokens/epoch.js'
 import { obtainDrfToken } from './tokens/obtain-drf-token.js'
 import { checkToken, issueTokenPair, revokeRefreshToken, rotateRefreshToken } from './tokens/refresh.js'
 import { slidingService } from './tokens/sliding.js'
-import { toAuthUser, toPublicUser } from './users/user.js'
-import { checkUsername, normalizeUsername } from './users/username.js'
+import { toPublicUser } from './users/user.js'
+import { loginCheck } from './users/login.js'
+import { requireUser } from './users/require-user.js'
+import { userService, type RegisterInput } from './users/service.js'
 
 /** An API token as its owner sees it: never the key, never the hash. */
 export interface ApiTokenInfo {
@@ -74,19 +66,6 @@ function toApiTokenInfo(row: ApiToken): ApiTokenInfo {
   }
 }
 
-export interface RegisterInput {
-  username: string
-  password: string
-  email?: string | undefined
-}
-
-export interface CreateUserInput extends RegisterInput {
-  isStaff?: boolean
-  isSuperuser?: boolean
-  /** The CLI may skip Django's validators, as `createsuperuser` asks before doing so. */
-  skipValidation?: boolean
-}
-
 export type AuthService = Awaited<ReturnType<typeof createAuthService>>
 
 /**
@@ -96,103 +75,9 @@ export type AuthService = Awaited<ReturnType<typeof createAuthService>>
  */
 export async function createAuthService(opts: AuthServiceOptions) {
   const base = await createCore(opts)
-  const { db, clock, cost, tokens, keys, secrets, floor, pbkdf2Measured, cache, bus, audit, pruner } = base
+  const { db, clock, cost, tokens, keys, secrets, cache, bus, audit, pruner } = base
   const { afterWrite, loadUser, cachedUser, throttleState, throttleBatch } = base
-  const validators = opts.passwordValidators ?? DEFAULT_PASSWORD_VALIDATORS
-  const loginFailureRate =
-    opts.loginFailureRate === undefined ? { limit: 10, windowSeconds: 900 } : opts.loginFailureRate
-  const loginGuard = new LoginGuard({
-    db,
-    clock,
-    rate: loginFailureRate,
-    state: throttleState,
-    delay: opts.loginDelay,
-    sleep: opts.sleep,
-  })
   const lastUsedIntervalMs = (opts.apiTokenLastUsedIntervalSeconds ?? 60) * 1000
-
-  async function requireUser(username: string) {
-    const row = await findUserByUsername(db, username)
-    if (!row) throw new AuthError('NOT_FOUND', { message: `No user named "${username}".` })
-    return row
-  }
-
-  function checkNewPassword(password: string, user: { username: string; email?: string | undefined }) {
-    const messages = validatePassword(password, { username: user.username, email: user.email ?? '' }, validators)
-    if (messages.length > 0) throw new AuthError('PASSWORD_INVALID', { fieldErrors: { password: messages } })
-  }
-
-  /**
-   * The one password check behind every credential exchange (auth.login, auth.tokens.obtain).
-   * Unknown user, wrong password and inactive user give the same error after the same work (one
-   * bcrypt comparison), so the answer reveals nothing about which it was. Failures are counted
-   * (LoginGuard): a used-up (username, address) or address is THROTTLED before any password is
-   * checked; a name with many failures is only delayed. Successes are never counted and reset
-   * nothing.
-   */
-  async function checkLogin(input: { username: string; password: string }, opts: LoginOptions): Promise<AuthUser> {
-    const meta = { address: opts.address, userAgent: opts.userAgent }
-    // Every spelling of a name counts against the one name: "ｖictim" is "victim" (NFKC).
-    const username = normalizeUsername(input.username)
-    const failed = (userId: number | null, why: string) =>
-      audit({
-        event: 'login.failed',
-        userId,
-        username,
-        ...meta,
-        detail: { via: opts.via ?? 'jwt', why },
-      })
-    const attempt = await loginGuard.admit(username, opts.address).catch(async (error: unknown) => {
-      await failed(null, 'throttled')
-      throw error
-    })
-    const row = await findUserByUsername(db, username)
-    await pbkdf2Measured
-    if (!row) {
-      await verifyDummyPassword(input.password, { cost, floor })
-      await failed(null, 'unknown_user')
-      throw new AuthError('INVALID_CREDENTIALS') // the reserved slots stay counted as failures
-    }
-    const { valid, needsRehash } = await verifyPassword(input.password, row.password, { cost, floor })
-    if (!valid || !row.is_active) {
-      await failed(row.id, valid ? 'inactive' : 'wrong_password')
-      throw new AuthError('INVALID_CREDENTIALS')
-    }
-    await attempt.release()
-    const update: { last_login: Date; password?: string } = { last_login: clock() }
-    if (needsRehash) update.password = await hashPassword(input.password, { cost })
-    await updateUser(db, row.id, update)
-    afterWrite()
-    const user = await loadUser(row.id)
-    if (!user) throw new AuthError('INVALID_CREDENTIALS') // deleted between the two reads
-    await audit({
-      event: 'login.succeeded',
-      userId: user.id,
-      username: user.username,
-      ...meta,
-      detail: { via: opts.via ?? 'jwt' },
-    })
-    return user
-  }
-
-  async function createUser(input: CreateUserInput): Promise<PublicUser> {
-    // Stored as Django stores it (NFKC), so a look-alike of a taken name is that name, and taken.
-    const username = normalizeUsername(input.username)
-    const usernameError = checkUsername(username)
-    if (usernameError) throw new AuthError('INVALID_INPUT', { fieldErrors: { username: [usernameError] } })
-    if (!input.skipValidation) checkNewPassword(input.password, { ...input, username })
-    // Cheap duplicate check first, so a taken name costs no hash; the insert stays the arbiter.
-    if (await findUserByUsername(db, username)) throw usernameTaken()
-    const row = await insertUser(db, {
-      username,
-      email: input.email ?? '',
-      password: await hashPassword(input.password, { cost }),
-      is_staff: input.isStaff ?? false,
-      is_superuser: input.isSuperuser ?? false,
-    })
-    if (!row) throw usernameTaken()
-    return toPublicUser(toAuthUser(row, []))
-  }
 
   // The DRF key's HMAC keys: SECRET_KEY's first, then its fallbacks' (tokens/drf-token.ts).
   const drfKeys = secrets.derive(DRF_TOKEN_PURPOSE)
@@ -200,7 +85,10 @@ export async function createAuthService(opts: AuthServiceOptions) {
   /** The user's DRF key (tokens/obtain-drf-token.ts). */
   const drfTokenFor = (userId: number) => obtainDrfToken(db, { userId, hmacKeys: drfKeys, now: clock() })
 
+  const checkLogin = loginCheck(base, opts)
   const core: ServiceCore = { db, clock, cost, tokens, checkLogin, loadUser, cachedUser, cache, bus, audit, afterWrite }
+  const users = userService(core, opts)
+  const { createUser } = users
 
   return {
     db,
@@ -234,9 +122,6 @@ export async function createAuthService(opts: AuthServiceOptions) {
       await bus?.close()
     },
 
-    /** auth.register: a plain user, Django's password validators applied. */
-    register: (input: RegisterInput) => createUser(input),
-
     /**
      * auth.tokens.register (DRF's register answering `{username, token}`): auth.register, then
      * the new user's default API key, as auth.tokens.obtain makes it.
@@ -249,9 +134,6 @@ export async function createAuthService(opts: AuthServiceOptions) {
       afterWrite()
       return { user, token: drf.key }
     },
-
-    /** createsuperuser and tests: staff/superuser flags, optional validator bypass. */
-    createUser,
 
     /**
      * auth.login: a JWT pair for a username and password. The check is `checkLogin`'s: the same
@@ -408,34 +290,12 @@ export async function createAuthService(opts: AuthServiceOptions) {
       await audit({ event: 'logout.everywhere', userId: user.id, username: user.username, ...meta })
     },
 
+    ...users,
+
     ...slidingService(core),
 
     /** Server-side sessions behind the `sessionid` cookie (sessions/service.ts). */
     ...sessionService(core, opts.sessions),
-
-    loadUser,
-
-    async changePassword(
-      username: string,
-      password: string,
-      opts2: { skipValidation?: boolean; meta?: RequestMeta; via?: string } = {},
-    ) {
-      const row = await requireUser(username)
-      if (!opts2.skipValidation) checkNewPassword(password, row)
-      const hash = await hashPassword(password, { cost })
-      // A new password ends every login: access and sliding tokens by the epoch, refresh and
-      // sliding tokens by the blacklist, sessions (ours and the OAuth server's sign-ins) by deletion
-      // (Django: update_session_auth_hash elsewhere).
-      await db.transaction().execute(async (trx) => {
-        await updateUser(trx, row.id, { password: hash })
-        await bumpTokenEpoch(trx, row.id)
-        await blacklistUserTokens(trx, row.id)
-        await deleteUserSessions(trx, row.id)
-        await deleteUserOAuthSessions(trx, row.id)
-      })
-      const detail = opts2.via ? { via: opts2.via } : {}
-      await audit({ event: 'password.changed', userId: row.id, username: row.username, ...opts2.meta, detail })
-    },
 
     async createGroup(name: string) {
       const trimmed = name.trim()
@@ -446,7 +306,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
     },
 
     async addToGroup(username: string, groupName: string) {
-      const user = await requireUser(username)
+      const user = await requireUser(db, username)
       const group = await findGroupByName(db, groupName)
       if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${groupName}".` })
       const added = await insertUserGroup(db, user.id, group.id)
@@ -456,7 +316,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
     },
 
     async removeFromGroup(username: string, groupName: string) {
-      const user = await requireUser(username)
+      const user = await requireUser(db, username)
       const group = await findGroupByName(db, groupName)
       if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${groupName}".` })
       const removed = await deleteUserGroup(db, user.id, group.id)
@@ -490,8 +350,4 @@ export async function createAuthService(opts: AuthServiceOptions) {
     throttle: (key: string, rate: Rate): Promise<ThrottleResult> =>
       hitCounter(db, { key, ...rate, clock, state: throttleState, batch: throttleBatch }),
   }
-}
-
-function usernameTaken() {
-  return new AuthError('USERNAME_TAKEN', { fieldErrors: { username: ['A user with that username already exists.'] } })
 }
