@@ -6,14 +6,11 @@ import type { ApiToken } from '@gatehouse/db'
 
 import type { RequestMeta } from './audit/audit.js'
 import type { LoginOptions, ServiceCore } from './core.js'
-import type { VerifiedToken } from './jwt/claims.js'
 import type { AuthServiceOptions } from './options.js'
 import type { Rate, ThrottleResult } from './throttle/index.js'
-import type { TokenPair } from './tokens/settings.js'
-import type { AuthUser, PublicUser } from './users/user.js'
+import type { AuthUser } from './users/user.js'
 import { createCore } from './core.js'
 import { AuthError } from './errors.js'
-import { verifyWith } from './jwt/verify-with.js'
 import { pruneExpired } from './maintenance/prune.js'
 import { sessionService } from './sessions/service.js'
 import {
@@ -31,11 +28,9 @@ import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from '
 import { hitCounter } from './throttle/index.js'
 import { generateApiToken, parseApiToken, verifyApiTokenSecret } from './tokens/api-token.js'
 import { DRF_TOKEN_PURPOSE } from './tokens/drf-token.js'
-import { assertCurrentEpoch, authenticateJwt, authenticateVerifiedJwt, logoutEverywhere } from './tokens/epoch.js'
 import { obtainDrfToken } from './tokens/obtain-drf-token.js'
-import { checkToken, issueTokenPair, revokeRefreshToken, rotateRefreshToken } from './tokens/refresh.js'
+import { jwtService } from './tokens/jwt-service.js'
 import { slidingService } from './tokens/sliding.js'
-import { toPublicUser } from './users/user.js'
 import { loginCheck } from './users/login.js'
 import { requireUser } from './users/require-user.js'
 import { userService, type RegisterInput } from './users/service.js'
@@ -133,19 +128,6 @@ export async function createAuthService(opts: AuthServiceOptions) {
       await audit({ event: 'api_token.created', userId: user.id, username: user.username, ...meta, detail })
       afterWrite()
       return { user, token: drf.key }
-    },
-
-    /**
-     * auth.login: a JWT pair for a username and password. The check is `checkLogin`'s: the same
-     * answer and work for every kind of failure, with brute-force protection.
-     */
-    async login(
-      input: { username: string; password: string },
-      opts: LoginOptions = {},
-    ): Promise<TokenPair & { user: PublicUser }> {
-      const user = await checkLogin(input, opts)
-      const pair = await issueTokenPair(db, tokens, user.id)
-      return { ...pair, user: toPublicUser(user) }
     },
 
     /**
@@ -249,48 +231,9 @@ export async function createAuthService(opts: AuthServiceOptions) {
       return user
     },
 
-    async refresh(refresh: string, meta: RequestMeta = {}) {
-      const pair = await rotateRefreshToken(db, tokens, { token: refresh, audit, ...meta })
-      afterWrite()
-      return pair
-    },
-
-    logout: (refresh: string, meta: RequestMeta = {}) =>
-      revokeRefreshToken(db, tokens, { token: refresh, audit, ...meta }),
-
-    verify: (token: string): Promise<VerifiedToken> => checkToken(db, tokens, token),
-
-    /**
-     * Bearer authentication: an access or sliding token names an active user and carries their
-     * current token epoch, or this throws (see tokens/epoch.ts). One query per request.
-     */
-    async authenticateAccessToken(token: string): Promise<AuthUser> {
-      if (!cache) return authenticateJwt(db, tokens, token)
-      let verified = cache.token(token)
-      if (!verified) {
-        const ticket = cache.ticket()
-        verified = await verifyWith(tokens, token, ['access', 'sliding'])
-        // A sliding token is checked against the blacklist on every use: never cached.
-        if (verified.tokenType !== 'access') return authenticateVerifiedJwt(db, verified)
-        cache.putToken(token, verified, ticket)
-      }
-      const entry = await cachedUser(verified.userId)
-      if (!entry) throw new AuthError('USER_NOT_FOUND')
-      if (!entry.user.isActive) throw new AuthError('USER_INACTIVE')
-      assertCurrentEpoch(verified, entry.epoch)
-      return entry.user
-    },
-
-    /**
-     * auth.logoutAll: the user's access and sliding tokens stop at their next request, their
-     * refresh and sliding tokens are blacklisted and their sessions deleted. API keys stay.
-     */
-    async logoutAll(user: { id: number; username: string }, meta: RequestMeta = {}): Promise<void> {
-      await logoutEverywhere(db, user.id)
-      await audit({ event: 'logout.everywhere', userId: user.id, username: user.username, ...meta })
-    },
-
     ...users,
+
+    ...jwtService(core),
 
     ...slidingService(core),
 
