@@ -6,17 +6,14 @@ import type { ServiceCore } from './core.js'
 import type { AuthServiceOptions } from './options.js'
 import type { Rate, ThrottleResult } from './throttle/index.js'
 import { createCore } from './core.js'
-import { AuthError } from './errors.js'
 import { pruneExpired } from './maintenance/prune.js'
+import { groupService } from './groups/service.js'
 import { sessionService } from './sessions/service.js'
-import { bumpTokenEpoch } from './store/epoch.repository.js'
-import { deleteUserGroup, ensureGroup, findGroupByName, insertUserGroup } from './store/group.repository.js'
 import { hitCounter } from './throttle/index.js'
 import { apiTokenService } from './tokens/api-token-service.js'
 import { jwtService } from './tokens/jwt-service.js'
 import { slidingService } from './tokens/sliding.js'
 import { loginCheck } from './users/login.js'
-import { requireUser } from './users/require-user.js'
 import { userService } from './users/service.js'
 
 export type AuthService = Awaited<ReturnType<typeof createAuthService>>
@@ -81,32 +78,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
     /** Server-side sessions behind the `sessionid` cookie (sessions/service.ts). */
     ...sessionService(core, opts.sessions),
 
-    async createGroup(name: string) {
-      const trimmed = name.trim()
-      if (!trimmed || trimmed.length > 150) {
-        throw new AuthError('INVALID_INPUT', { fieldErrors: { name: ['Enter a group name of 1 to 150 characters.'] } })
-      }
-      return ensureGroup(db, trimmed)
-    },
-
-    async addToGroup(username: string, groupName: string) {
-      const user = await requireUser(db, username)
-      const group = await findGroupByName(db, groupName)
-      if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${groupName}".` })
-      const added = await insertUserGroup(db, user.id, group.id)
-      // A role change: access tokens stop, refresh tokens carry on with the new epoch.
-      if (added) await bumpTokenEpoch(db, user.id)
-      return added
-    },
-
-    async removeFromGroup(username: string, groupName: string) {
-      const user = await requireUser(db, username)
-      const group = await findGroupByName(db, groupName)
-      if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${groupName}".` })
-      const removed = await deleteUserGroup(db, user.id, group.id)
-      if (removed) await bumpTokenEpoch(db, user.id)
-      return removed
-    },
+    ...groupService(core),
 
     /** flushexpiredtokens: expired outstanding tokens, sessions and API keys, counted. */
     flushExpiredTokens: () => pruneExpired(db, clock()),
