@@ -8,6 +8,7 @@ import type { Rate, ThrottleResult } from './throttle/index.js'
 import { createCore } from './core.js'
 import { pruneExpired } from './maintenance/prune.js'
 import { groupService } from './groups/service.js'
+import { keyService } from './jwt/keys-service.js'
 import { sessionService } from './sessions/service.js'
 import { hitCounter } from './throttle/index.js'
 import { apiTokenService } from './tokens/api-token-service.js'
@@ -86,17 +87,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
     /** Resolves once a background prune in progress is over (tests, shutdown). */
     pruneSettled: () => pruner.settled(),
 
-    rotateKeys: () => keys.rotate(),
-
-    /**
-     * gatehouse retirekey: the key stops signing and verifying (see KeyRing.retire), in this
-     * process once this resolves. Tokens it verified are dropped here rather than when the
-     * retirement's NOTIFY comes back: until then the cache would still serve them.
-     */
-    async retireKey(kid: string): Promise<void> {
-      await keys.retire(kid)
-      cache?.keysChanged()
-    },
+    ...keyService(base),
 
     /**
      * Counts one request against `key` at `rate` (the server's throttle middleware), in the
