@@ -1,6 +1,10 @@
 /**
  * The auth service: every operation the server and the CLI need, over one database and one key
  * ring, with no HTTP in sight. The server adapts it to tRPC; the CLI calls it directly.
+ *
+ * Composed here from the core (core.ts: the wiring) and one service per feature, each in its own
+ * file and spread into one object: users and login (users/), JWTs (tokens/jwt-service.ts), API
+ * keys (tokens/api-token-service.ts), sliding tokens, sessions, groups and signing keys.
  */
 import type { ServiceCore } from './core.js'
 import type { AuthServiceOptions } from './options.js'
