@@ -26,6 +26,7 @@ import { blacklistUserTokens } from './store/token.repository.js'
 import { findUserByUsername, findUserWithGroups } from './store/user.repository.js'
 import type { PublicUser } from './users/user.js'
 import { toAuthUser, toPublicUser } from './users/user.js'
+import { userGroupNames } from './store/group.repository.js'
 
 /** A user as an administrator sees them: the public shape plus account state and direct grants. */
 export interface AdminUser extends PublicUser {
@@ -41,11 +42,7 @@ function selectAdminUsers(db: Db) {
     .selectFrom('users')
     .selectAll('users')
     .select([
-      sql<
-        string[]
-      >`coalesce((select array_agg(g.name order by g.name) from user_groups ug join groups g on g.id = ug.group_id where ug.user_id = users.id), '{}')`.as(
-        'groups',
-      ),
+      userGroupNames(),
       sql<
         string[]
       >`coalesce((select array_agg(p.codename order by p.codename) from user_permissions up join permissions p on p.id = up.permission_id where up.user_id = users.id), '{}')`.as(

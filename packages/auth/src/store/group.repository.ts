@@ -1,4 +1,21 @@
 import type { Db, Group } from '@gatehouse/db'
+import type { AliasedRawBuilder } from 'kysely'
+import { sql } from 'kysely'
+
+/**
+ * The names of a user's groups, sorted (an empty array for none), as the column `groups` of a
+ * query over `users`: how every read of a user, for authentication or for an administrator, gets
+ * them in the same round trip.
+ * @example
+ * db.selectFrom('users').selectAll('users').select(userGroupNames()).where('users.id', '=', id)
+ */
+export function userGroupNames(): AliasedRawBuilder<string[], 'groups'> {
+  return sql<
+    string[]
+  >`coalesce((select array_agg(g.name order by g.name) from user_groups ug join groups g on g.id = ug.group_id where ug.user_id = users.id), '{}')`.as(
+    'groups',
+  )
+}
 
 export async function findGroupByName(db: Db, name: string): Promise<Group | undefined> {
   return db.selectFrom('groups').selectAll().where('name', '=', name).executeTakeFirst()

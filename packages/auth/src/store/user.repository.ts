@@ -2,6 +2,7 @@ import type { Db, NewUser, User, UserUpdate } from '@gatehouse/db'
 import { sql } from 'kysely'
 
 import { normalizeUsername } from '../users/username.js'
+import { userGroupNames } from './group.repository.js'
 
 /** By any spelling of the name: it is normalised as stored (users/username.ts). */
 export async function findUserByUsername(db: Db, username: string): Promise<User | undefined> {
@@ -13,13 +14,7 @@ export async function findUserWithGroups(db: Db, id: number): Promise<(User & { 
   const row = await db
     .selectFrom('users')
     .selectAll('users')
-    .select(
-      sql<
-        string[]
-      >`coalesce((select array_agg(g.name order by g.name) from user_groups ug join groups g on g.id = ug.group_id where ug.user_id = users.id), '{}')`.as(
-        'groups',
-      ),
-    )
+    .select(userGroupNames())
     .where('users.id', '=', id)
     .executeTakeFirst()
   return row
