@@ -13,9 +13,6 @@ import type { RequestMeta } from '../audit/audit.js'
 import type { LoginOptions, ServiceCore } from '../core.js'
 import type { AuthUser, PublicUser } from '../users/user.js'
 import { AuthError } from '../errors.js'
-import { toPublicUser } from '../users/user.js'
-import { generateSessionKey, parseSessionKey, verifySessionSecret } from './key.js'
-import { DEFAULT_SESSION_AGE_SECONDS, type SessionOptions } from './options.js'
 import {
   deleteSession,
   deleteUserSession,
@@ -24,7 +21,10 @@ import {
   findSession,
   insertSession,
   touchSession,
-} from './repository.js'
+} from '../store/session.repository.js'
+import { toPublicUser } from '../users/user.js'
+import { generateSessionKey, parseSessionKey, verifySessionSecret } from './key.js'
+import { DEFAULT_SESSION_AGE_SECONDS, type SessionOptions } from './options.js'
 
 /** A session as its owner sees it: never the key, never the hash. */
 export interface SessionInfo {

@@ -62,12 +62,6 @@ export async function findSlidingToken(db: Db, jti: string) {
     .executeTakeFirst()
 }
 
-/** Deletes the user's server-side sessions ("log out everywhere"). */
-export async function deleteUserSessions(db: Db, userId: number): Promise<number> {
-  const result = await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst()
-  return Number(result.numDeletedRows)
-}
-
 /**
  * Ends the user's sign-ins at the OAuth server (oidc-provider's `Session` rows, apps/server/src/oauth):
  * without this, a browser signed in there would go on getting codes for the user's apps after

@@ -15,12 +15,8 @@ import type { AuthUser } from '../users/user.js'
 import type { TokenSettings } from './settings.js'
 import { AuthError } from '../errors.js'
 import { verifyWith } from '../jwt/verify-with.js'
-import {
-  bumpTokenEpoch,
-  deleteUserOAuthSessions,
-  deleteUserSessions,
-  findTokenUser,
-} from '../store/epoch.repository.js'
+import { bumpTokenEpoch, deleteUserOAuthSessions, findTokenUser } from '../store/epoch.repository.js'
+import { deleteUserSessions } from '../store/session.repository.js'
 import { blacklistUserTokens } from '../store/token.repository.js'
 import { toAuthUser } from '../users/user.js'
 
