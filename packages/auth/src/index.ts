@@ -1,14 +1,8 @@
 export { AuthError, AUTH_ERROR_MESSAGES, isAuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.js'
 export { systemClock, type Clock } from './clock.js'
-export {
-  AUDIT_EVENTS,
-  createAuditRecorder,
-  type AuditEventName,
-  type AuditInput,
-  type AuditRecorder,
-  type RequestMeta,
-} from './audit/audit.js'
-export { listAuditEvents, type AuditEntry, type ListAuditEventsOptions } from './audit/repository.js'
+export { createAuditRecorder, type AuditInput, type AuditRecorder, type RequestMeta } from './audit/audit.js'
+export { AUDIT_EVENTS, type AuditEventName } from './audit/events.js'
+export { listAuditEvents, type AuditEntry, type ListAuditEventsOptions } from './audit/list.js'
 export {
   ImportFileError,
   parseDjangoDump,
