@@ -32,6 +32,7 @@ export async function createAuthService(opts: AuthServiceOptions) {
   const base = await createCore(opts)
   const { db, clock, cost, tokens, keys, secrets, cache, bus, audit, pruner } = base
   const { afterWrite, loadUser, cachedUser, throttleState, throttleBatch } = base
+  // What the features share (and `auth.core`): the wiring and the one password check.
   const checkLogin = loginCheck(base, opts)
   const core: ServiceCore = { db, clock, cost, tokens, checkLogin, loadUser, cachedUser, cache, bus, audit, afterWrite }
   const users = userService(core, opts)
