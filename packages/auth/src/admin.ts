@@ -6,13 +6,22 @@
  * change (groups, is_staff, is_superuser) and deactivation also bump the user's token epoch, so
  * their outstanding access tokens stop at once (tokens/epoch.ts).
  */
-import type { Db, User } from '@gatehouse/db'
-import type { RawBuilder } from 'kysely'
-import { sql } from 'kysely'
+import type { Db } from '@gatehouse/db'
 
 import type { Actor } from './permissions/delegation.js'
+import type { UserWithGrants } from './store/user.repository.js'
+import type { PublicUser } from './users/user.js'
 import { AuthError } from './errors.js'
 import { authorizeAdminChange } from './permissions/delegation.js'
+import { bumpGroupMembersEpoch, bumpTokenEpoch } from './store/epoch.repository.js'
+import {
+  deleteGroupById,
+  findGroupsByName,
+  findUserGroupIds,
+  listGroupsWithGrants,
+  lockGroupWithMembers,
+  replaceUserGroups,
+} from './store/group.repository.js'
 import {
   deleteGrant,
   findEffectiveCodenames,
@@ -21,10 +30,16 @@ import {
   insertObjectGrant,
   listPermissions,
 } from './store/permission.repository.js'
-import { bumpGroupMembersEpoch, bumpTokenEpoch, NEXT_EPOCH } from './store/epoch.repository.js'
 import { blacklistUserTokens } from './store/token.repository.js'
-import { findUserByUsername, findUserWithGroups } from './store/user.repository.js'
-import type { PublicUser } from './users/user.js'
+import {
+  findUsersWithGrants,
+  findUserWithGrants,
+  findUserWithGroups,
+  lockUser,
+  updateUserActive,
+  updateUserFlagsRow,
+} from './store/user.repository.js'
+import { requireUser } from './users/require-user.js'
 import { toAuthUser, toPublicUser } from './users/user.js'
 
 /** A user as an administrator sees them: the public shape plus account state and direct grants. */
@@ -35,26 +50,7 @@ export interface AdminUser extends PublicUser {
   lastLogin: string | null
 }
 
-/** One query for any number of users: groups and direct permissions come as aggregated arrays. */
-function selectAdminUsers(db: Db) {
-  return db
-    .selectFrom('users')
-    .selectAll('users')
-    .select([
-      sql<
-        string[]
-      >`coalesce((select array_agg(g.name order by g.name) from user_groups ug join groups g on g.id = ug.group_id where ug.user_id = users.id), '{}')`.as(
-        'groups',
-      ),
-      sql<
-        string[]
-      >`coalesce((select array_agg(p.codename order by p.codename) from user_permissions up join permissions p on p.id = up.permission_id where up.user_id = users.id), '{}')`.as(
-        'permissions',
-      ),
-    ])
-}
-
-function toAdminUser(row: User & { groups: string[]; permissions: string[] }): AdminUser {
+function toAdminUser(row: UserWithGrants): AdminUser {
   return {
     ...toPublicUser(toAuthUser(row, row.groups)),
     isActive: row.is_active,
@@ -64,30 +60,21 @@ function toAdminUser(row: User & { groups: string[]; permissions: string[] }): A
 }
 
 export async function getAdminUser(db: Db, id: number): Promise<AdminUser> {
-  const row = await selectAdminUsers(db).where('users.id', '=', id).executeTakeFirst()
+  const row = await findUserWithGrants(db, id)
   if (!row) throw new AuthError('NOT_FOUND', { message: `No user with id ${id}.` })
   return toAdminUser(row)
 }
 
 /** Keyset pagination by id; `search` matches username or email, case-insensitively. */
 export async function listUsers(db: Db, opts: { search?: string; cursor?: number; limit: number }) {
-  let query = selectAdminUsers(db)
-    .orderBy('users.id')
-    .limit(opts.limit + 1)
-  if (opts.cursor !== undefined) query = query.where('users.id', '>', opts.cursor)
-  if (opts.search) {
-    const pattern = `%${opts.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-    query = query.where((eb) => eb.or([eb('users.username', 'ilike', pattern), eb('users.email', 'ilike', pattern)]))
-  }
-  const rows = await query.execute()
+  // One more than a page: whether there is a next one.
+  const rows = await findUsersWithGrants(db, { search: opts.search, afterId: opts.cursor, limit: opts.limit + 1 })
   const items = rows.slice(0, opts.limit).map(toAdminUser)
   return { items, nextCursor: rows.length > opts.limit ? (items.at(-1)?.id ?? null) : null }
 }
 
 async function requireUserId(db: Db, username: string): Promise<number> {
-  const row = await findUserByUsername(db, username)
-  if (!row) throw new AuthError('NOT_FOUND', { message: `No user named "${username}".` })
-  return row.id
+  return (await requireUser(db, username)).id
 }
 
 async function requirePermissionId(db: Db, codename: string): Promise<number> {
@@ -108,27 +95,17 @@ export interface ActingAs {
  * The user's row, locked until the transaction ends: the rule reads is_superuser (and what an
  * activation gives back) from the same row version the write then changes.
  */
-async function lockUser(trx: Db, id: number) {
-  const row = await trx
-    .selectFrom('users')
-    .select(['id', 'is_superuser', 'is_staff'])
-    .where('id', '=', id)
-    .forUpdate()
-    .executeTakeFirst()
+async function lockTargetUser(trx: Db, id: number) {
+  const row = await lockUser(trx, id)
   if (!row) throw new AuthError('NOT_FOUND', { message: `No user with id ${id}.` })
   return { id: row.id, isSuperuser: row.is_superuser, isStaff: row.is_staff }
 }
 
 /** The group's row, locked, and its members: a change to a group acts on each of them. */
 async function lockGroup(trx: Db, name: string) {
-  const group = await trx.selectFrom('groups').select('id').where('name', '=', name).forUpdate().executeTakeFirst()
+  const group = await lockGroupWithMembers(trx, name)
   if (!group) throw new AuthError('NOT_FOUND', { message: `No group named "${name}".` })
-  const members = await trx
-    .selectFrom('user_groups as ug')
-    .innerJoin('users as u', 'u.id', 'ug.user_id')
-    .select(['u.id', 'u.is_superuser'])
-    .where('ug.group_id', '=', group.id)
-    .execute()
+  const { members } = group
   return {
     id: group.id,
     target: { group: name, members: members.map((m) => ({ id: m.id, isSuperuser: m.is_superuser })) },
@@ -140,26 +117,14 @@ export async function updateUserFlags(
   id: number,
   changes: { email?: string; isStaff?: boolean; isSuperuser?: boolean } & ActingAs,
 ): Promise<AdminUser> {
-  const set: { email?: string; is_staff?: boolean; is_superuser?: boolean; token_epoch?: RawBuilder<number> } = {}
-  if (changes.email !== undefined) set.email = changes.email
-  if (changes.isStaff !== undefined) set.is_staff = changes.isStaff
-  if (changes.isSuperuser !== undefined) set.is_superuser = changes.isSuperuser
-  // A role change bumps the epoch, in the same statement and only when a flag really changes
-  // (the right-hand side of SET reads the row as it was).
-  const roleChanges = [
-    changes.isStaff !== undefined && sql`is_staff <> ${changes.isStaff}`,
-    changes.isSuperuser !== undefined && sql`is_superuser <> ${changes.isSuperuser}`,
-  ].filter((c) => c !== false)
-  if (roleChanges.length > 0) {
-    set.token_epoch = sql<number>`token_epoch + case when ${sql.join(roleChanges, sql` or `)} then 1 else 0 end`
-  }
   await db.transaction().execute(async (trx) => {
-    const target = await lockUser(trx, id)
+    const target = await lockTargetUser(trx, id)
     if (changes.actor) {
       const gift = { staff: changes.isStaff === true, superuser: changes.isSuperuser !== undefined }
       authorizeAdminChange(changes.actor, { user: target }, gift)
     }
-    if (Object.keys(set).length > 0) await trx.updateTable('users').set(set).where('id', '=', id).execute()
+    // A role change bumps the epoch, in the same statement (user.repository.ts).
+    await updateUserFlagsRow(trx, id, changes)
   })
   return getAdminUser(db, id)
 }
@@ -172,7 +137,7 @@ export async function updateUserFlags(
  */
 export async function setUserActive(db: Db, id: number, change: { active: boolean } & ActingAs): Promise<AdminUser> {
   await db.transaction().execute(async (trx) => {
-    const target = await lockUser(trx, id)
+    const target = await lockTargetUser(trx, id)
     if (change.actor) {
       const gift = change.active
         ? {
@@ -183,8 +148,7 @@ export async function setUserActive(db: Db, id: number, change: { active: boolea
         : {}
       authorizeAdminChange(change.actor, { user: target }, gift)
     }
-    const set = change.active ? { is_active: true } : { is_active: false, token_epoch: NEXT_EPOCH }
-    await trx.updateTable('users').set(set).where('id', '=', id).execute()
+    await updateUserActive(trx, id, change.active)
     if (!change.active) await blacklistUserTokens(trx, id)
   })
   return getAdminUser(db, id)
@@ -204,31 +168,19 @@ export async function setUserGroups(
   await db.transaction().execute(async (trx) => {
     // The user's row lock serialises two setGroups for one user: otherwise both delete the old set
     // and both insert the new one, and the second insert fails on the first's rows.
-    const target = await lockUser(trx, id)
-    const found = groups.length
-      ? await trx
-          .selectFrom('groups')
-          .select(['id', 'name'])
-          .where('name', 'in', [...groups])
-          .execute()
-      : []
+    const target = await lockTargetUser(trx, id)
+    const found = await findGroupsByName(trx, groups)
     const missing = groups.filter((g) => !found.some((f) => f.name === g))
     if (missing.length > 0) {
       throw new AuthError('INVALID_INPUT', { fieldErrors: { groups: missing.map((g) => `No group named "${g}".`) } })
     }
     if (change.actor) {
-      const current = await trx.selectFrom('user_groups').select('group_id').where('user_id', '=', id).execute()
-      const added = found.filter((g) => !current.some((c) => c.group_id === g.id)).map((g) => g.name)
+      const current = await findUserGroupIds(trx, id)
+      const added = found.filter((g) => !current.includes(g.id)).map((g) => g.name)
       authorizeAdminChange(change.actor, { user: target }, { groups: added })
     }
-    const removed = await trx.deleteFrom('user_groups').where('user_id', '=', id).returning('group_id').execute()
-    if (found.length > 0) {
-      await trx
-        .insertInto('user_groups')
-        .values(found.map((g) => ({ user_id: id, group_id: g.id })))
-        .execute()
-    }
-    const before = new Set(removed.map((r) => r.group_id))
+    const groupIds = found.map((g) => g.id)
+    const before = new Set(await replaceUserGroups(trx, id, groupIds))
     const changed = before.size !== found.length || found.some((g) => !before.has(g.id))
     if (changed) await bumpTokenEpoch(trx, id)
   })
@@ -236,13 +188,7 @@ export async function setUserGroups(
 }
 
 export async function listGroups(db: Db) {
-  const rows = await sql<{ id: number; name: string; members: number; permissions: string[] }>`
-    select g.id, g.name,
-      (select count(*)::int from user_groups ug where ug.group_id = g.id) as members,
-      coalesce((select array_agg(p.codename order by p.codename) from group_permissions gp
-        join permissions p on p.id = gp.permission_id where gp.group_id = g.id), '{}') as permissions
-    from groups g order by g.name`.execute(db)
-  return rows.rows
+  return listGroupsWithGrants(db)
 }
 
 /** Deleting a group is a role change for each member: their epochs are bumped with it. */
@@ -251,7 +197,7 @@ export async function deleteGroup(db: Db, name: string, by: ActingAs = {}): Prom
     const group = await lockGroup(trx, name)
     if (by.actor) authorizeAdminChange(by.actor, group.target)
     await bumpGroupMembersEpoch(trx, group.id)
-    await trx.deleteFrom('groups').where('id', '=', group.id).execute()
+    await deleteGroupById(trx, group.id)
   })
 }
 
@@ -267,7 +213,7 @@ async function grantChange(db: Db, change: GrantChange, give: boolean): Promise<
   return db.transaction().execute(async (trx) => {
     const locked =
       'username' in change
-        ? await lockUser(trx, await requireUserId(trx, change.username)).then((user) => ({
+        ? await lockTargetUser(trx, await requireUserId(trx, change.username)).then((user) => ({
             holder: { userId: user.id },
             target: { user },
           }))

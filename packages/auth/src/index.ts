@@ -1,14 +1,8 @@
 export { AuthError, AUTH_ERROR_MESSAGES, isAuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.js'
 export { systemClock, type Clock } from './clock.js'
-export {
-  AUDIT_EVENTS,
-  createAuditRecorder,
-  type AuditEventName,
-  type AuditInput,
-  type AuditRecorder,
-  type RequestMeta,
-} from './audit/audit.js'
-export { listAuditEvents, type AuditEntry, type ListAuditEventsOptions } from './audit/repository.js'
+export { createAuditRecorder, type AuditInput, type AuditRecorder, type RequestMeta } from './audit/audit.js'
+export { AUDIT_EVENTS, type AuditEventName } from './audit/events.js'
+export { listAuditEvents, type AuditEntry, type ListAuditEventsOptions } from './audit/list.js'
 export {
   ImportFileError,
   parseDjangoDump,
@@ -33,7 +27,7 @@ export { oauthPayloadId } from './tokens/oauth-payload-id.js'
 export { signToken } from './jwt/sign.js'
 export { verifyToken } from './jwt/verify.js'
 export type { TokenClaims, TokenType, VerifiedToken } from './jwt/claims.js'
-export type { TokenPair, TokenSettings } from './tokens/refresh.js'
+export type { TokenPair, TokenSettings } from './tokens/settings.js'
 export {
   DEFAULT_PASSWORD_VALIDATORS,
   FailureFloor,
@@ -88,24 +82,15 @@ export {
   normalizeTrustedOrigin,
 } from './csrf/csrf.js'
 export { clearSessionCookie, presentedSessionKey, SESSION_COOKIE, sessionCookie } from './sessions/cookie.js'
-export {
-  DEFAULT_SESSION_AGE_SECONDS,
-  type SessionInfo,
-  type SessionOptions,
-  type VerifiedSession,
-} from './sessions/service.js'
+export { DEFAULT_SESSION_AGE_SECONDS, type SessionOptions } from './sessions/options.js'
+export type { SessionInfo, VerifiedSession } from './sessions/service.js'
 export { generateApiToken, hashApiTokenSecret, parseApiToken } from './tokens/api-token.js'
 export { checkUsername, USERNAME_MAX_LENGTH } from './users/username.js'
-export {
-  createAuthService,
-  type AuthService,
-  type ApiTokenInfo,
-  type AuthServiceOptions,
-  type CreateApiTokenInput,
-  type LoginOptions,
-  type RegisterInput,
-  type ServiceCore,
-} from './service.js'
+export { createAuthService, type AuthService } from './service.js'
+export type { ApiTokenInfo, CreateApiTokenInput } from './tokens/api-token-service.js'
+export type { RegisterInput } from './users/service.js'
+export type { LoginOptions, ServiceCore } from './core.js'
+export type { AuthServiceOptions } from './options.js'
 export {
   actionOf,
   AllowAny,

@@ -8,7 +8,7 @@ import { createAuthService } from '../service.js'
 import { TEST_SECRET_KEY } from '../testing.js'
 import { drfTokenRow } from '../tokens/drf-token.js'
 import { createAuditRecorder } from './audit.js'
-import { listAuditEvents } from './repository.js'
+import { listAuditEvents } from './list.js'
 
 const T0 = Date.parse('2026-03-01T00:00:00Z')
 const at = (seconds: number) => () => new Date(T0 + seconds * 1000)

@@ -9,25 +9,9 @@
 import type { Db } from '@gatehouse/db'
 
 import type { Clock } from '../clock.js'
+import type { AuditEventName, AuditRow } from './events.js'
 import { GroupCommit } from '../group-commit.js'
-import { deleteAuditEventsBefore } from './repository.js'
-
-export const AUDIT_EVENTS = [
-  'login.succeeded',
-  'login.failed',
-  'token.refreshed',
-  'token.reuse_detected',
-  'logout',
-  'logout.everywhere',
-  'api_token.created',
-  'api_token.revoked',
-  'session.created',
-  'session.revoked',
-  'oauth_app.revoked',
-  'permission.denied',
-  'password.changed',
-] as const
-export type AuditEventName = (typeof AUDIT_EVENTS)[number]
+import { deleteAuditEventsBefore, insertAuditEvents } from '../store/audit.repository.js'
 
 /** Who did it and from where: what every request can tell about its caller. */
 export interface RequestMeta {
@@ -61,18 +45,6 @@ export interface AuditRecorderOptions {
    * @default null
    */
   retentionSeconds?: number | null | undefined
-}
-
-/** One `audit_events` row as `record` would insert it; `username` null means "the user's own". */
-export interface AuditRow {
-  created_at: Date
-  event: AuditEventName
-  user_id: number | null
-  username: string | null
-  address: string | null
-  user_agent: string | null
-  /** The detail as JSON text. */
-  detail: string
 }
 
 export interface AuditRecorder {
@@ -147,20 +119,7 @@ export function createAuditRecorder(opts: AuditRecorderOptions): AuditRecorder {
  * by row and only the bad row's write fails.
  */
 async function insertRows(db: Db, rows: AuditRow[]): Promise<({ error: unknown } | null)[]> {
-  const insert = (batch: AuditRow[]) =>
-    db
-      .insertInto('audit_events')
-      .values(
-        batch.map((values) => ({
-          ...values,
-          username:
-            values.username ??
-            (values.user_id != null
-              ? db.selectFrom('users').select('username').where('id', '=', values.user_id)
-              : null),
-        })),
-      )
-      .execute()
+  const insert = (batch: AuditRow[]) => insertAuditEvents(db, batch)
   try {
     await insert(rows)
     return rows.map(() => null)

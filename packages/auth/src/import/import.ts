@@ -7,10 +7,22 @@
  */
 import { randomBytes } from 'node:crypto'
 
-import type { Db } from '@gatehouse/db'
-import { sql } from 'kysely'
+import type { Db, NewUser } from '@gatehouse/db'
 
 import { isVerifiableHash } from '../password/index.js'
+import { findGroupsByName } from '../store/group.repository.js'
+import {
+  advanceUserIdSequence,
+  findPermissionIds,
+  findTakenUserIds,
+  findTakenUsernames,
+  insertGroupGrants,
+  insertMemberships,
+  insertMissingGroups,
+  insertUserGrants,
+  insertUsers,
+  lockUsersForImport,
+} from '../store/import.repository.js'
 import type { DjangoDump, DumpPermission, DumpUser } from './django.js'
 
 export interface ImportReport {
@@ -57,7 +69,7 @@ function chunks<T>(items: readonly T[]): T[][] {
   return out
 }
 
-function userRow(user: DumpUser, keepId: boolean) {
+function userRow(user: DumpUser, keepId: boolean): NewUser {
   return {
     ...(keepId && user.pk !== null ? { id: user.pk } : {}),
     username: user.username,
@@ -81,47 +93,21 @@ function userRow(user: DumpUser, keepId: boolean) {
 export async function importDjangoUsers(db: Db, dump: DjangoDump): Promise<ImportReport> {
   return db.transaction().execute(async (trx) => {
     // Registrations wait for the import, so a username or id found free here stays free.
-    await sql`lock table users in share row exclusive mode`.execute(trx)
+    await lockUsersForImport(trx)
     const names = dump.users.map((u) => u.username)
-    const taken = await trx
-      .selectFrom('users')
-      .select('username')
-      .where(sql<boolean>`username = any(${names}::text[])`)
-      .execute()
-    const existing = new Set(taken.map((r) => r.username))
+    const existing = new Set(await findTakenUsernames(trx, names))
     const users = dump.users.filter((u) => !existing.has(u.username))
     const pks = users.flatMap((u) => (u.pk === null ? [] : [u.pk]))
-    const takenIds = await trx
-      .selectFrom('users')
-      .select('id')
-      .where(sql<boolean>`id = any(${pks}::int[])`)
-      .execute()
-    const idTaken = new Set(takenIds.map((r) => r.id))
+    const idTaken = new Set(await findTakenUserIds(trx, pks))
 
     const groupNames = [...new Set([...dump.groups.map((g) => g.name), ...users.flatMap((u) => u.groups)])]
     const created = new Set<string>()
     for (const chunk of chunks(groupNames)) {
-      const rows = await trx
-        .insertInto('groups')
-        .values(chunk.map((name) => ({ name })))
-        .onConflict((oc) => oc.column('name').doNothing())
-        .returning('name')
-        .execute()
-      for (const row of rows) created.add(row.name)
+      for (const name of await insertMissingGroups(trx, chunk)) created.add(name)
     }
-    const groupIds = new Map<string, number>()
-    if (groupNames.length > 0) {
-      const rows = await trx
-        .selectFrom('groups')
-        .select(['id', 'name'])
-        .where(sql<boolean>`name = any(${groupNames}::text[])`)
-        .execute()
-      for (const row of rows) groupIds.set(row.name, row.id)
-    }
+    const groupIds = new Map((await findGroupsByName(trx, groupNames)).map((g) => [g.name, g.id]))
 
-    const permissionIds = new Map(
-      (await trx.selectFrom('permissions').select(['id', 'codename']).execute()).map((p) => [p.codename, p.id]),
-    )
+    const permissionIds = await findPermissionIds(trx)
     const unknownPermissions = new Set<string>()
     let unmappedPermissionIds = 0
     const resolve = (refs: readonly DumpPermission[]): number[] =>
@@ -139,51 +125,26 @@ export async function importDjangoUsers(db: Db, dump: DjangoDump): Promise<Impor
     if (keptIds.length > 0) {
       // Ids written explicitly do not move the identity sequence: move it past them first, so the
       // ids it hands out (to renumbered users here, to registrations later) never collide.
-      await sql`select setval(pg_get_serial_sequence('users', 'id'), greatest(
-        ${Math.max(...keptIds)}::int,
-        (select max(id) from users),
-        nextval(pg_get_serial_sequence('users', 'id')) - 1))`.execute(trx)
+      await advanceUserIdSequence(trx, Math.max(...keptIds))
     }
     const userIds = new Map<string, number>()
     for (const chunk of chunks(users)) {
-      const rows = await trx
-        .insertInto('users')
-        .values(chunk.map((u) => userRow(u, u.pk !== null && !idTaken.has(u.pk))))
-        .returning(['id', 'username'])
-        .execute()
-      for (const row of rows) userIds.set(row.username, row.id)
+      const rows = chunk.map((u) => userRow(u, u.pk !== null && !idTaken.has(u.pk)))
+      for (const row of await insertUsers(trx, rows)) userIds.set(row.username, row.id)
     }
 
     const memberships = users.flatMap((u) =>
       u.groups.map((g) => ({ user_id: userIds.get(u.username) ?? 0, group_id: groupIds.get(g) ?? 0 })),
     )
-    for (const chunk of chunks(memberships)) {
-      await trx
-        .insertInto('user_groups')
-        .values(chunk)
-        .onConflict((oc) => oc.doNothing())
-        .execute()
-    }
+    for (const chunk of chunks(memberships)) await insertMemberships(trx, chunk)
     const userGrants = users.flatMap((u) =>
       [...new Set(resolve(u.permissions))].map((id) => ({ user_id: userIds.get(u.username) ?? 0, permission_id: id })),
     )
-    for (const chunk of chunks(userGrants)) {
-      await trx
-        .insertInto('user_permissions')
-        .values(chunk)
-        .onConflict((oc) => oc.doNothing())
-        .execute()
-    }
+    for (const chunk of chunks(userGrants)) await insertUserGrants(trx, chunk)
     const groupGrants = dump.groups.flatMap((g) =>
       [...new Set(resolve(g.permissions))].map((id) => ({ group_id: groupIds.get(g.name) ?? 0, permission_id: id })),
     )
-    for (const chunk of chunks(groupGrants)) {
-      await trx
-        .insertInto('group_permissions')
-        .values(chunk)
-        .onConflict((oc) => oc.doNothing())
-        .execute()
-    }
+    for (const chunk of chunks(groupGrants)) await insertGroupGrants(trx, chunk)
 
     return {
       users: users.length,

@@ -7,6 +7,7 @@
 import type { Db } from '@gatehouse/db'
 
 import type { Clock } from '../clock.js'
+import { deleteExpiredRows } from '../store/prune.repository.js'
 
 export interface PruneCounts {
   /** Outstanding refresh and sliding tokens (and their blacklist rows). */
@@ -21,19 +22,9 @@ export interface PruneCounts {
  * const { tokens, sessions, apiTokens } = await pruneExpired(db, new Date())
  */
 export async function pruneExpired(db: Db, now: Date): Promise<PruneCounts> {
-  const [tokens, , sessions, apiTokens] = await Promise.all([
-    db.deleteFrom('outstanding_tokens').where('expires_at', '<', now).executeTakeFirst(),
-    // A family's row outlives none of its tokens (expires_at is its latest one's); not counted.
-    db.deleteFrom('token_families').where('expires_at', '<', now).executeTakeFirst(),
-    db.deleteFrom('sessions').where('expires_at', '<', now).executeTakeFirst(),
-    // A key without expires_at never expires (null is not < now).
-    db.deleteFrom('api_tokens').where('expires_at', '<', now).executeTakeFirst(),
-  ])
-  return {
-    tokens: Number(tokens.numDeletedRows),
-    sessions: Number(sessions.numDeletedRows),
-    apiTokens: Number(apiTokens.numDeletedRows),
-  }
+  // Token families are pruned too, but not counted: a family's row outlives none of its tokens.
+  const { tokens, sessions, apiTokens } = await deleteExpiredRows(db, now)
+  return { tokens, sessions, apiTokens }
 }
 
 export interface PrunerOptions {

@@ -10,11 +10,9 @@
 import type { Session } from '@gatehouse/db'
 
 import type { RequestMeta } from '../audit/audit.js'
-import type { LoginOptions, ServiceCore } from '../service.js'
+import type { LoginOptions, ServiceCore } from '../core.js'
 import type { AuthUser, PublicUser } from '../users/user.js'
 import { AuthError } from '../errors.js'
-import { toPublicUser } from '../users/user.js'
-import { generateSessionKey, parseSessionKey, verifySessionSecret } from './key.js'
 import {
   deleteSession,
   deleteUserSession,
@@ -23,17 +21,10 @@ import {
   findSession,
   insertSession,
   touchSession,
-} from './repository.js'
-
-/** Django's SESSION_COOKIE_AGE: two weeks. */
-export const DEFAULT_SESSION_AGE_SECONDS = 1_209_600
-
-export interface SessionOptions {
-  /** How long an unused session lives; each use restarts the count. @default 1_209_600 */
-  ageSeconds?: number | undefined
-  /** A session's row is written (last use, expiry) at most this often. @default 60 */
-  touchIntervalSeconds?: number | undefined
-}
+} from '../store/session.repository.js'
+import { toPublicUser } from '../users/user.js'
+import { generateSessionKey, parseSessionKey, verifySessionSecret } from './key.js'
+import { DEFAULT_SESSION_AGE_SECONDS, type SessionOptions } from './options.js'
 
 /** A session as its owner sees it: never the key, never the hash. */
 export interface SessionInfo {

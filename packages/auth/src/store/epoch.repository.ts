@@ -2,6 +2,8 @@ import type { Db, User } from '@gatehouse/db'
 import type { RawBuilder } from 'kysely'
 import { sql } from 'kysely'
 
+import { userGroupNames } from './group.repository.js'
+
 /** `token_epoch + 1`, for an UPDATE that bumps the epoch along with other columns. */
 export const NEXT_EPOCH: RawBuilder<number> = sql<number>`token_epoch + 1`
 
@@ -43,14 +45,7 @@ export async function findTokenUser(db: Db, userId: number, jti?: string): Promi
   return db
     .selectFrom('users')
     .selectAll('users')
-    .select([
-      sql<
-        string[]
-      >`coalesce((select array_agg(g.name order by g.name) from user_groups ug join groups g on g.id = ug.group_id where ug.user_id = users.id), '{}')`.as(
-        'groups',
-      ),
-      blacklisted.as('blacklisted'),
-    ])
+    .select([userGroupNames(), blacklisted.as('blacklisted')])
     .where('users.id', '=', userId)
     .executeTakeFirst()
 }
@@ -65,12 +60,6 @@ export async function findSlidingToken(db: Db, jti: string) {
     .select(sql<boolean>`b.jti is not null`.as('blacklisted'))
     .where('t.jti', '=', jti)
     .executeTakeFirst()
-}
-
-/** Deletes the user's server-side sessions ("log out everywhere"). */
-export async function deleteUserSessions(db: Db, userId: number): Promise<number> {
-  const result = await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst()
-  return Number(result.numDeletedRows)
 }
 
 /**

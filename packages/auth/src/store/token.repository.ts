@@ -2,7 +2,7 @@ import type { Db, NewOutstandingToken, OutstandingToken } from '@gatehouse/db'
 import type { RawBuilder } from 'kysely'
 import { sql } from 'kysely'
 
-import type { AuditRow } from '../audit/audit.js'
+import type { AuditRow } from '../audit/events.js'
 import { bumpTokenEpoch } from './epoch.repository.js'
 
 export async function insertOutstandingToken(db: Db, token: NewOutstandingToken): Promise<void> {

@@ -12,17 +12,13 @@ import type { Db } from '@gatehouse/db'
 
 import type { VerifiedToken } from '../jwt/claims.js'
 import type { AuthUser } from '../users/user.js'
-import type { TokenSettings } from './refresh.js'
+import type { TokenSettings } from './settings.js'
 import { AuthError } from '../errors.js'
-import {
-  bumpTokenEpoch,
-  deleteUserOAuthSessions,
-  deleteUserSessions,
-  findTokenUser,
-} from '../store/epoch.repository.js'
+import { verifyWith } from '../jwt/verify-with.js'
+import { bumpTokenEpoch, deleteUserOAuthSessions, findTokenUser } from '../store/epoch.repository.js'
+import { deleteUserSessions } from '../store/session.repository.js'
 import { blacklistUserTokens } from '../store/token.repository.js'
 import { toAuthUser } from '../users/user.js'
-import { verifyWith } from './refresh.js'
 
 /** TOKEN_REVOKED unless the token carries the user's current epoch (a missing claim is 0). */
 export function assertCurrentEpoch(verified: VerifiedToken, current: number): void {

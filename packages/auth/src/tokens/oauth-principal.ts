@@ -12,29 +12,10 @@ import type { VerifiedOAuthToken } from '../authenticators/oauth.js'
 import type { Clock } from '../clock.js'
 import type { AuthUser } from '../users/user.js'
 import { AuthError } from '../errors.js'
+import { findIssuedAccessToken, findServiceUserId } from '../store/oauth.repository.js'
 import { findUserWithGroups } from '../store/user.repository.js'
 import { toAuthUser } from '../users/user.js'
 import { oauthPayloadId } from './oauth-payload-id.js'
-
-/** The live record of an issued access token; undefined once revoked or expired. */
-async function findIssuedToken(db: Db, jti: string, now: Date) {
-  return db
-    .selectFrom('oauth_payloads')
-    .select(['model', 'payload'])
-    .where('model', 'in', ['AccessToken', 'ClientCredentials'])
-    .where('id', '=', oauthPayloadId('AccessToken', jti)) // the same digest for either model
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .executeTakeFirst()
-}
-
-async function findServiceUserId(db: Db, clientId: string): Promise<number | null | undefined> {
-  const row = await db
-    .selectFrom('oauth_clients')
-    .select('service_user_id')
-    .where('id', '=', clientId)
-    .executeTakeFirst()
-  return row?.service_user_id
-}
 
 async function activeUser(db: Db, id: number): Promise<AuthUser> {
   const row = await findUserWithGroups(db, id)
@@ -51,7 +32,7 @@ async function activeUser(db: Db, id: number): Promise<AuthUser> {
  */
 export function oauthPrincipalLoader(db: Db, clock: Clock) {
   return async function loadPrincipal(token: VerifiedOAuthToken): Promise<AuthUser> {
-    const issued = await findIssuedToken(db, token.jti, clock())
+    const issued = await findIssuedAccessToken(db, oauthPayloadId('AccessToken', token.jti), clock())
     if (!issued) throw new AuthError('TOKEN_REVOKED')
     const record = issued.payload
     // The record and the signed claims come from the same issuance; a mismatch is not ours.

@@ -19,14 +19,13 @@
 import type { Db } from '@gatehouse/db'
 
 import type { AuditRecorder, RequestMeta } from '../audit/audit.js'
-import type { Clock } from '../clock.js'
-import type { KeyRing } from '../jwt/keys.js'
 import type { VerifiedToken } from '../jwt/claims.js'
 import type { AuthUser } from '../users/user.js'
+import type { TokenPair, TokenSettings } from './settings.js'
 import { AuthError } from '../errors.js'
 import { newJti } from '../jwt/claims.js'
 import { signToken } from '../jwt/sign.js'
-import { verifyToken } from '../jwt/verify.js'
+import { verifyWith } from '../jwt/verify-with.js'
 import {
   findOutstandingToken,
   insertOutstandingToken,
@@ -40,32 +39,6 @@ import { findTokenUser, readTokenEpoch } from '../store/epoch.repository.js'
 import { findUserWithGroups } from '../store/user.repository.js'
 import { toAuthUser } from '../users/user.js'
 
-export interface TokenSettings {
-  keys: KeyRing
-  clock: Clock
-  accessTokenLifetimeSeconds: number
-  refreshTokenLifetimeSeconds: number
-  /** simplejwt's SLIDING_TOKEN_LIFETIME: how long a sliding token authenticates. */
-  slidingTokenLifetimeSeconds: number
-  /** simplejwt's SLIDING_TOKEN_REFRESH_LIFETIME: how long after obtain it may be refreshed. */
-  slidingTokenRefreshLifetimeSeconds: number
-  rotateRefreshTokens: boolean
-  blacklistAfterRotation: boolean
-  /**
-   * REFRESH_REUSE_INTERVAL: how long after its rotation a refresh token presented again gets a
-   * new pair of its family rather than revoking it; 0 turns the grace off.
-   */
-  refreshReuseIntervalSeconds: number
-  /** `iss`, signed and required; set once the server knows its URL (see `setDefaultIssuer`). */
-  issuer?: string | undefined
-  audience?: string | undefined
-}
-
-export interface TokenPair {
-  access: string
-  refresh: string
-}
-
 /** A refresh token as auth.refresh and auth.logout receive it, with who presented it from where. */
 export interface PresentedToken extends RequestMeta {
   token: string
@@ -75,24 +48,6 @@ export interface PresentedToken extends RequestMeta {
 
 function signOptions(s: TokenSettings, lifetimeSeconds: number) {
   return { keys: s.keys, clock: s.clock, lifetimeSeconds, issuer: s.issuer, audience: s.audience }
-}
-
-export async function verifyWith(
-  s: TokenSettings,
-  token: string,
-  expectedTypes: VerifiedToken['tokenType'][] | { types: VerifiedToken['tokenType'][]; allowExpired: boolean },
-) {
-  const { types, allowExpired } = Array.isArray(expectedTypes)
-    ? { types: expectedTypes, allowExpired: false }
-    : expectedTypes
-  return verifyToken(token, {
-    keys: s.keys,
-    clock: s.clock,
-    expectedTypes: types,
-    issuer: s.issuer,
-    audience: s.audience,
-    allowExpired,
-  })
 }
 
 /** An access token stamped with the user's token epoch (see epoch.ts). */

@@ -14,14 +14,14 @@
  */
 import type { RequestMeta } from '../audit/audit.js'
 import type { VerifiedToken } from '../jwt/claims.js'
-import type { LoginOptions, ServiceCore } from '../service.js'
+import type { LoginOptions, ServiceCore } from '../core.js'
 import { epochSeconds } from '../clock.js'
 import { AuthError } from '../errors.js'
 import { newJti } from '../jwt/claims.js'
 import { signToken } from '../jwt/sign.js'
+import { verifyWith } from '../jwt/verify-with.js'
 import { findSlidingToken, readTokenEpoch } from '../store/epoch.repository.js'
 import { blacklistToken, insertOutstandingToken } from '../store/token.repository.js'
-import { verifyWith } from './refresh.js'
 
 /**
  * A sliding token as auth.sliding.refresh (`allowExpired: false`) and auth.sliding.logout

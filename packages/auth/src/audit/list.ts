@@ -1,11 +1,11 @@
 /**
- * Reading and pruning the audit log. Listing is newest first with keyset pagination on id: one
- * query per page at any depth, served by the (user_id, id), (username, id) and (event, id)
- * indexes when filtered.
+ * Reading the audit log, as an administrator sees it: newest first, with keyset pagination on id
+ * (store/audit.repository.ts's findAuditEvents).
  */
 import type { AuditEvent, Db } from '@gatehouse/db'
 
-import type { AuditEventName } from './audit.js'
+import type { AuditEventName } from './events.js'
+import { findAuditEvents } from '../store/audit.repository.js'
 
 // Not exported on purpose: the SDK's published declarations then spell the event names out
 // rather than refer to @gatehouse/auth, which a client does not have.
@@ -55,22 +55,14 @@ export async function listAuditEvents(
   db: Db,
   opts: ListAuditEventsOptions,
 ): Promise<{ items: AuditEntry[]; nextCursor: number | null }> {
-  let query = db
-    .selectFrom('audit_events')
-    .selectAll()
-    .orderBy('id', 'desc')
-    .limit(opts.limit + 1)
-  if (opts.cursor !== undefined) query = query.where('id', '<', opts.cursor)
-  if (opts.event !== undefined) query = query.where('event', '=', opts.event)
-  if (opts.userId !== undefined) query = query.where('user_id', '=', opts.userId)
-  if (opts.username !== undefined) query = query.where('username', '=', opts.username)
-  const rows = await query.execute()
+  // One more than a page: whether there is a next one.
+  const rows = await findAuditEvents(db, {
+    beforeId: opts.cursor,
+    event: opts.event,
+    userId: opts.userId,
+    username: opts.username,
+    limit: opts.limit + 1,
+  })
   const items = rows.slice(0, opts.limit).map(toAuditEntry)
   return { items, nextCursor: rows.length > opts.limit ? (items.at(-1)?.id ?? null) : null }
-}
-
-/** Deletes events that happened before `cutoff`. Returns how many went. */
-export async function deleteAuditEventsBefore(db: Db, cutoff: Date): Promise<number> {
-  const result = await db.deleteFrom('audit_events').where('created_at', '<', cutoff).executeTakeFirst()
-  return Number(result.numDeletedRows)
 }

@@ -51,15 +51,12 @@ export async function deleteUserSession(db: Db, userId: number, id: string): Pro
   return result.numDeletedRows > 0n
 }
 
-/** Deletes the user's sessions, all but `except` when given; returns the ids deleted. */
+/**
+ * Deletes the user's sessions (log out everywhere, a password change), all but `except` when
+ * given; returns the ids deleted.
+ */
 export async function deleteUserSessions(db: Db, userId: number, opts: { except?: string | undefined } = {}) {
   let query = db.deleteFrom('sessions').where('user_id', '=', userId)
   if (opts.except !== undefined) query = query.where('id', '!=', opts.except)
   return (await query.returning('id').execute()).map((row) => row.id)
-}
-
-/** Deletes sessions past their expiry (the pruning job's part for sessions). */
-export async function deleteExpiredSessions(db: Db, now: Date): Promise<number> {
-  const result = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst()
-  return Number(result.numDeletedRows)
 }
