@@ -4,13 +4,17 @@
 // whose worker thread, on-the-fly compilation and `__name` wrappers cost start-up time, memory and
 // a few percent of every request (docs/performance.md).
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { argv } from 'node:process'
 import { fileURLToPath } from 'node:url'
 
 import { build } from 'esbuild'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
-const dist = join(root, 'dist')
+// `--outdir DIR` builds elsewhere (the tests build a bundle of their own, so that a test of
+// `pnpm start`'s build never rewrites the file other tests are starting servers from).
+const outdirFlag = argv.indexOf('--outdir')
+const dist = outdirFlag === -1 ? join(root, 'dist') : resolve(argv[outdirFlag + 1] ?? 'dist')
 const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'))
 
 // Everything the server depends on at run time except our own packages, which are bundled. A

@@ -11,6 +11,7 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 
 import { runCommand } from '../../src/cli/run.js'
+import { TEST_BUNDLE_ENV } from '../setup-bundle.js'
 
 const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url))
 // TypeScript entry points run under `node --import tsx`, not the tsx CLI: the CLI is a second node
@@ -94,12 +95,23 @@ export async function buildServer(): Promise<void> {
 }
 
 /**
- * Starts the server's entry point in a process of its own and waits for its "listening on" line:
- * the TypeScript sources under tsx, or with `built` the bundle that `pnpm start` runs.
+ * The program a server process runs: with `built`, dist/ as `pnpm build` left it; otherwise the
+ * run's own bundle (test/setup-bundle.ts), or the TypeScript sources under tsx when a test file
+ * runs without that setup.
+ */
+function serverArgs(opts: { built?: boolean }): string[] {
+  if (opts.built) return [...startScriptFlags(), BUILT_ENTRY]
+  const bundle = process.env[TEST_BUNDLE_ENV]
+  return bundle ? [...startScriptFlags(), bundle] : [...TS_NODE_ARGS, 'src/main.ts']
+}
+
+/**
+ * Starts the server in a process of its own, as `pnpm start` runs it, and waits for its
+ * "listening on" line.
  */
 export function startServerProcess(env: Record<string, string>, opts: { built?: boolean } = {}): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const args = opts.built ? [...startScriptFlags(), BUILT_ENTRY] : [...TS_NODE_ARGS, 'src/main.ts']
+    const args = serverArgs(opts)
     const child = spawn(process.execPath, args, {
       cwd: SERVER_DIR,
       env: { ...process.env, PORT: '0', PASSWORD_HASH_COST: '4', ...env },
