@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { Migrator } from 'kysely'
+import { Migrator, sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 
 import { createDb, dbInfo, migrate } from '../src/index.js'
@@ -20,7 +20,13 @@ describe(`${TEST_BACKEND}: migrations`, () => {
 
   it('000014: default keys from before stay, as plain keys; every user gets a random DRF key nonce', async () => {
     await using t = await createTestDb({ migrate: false })
-    const migrator = new Migrator({ db: t.db, provider: { getMigrations: () => Promise.resolve(migrations) } })
+    // Named, as migrate() does: unnamed, Kysely takes another test schema's bookkeeping for this one's.
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(t.db)
+    const migrator = new Migrator({
+      db: t.db,
+      provider: { getMigrations: () => Promise.resolve(migrations) },
+      migrationTableSchema: rows[0]?.schema ?? 'public',
+    })
     const before = await migrator.migrateTo('2026_12_04_000011_secrets_at_rest')
     expect(before.error).toBeUndefined()
     const users = await t.db

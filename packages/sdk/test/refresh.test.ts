@@ -1,17 +1,20 @@
 /**
- * Auto-refresh against a real server whose access tokens live one second.
+ * Auto-refresh against a real server. Its clock is the test's: an access token expires when a
+ * test moves the clock past its exp, not after a real second, so a refreshed token stays good
+ * however slow the machine is between the refresh and the retry.
  */
 import type { TestServer } from '@gatehouse/server/testing'
 import { startTestServer } from '@gatehouse/server/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { createGatehouseClient, isGatehouseError, memoryStorage } from '../src/index.js'
-import { rawMutation, rawQuery, recordingFetch, waitUntilExpired } from './helpers/http.js'
+import { expiryOf, rawMutation, rawQuery, recordingFetch } from './helpers/http.js'
 
 let server: TestServer
+let offsetMs = 0
 
 beforeAll(async () => {
-  server = await startTestServer({ ACCESS_TOKEN_LIFETIME: '1s' })
+  server = await startTestServer({ ACCESS_TOKEN_LIFETIME: '60s' }, { clock: () => new Date(Date.now() + offsetMs) })
 })
 
 afterAll(async () => {
@@ -31,7 +34,7 @@ async function loggedIn(opts: { batch?: boolean } = {}) {
 
 /** The premise of every test here: the server itself refuses the old access token as expired. */
 async function expectExpired(access: string) {
-  await waitUntilExpired(access)
+  offsetMs = Math.max(offsetMs, expiryOf(access) * 1000 - Date.now())
   const res = await rawQuery(server.url, 'auth.me', { authorization: `Bearer ${access}` })
   expect(res.status).toBe(401)
   expect(res.body.error?.data).toMatchObject({ code: 'UNAUTHORIZED', reason: 'TOKEN_EXPIRED' })

@@ -69,13 +69,3 @@ export function expiryOf(jwt: string): number {
   const { exp } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp: number }
   return exp
 }
-
-/**
- * Waits until the server will consider `jwt` expired. JWT times are whole seconds, so this lands
- * just after a second starts: a pair issued right after then lives almost a full second even with
- * ACCESS_TOKEN_LIFETIME=1s, instead of possibly expiring a millisecond later.
- */
-export async function waitUntilExpired(jwt: string) {
-  const ms = expiryOf(jwt) * 1000 + 50 - Date.now()
-  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms))
-}
