@@ -8,11 +8,10 @@ import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { App, AuthenticatorFactory } from '../src/index.js'
-import type { TestServer } from '../src/testing.js'
 import { ConfigError, loadConfig, startApp } from '../src/index.js'
-import { startTestServer } from '../src/testing.js'
 import { configErrorLines } from './helpers/config.js'
 import { mutation, query } from './helpers/http.js'
+import { serverPerTest } from './helpers/server.js'
 
 describe('AUTH_SCHEMES', () => {
   it('defaults to bearer then token, plus any registered schemes', () => {
@@ -40,11 +39,9 @@ async function accessFor(base: string, user: { username: string; password: strin
 }
 
 describe(`${TEST_BACKEND}: scheme order`, () => {
-  const servers: TestServer[] = []
-  afterAll(() => Promise.all(servers.map((s) => s.close())))
+  const { start } = serverPerTest()
   async function serverWith(schemes: string) {
-    const server = await startTestServer({ AUTH_SCHEMES: schemes })
-    servers.push(server)
+    const server = await start({ AUTH_SCHEMES: schemes })
     const user = await server.createUser()
     return {
       server,

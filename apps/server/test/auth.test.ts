@@ -1,31 +1,24 @@
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
 import { errorBody, mutation, query, wire } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 const CHALLENGE = 'Bearer realm="api"'
 
 describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
-  let server: TestServer
-  let base: string
-  beforeAll(async () => {
-    // Every test here registers from 127.0.0.1; the default register=20/h would refuse the 21st.
-    server = await startTestServer({ THROTTLE_RATES: 'register=1000/h' })
-    base = server.url
-  })
-  afterAll(() => server.close())
+  // Every test here registers from 127.0.0.1; the default register=20/h would refuse the 21st.
+  const server = sharedServer({ THROTTLE_RATES: 'register=1000/h' })
 
   async function login(username: string, password: string) {
-    const res = await mutation(base, 'auth.login', { username, password })
+    const res = await mutation(server.url, 'auth.login', { username, password })
     expect(res.status).toBe(200)
     return res.body.result.data as { access: string; refresh: string; user: Record<string, unknown> }
   }
 
   describe('auth.register', () => {
     it('creates a user and returns it without any password field', async () => {
-      const res = await mutation(base, 'auth.register', {
+      const res = await mutation(server.url, 'auth.register', {
         username: 'alice',
         password: 'Tr1cky-passphrase',
         email: 'alice@example.com',
@@ -50,8 +43,8 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
     })
 
     it('answers 409 with a username field error for a taken name (case-sensitive, like Django)', async () => {
-      await mutation(base, 'auth.register', { username: 'bob', password: 'Tr1cky-passphrase' })
-      const res = await mutation(base, 'auth.register', { username: 'bob', password: 'Other-passphrase9' })
+      await mutation(server.url, 'auth.register', { username: 'bob', password: 'Tr1cky-passphrase' })
+      const res = await mutation(server.url, 'auth.register', { username: 'bob', password: 'Other-passphrase9' })
       expect(res.status).toBe(409)
       expect(res.body).toEqual(
         errorBody({
@@ -63,25 +56,25 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
           fieldErrors: { username: ['A user with that username already exists.'] },
         }),
       )
-      const other = await mutation(base, 'auth.register', { username: 'Bob', password: 'Tr1cky-passphrase' })
+      const other = await mutation(server.url, 'auth.register', { username: 'Bob', password: 'Tr1cky-passphrase' })
       expect(other.status).toBe(200)
     })
 
     it('takes a look-alike of a taken name as that name (NFKC, as Django stores usernames)', async () => {
-      await mutation(base, 'auth.register', { username: 'dave', password: 'Tr1cky-passphrase' })
-      const twin = await mutation(base, 'auth.register', { username: 'ｄａｖｅ', password: 'Tr1cky-passphrase' })
+      await mutation(server.url, 'auth.register', { username: 'dave', password: 'Tr1cky-passphrase' })
+      const twin = await mutation(server.url, 'auth.register', { username: 'ｄａｖｅ', password: 'Tr1cky-passphrase' })
       expect([twin.status, twin.body.error.data.fieldErrors]).toEqual([
         409,
         { username: ['A user with that username already exists.'] },
       ])
-      const wide = await mutation(base, 'auth.register', { username: 'ｅｖｅ', password: 'Tr1cky-passphrase' })
+      const wide = await mutation(server.url, 'auth.register', { username: 'ｅｖｅ', password: 'Tr1cky-passphrase' })
       expect(wide.body.result.data.user.username).toBe('eve')
-      const back = await mutation(base, 'auth.login', { username: 'ｅｖｅ', password: 'Tr1cky-passphrase' })
+      const back = await mutation(server.url, 'auth.login', { username: 'ｅｖｅ', password: 'Tr1cky-passphrase' })
       expect(back.status).toBe(200)
     })
 
     it("applies Django's password validators with their messages", async () => {
-      const res = await mutation(base, 'auth.register', { username: 'carol', password: '1234567' })
+      const res = await mutation(server.url, 'auth.register', { username: 'carol', password: '1234567' })
       expect(res.status).toBe(400)
       expect(res.body.error.data.reason).toBe('PASSWORD_INVALID')
       expect(res.body.error.data.fieldErrors).toEqual({
@@ -91,12 +84,12 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
           'This password is entirely numeric.',
         ],
       })
-      const similar = await mutation(base, 'auth.register', { username: 'carolina', password: 'carolina1' })
+      const similar = await mutation(server.url, 'auth.register', { username: 'carolina', password: 'carolina1' })
       expect(similar.body.error.data.fieldErrors.password).toContain('The password is too similar to the username.')
     })
 
     it('names every missing field with DRF messages', async () => {
-      const res = await mutation(base, 'auth.register', {})
+      const res = await mutation(server.url, 'auth.register', {})
       expect(res.status).toBe(400)
       expect(res.body.error.data.fieldErrors).toEqual({
         username: ['This field is required.'],
@@ -116,7 +109,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
     ]
     for (const [name, input, field] of badInputs) {
       it(`answers 400 naming the field for ${name}`, async () => {
-        const res = await mutation(base, 'auth.register', input)
+        const res = await mutation(server.url, 'auth.register', input)
         expect(res.status).toBe(400)
         expect(res.body.error.data.code).toBe('BAD_REQUEST')
         expect(Object.keys(res.body.error.data.fieldErrors)).toContain(field)
@@ -126,7 +119,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
 
     it('rejects malformed JSON, arrays and non-objects with 400, never 500', async () => {
       for (const body of ['{"username":', '{', '[]', '"text"', 'null', '']) {
-        const res = await wire(`${base}/trpc/auth.register`, {
+        const res = await wire(`${server.url}/trpc/auth.register`, {
           method: 'POST',
           body,
           headers: { 'content-type': 'application/json' },
@@ -134,11 +127,11 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
         expect(res.status, body).toBe(400)
         expect(['PARSE_ERROR', 'BAD_REQUEST']).toContain(res.body.error.data.code)
       }
-      expect((await wire(`${base}/healthz`)).status).toBe(200)
+      expect((await wire(`${server.url}/healthz`)).status).toBe(200)
     })
 
     it('refuses a body over the limit with 413', async () => {
-      const res = await mutation(base, 'auth.register', { username: 'x', password: 'y'.repeat(1_100_000) })
+      const res = await mutation(server.url, 'auth.register', { username: 'x', password: 'y'.repeat(1_100_000) })
       expect(res.status).toBe(413)
       expect(res.body.error.data.code).toBe('PAYLOAD_TOO_LARGE')
     })
@@ -168,9 +161,9 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', inactive.id).execute()
       await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const answers = await Promise.all([
-        mutation(base, 'auth.login', { username: 'nobody-here', password: 'whatever-123' }),
-        mutation(base, 'auth.login', { username: u.username, password: 'wrong-password' }),
-        mutation(base, 'auth.login', { username: inactive.username, password: inactive.password }),
+        mutation(server.url, 'auth.login', { username: 'nobody-here', password: 'whatever-123' }),
+        mutation(server.url, 'auth.login', { username: u.username, password: 'wrong-password' }),
+        mutation(server.url, 'auth.login', { username: inactive.username, password: inactive.password }),
       ])
       for (const res of answers) {
         expect(res.status).toBe(401)
@@ -191,7 +184,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
     /** @see issue 16, item 12 (public-credentials.test.ts): DRF authenticates AllowAny views too */
     it('answers a junk Authorization header with its 401: login is public but authenticates a header', async () => {
       const u = await server.createUser()
-      const res = await wire(`${base}/trpc/auth.login`, {
+      const res = await wire(`${server.url}/trpc/auth.login`, {
         method: 'POST',
         body: JSON.stringify({ username: u.username, password: u.password }),
         headers: { 'content-type': 'application/json', authorization: 'Bearer not.a.jwt' },
@@ -202,7 +195,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
 
   describe('authentication on protected procedures', () => {
     it('answers 401 with a challenge when no credential is sent', async () => {
-      const res = await query(base, 'content.protected')
+      const res = await query(server.url, 'content.protected')
       expect(res.status).toBe(401)
       expect(res.headers.get('www-authenticate')).toBe(CHALLENGE)
       expect(res.body).toEqual(
@@ -229,7 +222,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
     ]
     for (const [header, reason, message] of junk) {
       it(`answers 401 ${reason} for "${header.slice(0, 40)}"`, async () => {
-        const res = await query(base, 'content.protected', { headers: { authorization: header } })
+        const res = await query(server.url, 'content.protected', { headers: { authorization: header } })
         expect(res.status).toBe(401)
         expect(res.headers.get('www-authenticate')).toBe(CHALLENGE)
         expect(res.body.error).toMatchObject({ message, data: { code: 'UNAUTHORIZED', reason } })
@@ -237,7 +230,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
     }
 
     it('treats another scheme as no credential at all', async () => {
-      const res = await query(base, 'content.protected', { headers: { authorization: 'Basic dXNlcjpwYXNz' } })
+      const res = await query(server.url, 'content.protected', { headers: { authorization: 'Basic dXNlcjpwYXNz' } })
       expect(res.status).toBe(401)
       expect(res.body.error.data.reason).toBe('NOT_AUTHENTICATED')
     })
@@ -245,7 +238,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
     it('refuses a refresh token where an access token is expected', async () => {
       const u = await server.createUser()
       const { refresh } = await login(u.username, u.password)
-      const res = await query(base, 'content.protected', { token: refresh })
+      const res = await query(server.url, 'content.protected', { token: refresh })
       expect(res.status).toBe(401)
       expect(res.body.error).toMatchObject({ message: 'Token has wrong type', data: { reason: 'TOKEN_WRONG_TYPE' } })
     })
@@ -253,10 +246,10 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
     it('lets a valid access token in, and auth.me returns the caller', async () => {
       const u = await server.createUser()
       const { access } = await login(u.username, u.password)
-      const res = await query(base, 'content.protected', { token: access })
+      const res = await query(server.url, 'content.protected', { token: access })
       expect(res.status).toBe(200)
       expect(res.body).toEqual({ result: { data: { message: 'This is a protected view' } } })
-      const me = await query(base, 'auth.me', { token: access })
+      const me = await query(server.url, 'auth.me', { token: access })
       expect(me.body.result.data.user).toMatchObject({ id: u.id, username: u.username })
     })
 
@@ -265,22 +258,22 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       const { access } = await login(u.username, u.password)
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', u.id).execute()
       await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
-      const inactive = await query(base, 'auth.me', { token: access })
+      const inactive = await query(server.url, 'auth.me', { token: access })
       expect(inactive.status).toBe(401)
       expect(inactive.body.error).toMatchObject({ message: 'User is inactive', data: { reason: 'USER_INACTIVE' } })
       await server.db.deleteFrom('users').where('id', '=', u.id).execute()
       await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
-      const deleted = await query(base, 'auth.me', { token: access })
+      const deleted = await query(server.url, 'auth.me', { token: access })
       expect(deleted.status).toBe(401)
       expect(deleted.body.error).toMatchObject({ message: 'User not found', data: { reason: 'USER_NOT_FOUND' } })
     })
 
     it('answers 405 to a query sent as POST and 404 to an unknown procedure', async () => {
-      const post = await mutation(base, 'content.protected', {})
+      const post = await mutation(server.url, 'content.protected', {})
       expect(post.status).toBe(405)
-      const missing = await query(base, 'content.nope')
+      const missing = await query(server.url, 'content.nope')
       expect(missing.status).toBe(404)
-      const outside = await wire(`${base}/nope`)
+      const outside = await wire(`${server.url}/nope`)
       expect(outside.status).toBe(404)
     })
   })
@@ -297,7 +290,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       const u = await server.createUser({ ...opts, groups: [...(('groups' in opts && opts.groups) || [])] })
       const { access } = await login(u.username, u.password)
       for (const [name, status] of Object.entries(expected)) {
-        const res = await query(base, `content.${name}`, { token: access })
+        const res = await query(server.url, `content.${name}`, { token: access })
         expect(res.status, name).toBe(status)
         if (status === 403) {
           expect(res.body).toEqual(
@@ -319,7 +312,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
 
     it('answers 401, not 403, to an anonymous caller', async () => {
       for (const name of ['admin', 'manager', 'hr']) {
-        expect((await query(base, `content.${name}`)).status).toBe(401)
+        expect((await query(server.url, `content.${name}`)).status).toBe(401)
       }
     })
   })
@@ -328,14 +321,14 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
     it('rotates: a new pair, and the old refresh token is blacklisted', async () => {
       const u = await server.createUser()
       const first = await login(u.username, u.password)
-      const res = await mutation(base, 'auth.refresh', { refresh: first.refresh })
+      const res = await mutation(server.url, 'auth.refresh', { refresh: first.refresh })
       expect(res.status).toBe(200)
       const next = res.body.result.data
       expect(Object.keys(next).sort()).toEqual(['access', 'refresh'])
       expect(next.refresh).not.toBe(first.refresh)
-      expect((await query(base, 'auth.me', { token: next.access })).status).toBe(200)
+      expect((await query(server.url, 'auth.me', { token: next.access })).status).toBe(200)
       // Presented again it is a grace sibling or reuse (refresh-reuse.test.ts); verify says what it is.
-      const old = await mutation(base, 'auth.verify', { token: first.refresh })
+      const old = await mutation(server.url, 'auth.verify', { token: first.refresh })
       expect(old.status).toBe(401)
       expect(old.headers.get('www-authenticate')).toBe(CHALLENGE)
       expect(old.body.error).toMatchObject({ message: 'Token is blacklisted', data: { reason: 'TOKEN_BLACKLISTED' } })
@@ -344,16 +337,16 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
     it('refuses an access token, garbage and a missing field', async () => {
       const u = await server.createUser()
       const { access } = await login(u.username, u.password)
-      const wrong = await mutation(base, 'auth.refresh', { refresh: access })
+      const wrong = await mutation(server.url, 'auth.refresh', { refresh: access })
       expect(wrong.status).toBe(401)
       expect(wrong.body.error).toMatchObject({ message: 'Token has wrong type', data: { reason: 'TOKEN_WRONG_TYPE' } })
-      const garbage = await mutation(base, 'auth.refresh', { refresh: 'garbage' })
+      const garbage = await mutation(server.url, 'auth.refresh', { refresh: 'garbage' })
       expect(garbage.status).toBe(401)
       expect(garbage.body.error).toMatchObject({
         message: 'Token is invalid or expired',
         data: { reason: 'TOKEN_INVALID' },
       })
-      const missing = await mutation(base, 'auth.refresh', {})
+      const missing = await mutation(server.url, 'auth.refresh', {})
       expect(missing.status).toBe(400)
       expect(missing.body.error.data.fieldErrors).toEqual({ refresh: ['This field is required.'] })
     })
@@ -363,23 +356,23 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       const { refresh } = await login(u.username, u.password)
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', u.id).execute()
       await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
-      const inactive = await mutation(base, 'auth.refresh', { refresh })
+      const inactive = await mutation(server.url, 'auth.refresh', { refresh })
       expect(inactive.status).toBe(401)
       expect(inactive.body.error.data.reason).toBe('USER_INACTIVE')
       await server.db.deleteFrom('users').where('id', '=', u.id).execute()
       await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
-      const deleted = await mutation(base, 'auth.refresh', { refresh })
+      const deleted = await mutation(server.url, 'auth.refresh', { refresh })
       expect(deleted.status).toBe(401)
     })
 
     it('logout blacklists the refresh token and is idempotent', async () => {
       const u = await server.createUser()
       const { refresh } = await login(u.username, u.password)
-      const res = await mutation(base, 'auth.logout', { refresh })
+      const res = await mutation(server.url, 'auth.logout', { refresh })
       expect(res.status).toBe(200)
       expect(res.body).toEqual({ result: { data: { detail: 'Successfully logged out.' } } })
-      expect((await mutation(base, 'auth.logout', { refresh })).status).toBe(200)
-      const after = await mutation(base, 'auth.refresh', { refresh })
+      expect((await mutation(server.url, 'auth.logout', { refresh })).status).toBe(200)
+      const after = await mutation(server.url, 'auth.refresh', { refresh })
       expect(after.status).toBe(401)
       expect(after.body.error.data.reason).toBe('TOKEN_BLACKLISTED')
     })
@@ -389,28 +382,28 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
     it('accepts access and refresh tokens and reports their type and expiry', async () => {
       const u = await server.createUser()
       const { access, refresh } = await login(u.username, u.password)
-      const a = await mutation(base, 'auth.verify', { token: access })
+      const a = await mutation(server.url, 'auth.verify', { token: access })
       expect(a.body).toEqual({ result: { data: { valid: true, tokenType: 'access', exp: expect.any(Number) } } })
-      const r = await mutation(base, 'auth.verify', { token: refresh })
+      const r = await mutation(server.url, 'auth.verify', { token: refresh })
       expect(r.body.result.data.tokenType).toBe('refresh')
-      await mutation(base, 'auth.logout', { refresh })
-      const revoked = await mutation(base, 'auth.verify', { token: refresh })
+      await mutation(server.url, 'auth.logout', { refresh })
+      const revoked = await mutation(server.url, 'auth.verify', { token: refresh })
       expect(revoked.status).toBe(401)
       expect(revoked.body.error.data.reason).toBe('TOKEN_BLACKLISTED')
-      const bad = await mutation(base, 'auth.verify', { token: 'x.y.z' })
+      const bad = await mutation(server.url, 'auth.verify', { token: 'x.y.z' })
       expect(bad.status).toBe(401)
     })
   })
 
   describe('service endpoints', () => {
     it('GET /healthz answers ok', async () => {
-      const res = await wire(`${base}/healthz`)
+      const res = await wire(`${server.url}/healthz`)
       expect(res.status).toBe(200)
       expect(res.body).toEqual({ status: 'ok' })
     })
 
     it('publishes the public signing keys with their kid and no private part', async () => {
-      const res = await wire(`${base}/.well-known/jwks.json`)
+      const res = await wire(`${server.url}/.well-known/jwks.json`)
       expect(res.status).toBe(200)
       expect(res.body.keys).toHaveLength(1)
       const [key] = res.body.keys

@@ -7,11 +7,12 @@
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import { login, mutation, query } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 async function tokensOf(server: TestServer) {
   const u = await server.createUser()
@@ -36,11 +37,7 @@ function downstream(server: TestServer, issuer: string) {
 }
 
 describe(`${TEST_BACKEND}: tokens as a downstream service verifies them`, () => {
-  let server: TestServer
-  beforeAll(async () => {
-    server = await startTestServer()
-  })
-  afterAll(() => server.close())
+  const server = sharedServer()
 
   it('should set iss to the server’s URL by default, and a header typ per token type', async () => {
     const t = await tokensOf(server)

@@ -7,12 +7,12 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
 import { appRouter } from '../src/routers/_app.js'
 import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
 import { mutation, query } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 const KINDS = ['anonymous', 'user', 'staff', 'superuser', 'Admin', 'Manager', 'HR', 'Editors', 'owner', 'granted'] as const
 type Kind = (typeof KINDS)[number]
@@ -261,9 +261,9 @@ function renderMatrix(): string {
 const DOC = fileURLToPath(new URL('../../../docs/access-matrix.md', import.meta.url))
 
 describe(`${TEST_BACKEND}: the access matrix`, () => {
+  const server = sharedServer()
   let world: World
   beforeAll(async () => {
-    const server = await startTestServer()
     const callers = {} as Record<Kind, Caller>
     const groupKinds: Kind[] = ['Admin', 'Manager', 'HR', 'Editors']
     for (const kind of KINDS) {
@@ -292,7 +292,6 @@ describe(`${TEST_BACKEND}: the access matrix`, () => {
       },
     }
   })
-  afterAll(() => world.server.close())
 
   it('covers every procedure of the router', () => {
     const procedures = Object.keys(appRouter._def.procedures).sort()

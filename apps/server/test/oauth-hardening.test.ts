@@ -6,10 +6,8 @@
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
 import { login, mutation, query } from './helpers/http.js'
 import {
   authorize,
@@ -23,10 +21,10 @@ import {
   REDIRECT,
   tokenRequest,
 } from './helpers/oauth.js'
+import { sharedServer } from './helpers/server.js'
 
 describe(`${TEST_BACKEND}: OAuth hardening`, () => {
-  let server: TestServer
-  let base: string
+  const server = sharedServer()
   let issuer: string
   let service: { clientId: string; secret: string }
   let web: { clientId: string; secret: string }
@@ -36,21 +34,19 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
   let alice: { id: number; username: string; password: string }
 
   beforeAll(async () => {
-    server = await startTestServer()
-    base = server.url
-    issuer = `${base}/oauth`
+    issuer = `${server.url}/oauth`
     ;({ service, web, spa, api } = await createTestClients(server.db, {
       service: { name: 'Billing', scopes: 'read write' },
       web: { name: 'Web', scopes: 'openid profile read write' },
       spa: { name: 'SPA', scopes: 'openid read' },
     }))
-    root = (await login(base, await server.createUser({ username: 'root', isSuperuser: true, isStaff: true }))).access
+    root = (await login(server.url, await server.createUser({ username: 'root', isSuperuser: true, isStaff: true })))
+      .access
     alice = await server.createUser({ username: 'alice' })
   })
-  afterAll(() => server.close())
 
   async function serviceToken(scope = 'read') {
-    const res = await tokenRequest(base, {
+    const res = await tokenRequest(server.url, {
       form: { grant_type: 'client_credentials', scope },
       authorization: basic(service.clientId, service.secret),
     })
@@ -101,7 +97,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
 
     it('should register a resource server through admin.oauthClients.create and show it in the list', async () => {
       const res = await mutation(
-        base,
+        server.url,
         'admin.oauthClients.create',
         { name: 'Orders API', grants: ['client_credentials'], scopes: 'read', resourceServer: true },
         root,
@@ -109,7 +105,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
       expect(res.status).toBe(200)
       const { client, clientSecret } = res.body.result.data
       expect(client).toMatchObject({ name: 'Orders API', public: false, resourceServer: true })
-      const listed = await query(base, 'admin.oauthClients.list', { token: root })
+      const listed = await query(server.url, 'admin.oauthClients.list', { token: root })
       const items = listed.body.result.data.items as { clientId: string; resourceServer: boolean }[]
       expect(items.find((c) => c.clientId === client.clientId)?.resourceServer).toBe(true)
       expect(items.find((c) => c.clientId === web.clientId)?.resourceServer).toBe(false)
@@ -120,7 +116,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
 
     it('should refuse a public resource server with a 400 naming resourceServer', async () => {
       const res = await mutation(
-        base,
+        server.url,
         'admin.oauthClients.create',
         {
           name: 'x',
@@ -142,8 +138,14 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
   describe('PKCE for every client (OAuth 2.1, RFC 9700 §2.1.1)', () => {
     it('attack: a confidential client asking for a code without code_challenge is sent back with invalid_request, before any sign-in', async () => {
       const res = await new Browser().follow(
-        authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid read', challenge: null }),
-        base,
+        authorizeUrl({
+          base: server.url,
+          clientId: web.clientId,
+          redirectUri: REDIRECT,
+          scope: 'openid read',
+          challenge: null,
+        }),
+        server.url,
       )
       expect(res.location).toBeDefined()
       const location = new URL(res.location ?? '')
@@ -159,7 +161,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
     it('should issue tokens to a confidential client that proves its code with S256, and refuse its code without the verifier', async () => {
       const { verifier, challenge } = pkce()
       const { params } = await authorize(new Browser(), {
-        base,
+        base: server.url,
         clientId: web.clientId,
         redirectUri: REDIRECT,
         scope: 'openid read',
@@ -169,13 +171,13 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
       const code = params.get('code') ?? ''
       const form = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT }
       const auth = basic(web.clientId, web.secret)
-      const missing = await tokenRequest(base, { form, authorization: auth })
+      const missing = await tokenRequest(server.url, { form, authorization: auth })
       expect([missing.status, missing.body]).toEqual([
         400,
         { error: 'invalid_grant', error_description: 'grant request is invalid' },
       ])
       // the failed attempt consumed nothing: the code is still good with its verifier
-      const ok = await tokenRequest(base, { form: { ...form, code_verifier: verifier }, authorization: auth })
+      const ok = await tokenRequest(server.url, { form: { ...form, code_verifier: verifier }, authorization: auth })
       expect(ok.status).toBe(200)
       expect(ok.body.token_type).toBe('Bearer')
     })
@@ -184,7 +186,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
   describe('redirect URIs: http only on loopback (RFC 8252 §7.3, §8.3; RFC 9700 §2.6)', () => {
     const create = (redirectUris: string[]) =>
       mutation(
-        base,
+        server.url,
         'admin.oauthClients.create',
         { name: 'Native app', grants: ['authorization_code'], redirectUris, scopes: 'openid read', public: true },
         root,
@@ -223,7 +225,9 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
         .set({ redirect_uris: JSON.stringify([legacy]) })
         .where('id', '=', clientId)
         .execute()
-      const res = await new Browser().fetch(authorizeUrl({ base, clientId, redirectUri: legacy, scope: 'openid read' }))
+      const res = await new Browser().fetch(
+        authorizeUrl({ base: server.url, clientId, redirectUri: legacy, scope: 'openid read' }),
+      )
       expect(res.status).toBe(400)
       expect(res.headers.get('location')).toBeNull()
       expect(res.text).toContain('redirect_uri did not match any of the client&#39;s registered redirect_uris')
@@ -243,7 +247,10 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
         [web.clientId, 'openid read admin', 'admin'],
         [spa.clientId, 'openid read write', 'write'],
       ] as const) {
-        const res = await new Browser().follow(authorizeUrl({ base, clientId, redirectUri: REDIRECT, scope }), base)
+        const res = await new Browser().follow(
+          authorizeUrl({ base: server.url, clientId, redirectUri: REDIRECT, scope }),
+          server.url,
+        )
         const location = new URL(res.location ?? 'about:blank')
         expect(`${location.origin}${location.pathname}`, scope).toBe(REDIRECT)
         expect(Object.fromEntries(location.searchParams), scope).toEqual({
@@ -255,7 +262,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
     })
 
     it('attack: client_credentials answers invalid_scope for an unknown scope instead of a token without it', async () => {
-      const res = await tokenRequest(base, {
+      const res = await tokenRequest(server.url, {
         form: { grant_type: 'client_credentials', scope: 'read admin' },
         authorization: basic(service.clientId, service.secret),
       })
@@ -264,13 +271,13 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
 
     it('attack: a refresh asking for a scope the refresh token does not hold is invalid_scope', async () => {
       const { params, verifier } = await authorize(new Browser(), {
-        base,
+        base: server.url,
         clientId: web.clientId,
         redirectUri: REDIRECT,
         scope: 'openid read',
         user: alice,
       })
-      const tokens = await tokenRequest(base, {
+      const tokens = await tokenRequest(server.url, {
         form: {
           grant_type: 'authorization_code',
           code: params.get('code') ?? '',
@@ -284,7 +291,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
         ['read admin', 'admin'],
         ['read write', 'write'],
       ] as const) {
-        const res = await tokenRequest(base, {
+        const res = await tokenRequest(server.url, {
           form: { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token as string, scope },
           authorization: basic(web.clientId, web.secret),
         })
@@ -296,7 +303,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
         })
       }
       // the refused attempts consumed nothing: a narrower refresh still works
-      const narrower = await tokenRequest(base, {
+      const narrower = await tokenRequest(server.url, {
         form: { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token as string, scope: 'read' },
         authorization: basic(web.clientId, web.secret),
       })
@@ -306,7 +313,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
   })
 
   describe("signing out of Gatehouse ends the OAuth server's sign-in in that browser", () => {
-    const params = () => ({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid read' })
+    const params = () => ({ base: server.url, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid read' })
 
     /** A browser signed in at /oauth that has authorised the app: its next authorization shows no page. */
     async function signedIn(user: { username: string; password: string }) {
@@ -318,20 +325,20 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
     }
 
     async function asksForPassword(browser: Browser): Promise<boolean> {
-      const res = await browser.follow(authorizeUrl(params()), base)
+      const res = await browser.follow(authorizeUrl(params()), server.url)
       return res.status === 200 && res.text.includes('name="password"')
     }
 
     /** A tRPC mutation from the browser's own page: its cookies, its Origin, and its CSRF header unless told not. */
     // eslint-disable-next-line max-params -- reads like the call it makes: (browser, procedure, input, options)
     function call(browser: Browser, path: string, input: unknown, o: { csrf?: boolean } = {}) {
-      const csrf = /(?:^|; )csrftoken=([^;]+)/.exec(browser.cookieHeader(`${base}/trpc`))?.[1]
-      return browser.fetch(`${base}/trpc/${path}`, {
+      const csrf = /(?:^|; )csrftoken=([^;]+)/.exec(browser.cookieHeader(`${server.url}/trpc`))?.[1]
+      return browser.fetch(`${server.url}/trpc/${path}`, {
         method: 'POST',
         body: JSON.stringify(input),
         headers: {
           'content-type': 'application/json',
-          origin: base,
+          origin: server.url,
           ...(o.csrf !== false && csrf ? { 'x-csrftoken': csrf } : {}),
         },
       })
@@ -352,20 +359,20 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
       },
       /** A page holding its tokens in memory, logging out with the refresh token in the body. */
       'auth.logout (body)': async (browser: Browser, user: { username: string; password: string }) => {
-        const { refresh } = await login(base, user)
+        const { refresh } = await login(server.url, user)
         return call(browser, 'auth.logout', { refresh })
       },
       /** The REST twin, /api/logout/, is the same procedure. */
       'POST /api/logout/': async (browser: Browser, user: { username: string; password: string }) => {
-        const { refresh } = await login(base, user)
-        return browser.fetch(`${base}/api/logout/`, {
+        const { refresh } = await login(server.url, user)
+        return browser.fetch(`${server.url}/api/logout/`, {
           method: 'POST',
           body: JSON.stringify({ refresh }),
-          headers: { 'content-type': 'application/json', origin: base },
+          headers: { 'content-type': 'application/json', origin: server.url },
         })
       },
       'auth.sliding.logout': async (browser: Browser, user: { username: string; password: string }) => {
-        const obtained = await mutation(base, 'auth.sliding.obtain', {
+        const obtained = await mutation(server.url, 'auth.sliding.obtain', {
           username: user.username,
           password: user.password,
         })
@@ -385,7 +392,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
         expect(res.headers.getSetCookie()).toEqual(
           expect.arrayContaining([cleared('oauth_session'), cleared('oauth_session.sig')]),
         )
-        expect(browser.cookieHeader(`${base}/oauth/auth`)).not.toMatch(/oauth_session=/)
+        expect(browser.cookieHeader(`${server.url}/oauth/auth`)).not.toMatch(/oauth_session=/)
         expect(await asksForPassword(browser)).toBe(true)
         // and the sign-in is gone from the server, not only from this cookie jar
         const sessions = await server.db
@@ -402,8 +409,8 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
       const user = await server.createUser()
       const browser = await signedIn(user)
       // another device logs out: this browser's sign-in is not its to end (auth.logoutAll ends them all)
-      const { refresh } = await login(base, user)
-      expect((await mutation(base, 'auth.logout', { refresh })).status).toBe(200)
+      const { refresh } = await login(server.url, user)
+      expect((await mutation(server.url, 'auth.logout', { refresh })).status).toBe(200)
       // a forged session logout (no CSRF token) changes nothing
       const credentials = { username: user.username, password: user.password }
       expect((await call(browser, 'auth.session.login', credentials)).status).toBe(200)

@@ -4,11 +4,9 @@
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { createLocalJWKSet, jwtVerify } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
 import { createOAuthClient } from '../src/oauth/clients.js'
-import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
 import {
   ALL_GRANTS,
   authorize,
@@ -25,10 +23,11 @@ import {
   REDIRECT,
   tokenRequest,
 } from './helpers/oauth.js'
+import { sharedServer } from './helpers/server.js'
 
 describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
-  let server: TestServer
-  let base: string
+  // A rotated key signs at once here (key activation has its own tests: keys.test.ts)
+  const server = sharedServer({ KEY_ACTIVATION_DELAY: '0' })
   let issuer: string
   let service: { clientId: string; secret: string; serviceUserId: number }
   let web: { clientId: string; secret: string }
@@ -38,10 +37,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
   let alice: { id: number; username: string; password: string }
 
   beforeAll(async () => {
-    // A rotated key signs at once here (key activation has its own tests: keys.test.ts)
-    server = await startTestServer({ KEY_ACTIVATION_DELAY: '0' })
-    base = server.url
-    issuer = `${base}/oauth`
+    issuer = `${server.url}/oauth`
     ;({ service, web, spa, api } = await createTestClients(server.db, {
       service: { name: 'Billing service', scopes: 'read write' },
       web: { name: 'Web <App>', scopes: 'openid profile email read write' },
@@ -50,7 +46,6 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     alice = await server.createUser({ username: 'alice' })
     await server.db.updateTable('users').set({ email: 'alice@example.com' }).where('id', '=', alice.id).execute()
   })
-  afterAll(() => server.close())
 
   /** A new confidential web client, so no grant from another test is remembered for it. */
   async function newWebClient(scopes = 'openid profile email read write') {
@@ -67,12 +62,12 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
   const apiAuth = () => basic(api.clientId, api.secret)
 
   async function jwks() {
-    const res = await fetch(`${base}/.well-known/jwks.json`)
+    const res = await fetch(`${server.url}/.well-known/jwks.json`)
     return createLocalJWKSet((await res.json()) as { keys: [] })
   }
 
   async function clientCredentials(scope = 'read') {
-    const res = await tokenRequest(base, {
+    const res = await tokenRequest(server.url, {
       form: { grant_type: 'client_credentials', scope },
       authorization: serviceAuth(),
     })
@@ -93,7 +88,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
   }) {
     const clientId = o.clientId ?? web.clientId
     const result = await authorize(o.browser ?? new Browser(), {
-      base,
+      base: server.url,
       clientId,
       redirectUri: REDIRECT,
       scope: o.scope ?? 'openid profile read',
@@ -106,7 +101,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
 
   describe('discovery (RFC 8414, OIDC Discovery)', () => {
     it('publishes the endpoints, S256 only, and our signing algorithm', async () => {
-      const res = await fetch(`${base}/oauth/.well-known/openid-configuration`)
+      const res = await fetch(`${server.url}/oauth/.well-known/openid-configuration`)
       expect(res.status).toBe(200)
       const doc = (await res.json()) as Record<string, unknown>
       expect(doc).toMatchObject({
@@ -127,21 +122,21 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     })
 
     it("the provider's keys are ours: /oauth/jwks is /.well-known/jwks.json", async () => {
-      const ours = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }
+      const ours = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }
       const its = (await (await fetch(`${issuer}/jwks`)).json()) as { keys: { kid: string }[] }
       expect(its.keys.map((k) => k.kid)).toEqual(ours.keys.map((k) => k.kid))
       expect(JSON.stringify(its)).not.toMatch(/"d":/)
     })
 
     it('answers an unknown /oauth path with a 404', async () => {
-      const res = await fetch(`${base}/oauth/nope`)
+      const res = await fetch(`${server.url}/oauth/nope`)
       expect(res.status).toBe(404)
     })
   })
 
   describe('client credentials', () => {
     it('issues an at+jwt for our API, signed with the keys /.well-known/jwks.json publishes', async () => {
-      const res = await tokenRequest(base, {
+      const res = await tokenRequest(server.url, {
         form: { grant_type: 'client_credentials', scope: 'read write' },
         authorization: serviceAuth(),
       })
@@ -173,7 +168,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     })
 
     it('accepts the secret in the form body too (client_secret_post)', async () => {
-      const res = await tokenRequest(base, {
+      const res = await tokenRequest(server.url, {
         form: {
           grant_type: 'client_credentials',
           scope: 'read',
@@ -195,14 +190,14 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     })
 
     it('refuses a wrong secret, an unknown client and no authentication with 401 invalid_client', async () => {
-      const wrong = await tokenRequest(base, {
+      const wrong = await tokenRequest(server.url, {
         form: { grant_type: 'client_credentials', scope: 'read' },
         authorization: basic(service.clientId, `${service.secret}x`),
       })
       expect(wrong.status).toBe(401)
       expect(wrong.body).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' })
       expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic realm=/)
-      const unknown = await tokenRequest(base, {
+      const unknown = await tokenRequest(server.url, {
         form: { grant_type: 'client_credentials', scope: 'read' },
         authorization: basic('nobody', service.secret),
       })
@@ -216,12 +211,12 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         .executeTakeFirstOrThrow()
       expect(row.secret_hash).toMatch(/^[0-9a-f]{64}$/)
       expect(row.secret_hash).not.toContain(service.secret)
-      const hashAsSecret = await tokenRequest(base, {
+      const hashAsSecret = await tokenRequest(server.url, {
         form: { grant_type: 'client_credentials', scope: 'read' },
         authorization: basic(service.clientId, row.secret_hash ?? ''),
       })
       expect(hashAsSecret.status).toBe(401)
-      const none = await tokenRequest(base, { form: { grant_type: 'client_credentials', scope: 'read' } })
+      const none = await tokenRequest(server.url, { form: { grant_type: 'client_credentials', scope: 'read' } })
       expect(none.status).toBe(400)
       expect(none.body.error).toBe('invalid_request')
     })
@@ -232,7 +227,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         { name: 'Reader', grants: ['client_credentials'], scopes: 'read' },
         ALL_GRANTS,
       )
-      const scope = await tokenRequest(base, {
+      const scope = await tokenRequest(server.url, {
         form: { grant_type: 'client_credentials', scope: 'read write' },
         authorization: basic(reader.client.clientId, reader.clientSecret ?? ''),
       })
@@ -243,7 +238,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         scope: 'write',
       })
       // An unknown scope is not given to any client: refused too, never dropped in silence (DOT's validate_scopes).
-      const unknown = await tokenRequest(base, {
+      const unknown = await tokenRequest(server.url, {
         form: { grant_type: 'client_credentials', scope: 'read admin' },
         authorization: serviceAuth(),
       })
@@ -253,7 +248,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         error_description: 'requested scope is not allowed',
         scope: 'admin',
       })
-      const grant = await tokenRequest(base, {
+      const grant = await tokenRequest(server.url, {
         form: { grant_type: 'client_credentials', scope: 'read' },
         authorization: webAuth(),
       })
@@ -355,18 +350,23 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     it('signs in, asks for consent naming the client and scopes, and returns a code with the state', async () => {
       const browser = new Browser()
       const start = await browser.follow(
-        authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid profile email read' }),
-        base,
+        authorizeUrl({
+          base: server.url,
+          clientId: web.clientId,
+          redirectUri: REDIRECT,
+          scope: 'openid profile email read',
+        }),
+        server.url,
       )
       expect(start.status).toBe(200)
-      expect(start.url).toMatch(new RegExp(`^${base}/oauth/interaction/[\\w-]+$`))
+      expect(start.url).toMatch(new RegExp(`^${server.url}/oauth/interaction/[\\w-]+$`))
       expect(start.headers.get('content-type')).toBe('text/html; charset=utf-8')
       const csp = start.headers.get('content-security-policy') ?? ''
       expect(csp).toContain("default-src 'none'")
       expect(csp).not.toContain('script-src')
       expect(start.text).not.toMatch(/<script/i)
       expect(start.text).toContain('Web &#60;App&#62;') // the client's name, escaped
-      const login = await browser.follow(`${base}${formAction(start.text, 'login')}`, base, {
+      const login = await browser.follow(`${server.url}${formAction(start.text, 'login')}`, server.url, {
         method: 'POST',
         headers: { 'content-type': FORM },
         body: new URLSearchParams({
@@ -378,7 +378,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       expect(login.status).toBe(200)
       expect(login.text).toContain('Authorise access')
       for (const scope of ['openid', 'profile', 'email', 'read']) expect(login.text).toContain(`data-scope="${scope}"`)
-      const done = await browser.follow(`${base}${formAction(login.text, 'confirm')}`, base, {
+      const done = await browser.follow(`${server.url}${formAction(login.text, 'confirm')}`, server.url, {
         method: 'POST',
         headers: { 'content-type': FORM },
         body: new URLSearchParams({ csrf: csrfOf(login.text) }).toString(),
@@ -392,7 +392,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
 
     it('exchanges the code for an access token, a refresh token and an ID token; userinfo answers', async () => {
       const { code, verifier } = await codeFor({ scope: 'openid profile email read' })
-      const res = await tokenRequest(base, {
+      const res = await tokenRequest(server.url, {
         form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
         authorization: webAuth(),
       })
@@ -453,7 +453,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     it('deny sends access_denied back to the client', async () => {
       const { clientId } = await newWebClient()
       const { params } = await authorize(new Browser(), {
-        base,
+        base: server.url,
         clientId,
         redirectUri: REDIRECT,
         scope: 'openid email',
@@ -467,7 +467,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
 
   describe('PKCE and redirect URI attacks', () => {
     const exchange = (form: Record<string, string>, authorization?: string) =>
-      tokenRequest(base, {
+      tokenRequest(server.url, {
         form: { grant_type: 'authorization_code', redirect_uri: REDIRECT, ...form },
         ...(authorization ? { authorization } : {}),
       })
@@ -487,8 +487,14 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     it('a public client without a code_challenge is sent back with invalid_request, before any sign-in', async () => {
       const browser = new Browser()
       const res = await browser.follow(
-        authorizeUrl({ base, clientId: spa.clientId, redirectUri: REDIRECT, scope: 'openid read', challenge: null }),
-        base,
+        authorizeUrl({
+          base: server.url,
+          clientId: spa.clientId,
+          redirectUri: REDIRECT,
+          scope: 'openid read',
+          challenge: null,
+        }),
+        server.url,
       )
       const location = new URL(res.location ?? '')
       expect(location.searchParams.get('error')).toBe('invalid_request')
@@ -501,14 +507,14 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       const browser = new Browser()
       const { verifier } = pkce()
       const url = authorizeUrl({
-        base,
+        base: server.url,
         clientId: spa.clientId,
         redirectUri: REDIRECT,
         scope: 'openid read',
         challenge: verifier,
         method: 'plain',
       })
-      const res = await browser.follow(url, base)
+      const res = await browser.follow(url, server.url)
       const location = new URL(res.location ?? '')
       expect(location.searchParams.get('error')).toBe('invalid_request')
       expect(location.searchParams.get('error_description')).toBe('not supported value of code_challenge_method')
@@ -538,7 +544,12 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     it('never redirects to an unregistered redirect_uri: an error page instead', async () => {
       const browser = new Browser()
       const res = await browser.fetch(
-        authorizeUrl({ base, clientId: web.clientId, redirectUri: 'https://evil.example/steal', scope: 'openid read' }),
+        authorizeUrl({
+          base: server.url,
+          clientId: web.clientId,
+          redirectUri: 'https://evil.example/steal',
+          scope: 'openid read',
+        }),
       )
       expect(res.status).toBe(400)
       expect(res.headers.get('location')).toBeNull()
@@ -568,7 +579,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       expect(second.body).toEqual({ error: 'invalid_grant', error_description: 'grant request is invalid' })
       expect((await introspect(first.body.access_token as string)).body).toEqual({ active: false })
       expect((await introspect(first.body.refresh_token as string)).body).toEqual({ active: false })
-      const refresh = await tokenRequest(base, {
+      const refresh = await tokenRequest(server.url, {
         form: { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string },
         authorization: webAuth(),
       })
@@ -595,12 +606,15 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
   describe('refresh tokens: rotation and reuse detection', () => {
     it('rotates on every use; a reused refresh token revokes the whole grant', async () => {
       const { code, verifier } = await codeFor({ scope: 'openid read' })
-      const first = await tokenRequest(base, {
+      const first = await tokenRequest(server.url, {
         form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
         authorization: webAuth(),
       })
       const refresh = (token: string) =>
-        tokenRequest(base, { form: { grant_type: 'refresh_token', refresh_token: token }, authorization: webAuth() })
+        tokenRequest(server.url, {
+          form: { grant_type: 'refresh_token', refresh_token: token },
+          authorization: webAuth(),
+        })
       const second = await refresh(first.body.refresh_token as string)
       expect(second.status).toBe(200)
       expect(second.body.refresh_token).not.toBe(first.body.refresh_token)
@@ -624,7 +638,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
 
     it('revoking a refresh token (RFC 7009) ends its grant: the access tokens from it too', async () => {
       const { code, verifier } = await codeFor({ scope: 'openid read' })
-      const tokens = await tokenRequest(base, {
+      const tokens = await tokenRequest(server.url, {
         form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
         authorization: webAuth(),
       })
@@ -649,13 +663,13 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     it('a deactivated user can no longer refresh', async () => {
       const bob = await server.createUser({ username: 'bob-refresh' })
       const result = await authorize(new Browser(), {
-        base,
+        base: server.url,
         clientId: web.clientId,
         redirectUri: REDIRECT,
         scope: 'openid read',
         user: bob,
       })
-      const tokens = await tokenRequest(base, {
+      const tokens = await tokenRequest(server.url, {
         form: {
           grant_type: 'authorization_code',
           code: result.params.get('code') ?? '',
@@ -667,7 +681,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
       expect(tokens.status).toBe(200)
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', bob.id).execute()
       await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
-      const refresh = await tokenRequest(base, {
+      const refresh = await tokenRequest(server.url, {
         form: { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token as string },
         authorization: webAuth(),
       })
@@ -679,15 +693,15 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
   describe('the interaction pages', () => {
     async function loginPage(browser: Browser) {
       const page = await browser.follow(
-        authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid read' }),
-        base,
+        authorizeUrl({ base: server.url, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid read' }),
+        server.url,
       )
       expect(page.status).toBe(200)
       return page
     }
 
     function submit(browser: Browser, page: { text: string }, form: Record<string, string>) {
-      return browser.fetch(`${base}${formAction(page.text, 'login')}`, {
+      return browser.fetch(`${server.url}${formAction(page.text, 'login')}`, {
         method: 'POST',
         headers: { 'content-type': FORM },
         body: new URLSearchParams(form).toString(),
@@ -763,9 +777,9 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
     })
 
     it('answers unknown interaction paths and methods without a stack trace', async () => {
-      expect((await fetch(`${base}/oauth/interaction/abc/nope`, { method: 'POST' })).status).toBe(404)
-      expect((await fetch(`${base}/oauth/interaction/abc/login`)).status).toBe(405)
-      const none = await fetch(`${base}/oauth/interaction/abc`)
+      expect((await fetch(`${server.url}/oauth/interaction/abc/nope`, { method: 'POST' })).status).toBe(404)
+      expect((await fetch(`${server.url}/oauth/interaction/abc/login`)).status).toBe(405)
+      const none = await fetch(`${server.url}/oauth/interaction/abc`)
       expect(none.status).toBe(400)
       expect(await none.text()).not.toMatch(/at .*\.(js|ts):\d+/)
     })
@@ -779,7 +793,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         ALL_GRANTS,
       )
       const auth = basic(svc.client.clientId, svc.clientSecret ?? '')
-      const token = await tokenRequest(base, {
+      const token = await tokenRequest(server.url, {
         form: { grant_type: 'client_credentials', scope: 'read' },
         authorization: auth,
       })
@@ -791,7 +805,7 @@ describe(`${TEST_BACKEND}: OAuth authorization server over HTTP`, () => {
         authorization: apiAuth(),
       })
       expect(introspection.body).toEqual({ active: false })
-      const again = await tokenRequest(base, {
+      const again = await tokenRequest(server.url, {
         form: { grant_type: 'client_credentials', scope: 'read' },
         authorization: auth,
       })

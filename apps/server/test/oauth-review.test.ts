@@ -2,10 +2,9 @@
  * Security review of the OAuth server (issue 7): each attack found in review, as a test over HTTP.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
 import { createOAuthClient } from '../src/oauth/clients.js'
-import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import { login, mutation } from './helpers/http.js'
 import {
@@ -23,10 +22,10 @@ import {
   REDIRECT,
   tokenRequest,
 } from './helpers/oauth.js'
+import { sharedServer } from './helpers/server.js'
 
 describe(`${TEST_BACKEND}: OAuth security review`, () => {
-  let server: TestServer
-  let base: string
+  const server = sharedServer()
   let issuer: string
   let service: { clientId: string; secret: string }
   let web: { clientId: string; secret: string }
@@ -35,9 +34,7 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   let alice: { id: number; username: string; password: string }
 
   beforeAll(async () => {
-    server = await startTestServer()
-    base = server.url
-    issuer = `${base}/oauth`
+    issuer = `${server.url}/oauth`
     ;({ service, web, spa, api } = await createTestClients(server.db, {
       service: { name: 'Service', scopes: 'read write' },
       web: { name: 'Web', scopes: 'openid profile read' },
@@ -45,14 +42,13 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
     }))
     alice = await server.createUser({ username: 'alice' })
   })
-  afterAll(() => server.close())
 
   const webAuth = () => basic(web.clientId, web.secret)
 
   /** A code for alice and the PKCE verifier it must be redeemed with. */
   async function codeFor(scope = 'openid read') {
     const result = await authorize(new Browser(), {
-      base,
+      base: server.url,
       clientId: web.clientId,
       redirectUri: REDIRECT,
       scope,
@@ -62,7 +58,7 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   }
 
   it('userinfo answers a client-credentials token with 401 invalid_token, not a 500', async () => {
-    const cc = await tokenRequest(base, {
+    const cc = await tokenRequest(server.url, {
       form: { grant_type: 'client_credentials', scope: 'read' },
       authorization: basic(service.clientId, service.secret),
     })
@@ -82,7 +78,7 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
     const pair = await codeFor()
     const results = await Promise.all(
       Array.from({ length: 6 }, () =>
-        tokenRequest(base, {
+        tokenRequest(server.url, {
           form: { grant_type: 'authorization_code', ...pair, redirect_uri: REDIRECT },
           authorization: webAuth(),
         }),
@@ -95,14 +91,14 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
 
   it('a refresh token used twice at once is rotated at most once', async () => {
     const pair = await codeFor()
-    const first = await tokenRequest(base, {
+    const first = await tokenRequest(server.url, {
       form: { grant_type: 'authorization_code', ...pair, redirect_uri: REDIRECT },
       authorization: webAuth(),
     })
     expect(first.status).toBe(200)
     const results = await Promise.all(
       Array.from({ length: 6 }, () =>
-        tokenRequest(base, {
+        tokenRequest(server.url, {
           form: { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string },
           authorization: webAuth(),
         }),
@@ -118,13 +114,13 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   })
 
   it('a public client cannot authenticate with a made-up secret, nor use client_credentials', async () => {
-    const secret = await tokenRequest(base, {
+    const secret = await tokenRequest(server.url, {
       form: { grant_type: 'client_credentials', scope: 'read' },
       authorization: basic(spa.clientId, 'anything'),
     })
     expect(secret.status).toBe(401)
     expect(secret.body.error).toBe('invalid_client')
-    const none = await tokenRequest(base, { form: { grant_type: 'client_credentials', client_id: spa.clientId } })
+    const none = await tokenRequest(server.url, { form: { grant_type: 'client_credentials', client_id: spa.clientId } })
     expect(none.status).toBe(400)
     expect(none.body.access_token).toBeUndefined()
     expect(none.body.error).toBe('invalid_request')
@@ -133,8 +129,14 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   it('an authorization request for scopes beyond the client is refused before any sign-in', async () => {
     const { challenge } = pkce()
     const res = await new Browser().follow(
-      authorizeUrl({ base, clientId: spa.clientId, redirectUri: REDIRECT, scope: 'openid read write', challenge }),
-      base,
+      authorizeUrl({
+        base: server.url,
+        clientId: spa.clientId,
+        redirectUri: REDIRECT,
+        scope: 'openid read write',
+        challenge,
+      }),
+      server.url,
     )
     expect(res.location).toBeDefined()
     const params = new URL(res.location ?? '').searchParams
@@ -144,7 +146,7 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   it('a redirect_uri that differs only by a trailing slash or query is not a registered one', async () => {
     for (const redirectUri of [`${REDIRECT}/`, `${REDIRECT}?x=1`, REDIRECT.replace('https', 'http')]) {
       const res = await new Browser().fetch(
-        authorizeUrl({ base, clientId: web.clientId, redirectUri, scope: 'openid' }),
+        authorizeUrl({ base: server.url, clientId: web.clientId, redirectUri, scope: 'openid' }),
       )
       expect(res.status).toBe(400)
       expect(res.headers.get('location')).toBeNull()
@@ -153,7 +155,7 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
 
   it('the interaction cookies are HttpOnly and SameSite', async () => {
     const res = await new Browser().fetch(
-      authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid' }),
+      authorizeUrl({ base: server.url, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid' }),
     )
     const cookies = res.headers.getSetCookie()
     expect(cookies.length).toBeGreaterThan(0)
@@ -164,7 +166,7 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   it('logging out everywhere, a password change or deactivation ends the sign-in at the OAuth server too', async () => {
     // Otherwise a browser left signed in (a shared computer, a stolen cookie) keeps getting codes
     // for the user's apps after the user ended every login, as Django's sessions would not allow.
-    const params = { base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid read' }
+    const params = { base: server.url, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid read' }
     for (const end of ['auth.logoutAll', 'changepassword', 'deactivated'] as const) {
       const user = await server.createUser()
       const browser = new Browser()
@@ -173,25 +175,25 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
       expect([remembered.pages, Boolean(remembered.params.get('code'))]).toEqual([[], true])
 
       if (end === 'auth.logoutAll') {
-        const { access } = await login(base, user)
-        expect((await mutation(base, 'auth.logoutAll', undefined, access)).status).toBe(200)
+        const { access } = await login(server.url, user)
+        expect((await mutation(server.url, 'auth.logoutAll', undefined, access)).status).toBe(200)
       } else if (end === 'changepassword') {
         await server.auth.changePassword(user.username, 'An0ther-passphrase', { skipValidation: true })
       } else {
         await server.db.updateTable('users').set({ is_active: false }).where('id', '=', user.id).execute()
       }
-      const after = await browser.follow(authorizeUrl(params), base)
+      const after = await browser.follow(authorizeUrl(params), server.url)
       expect([end, after.status, after.location]).toEqual([end, 200, undefined])
       expect(after.text).toContain('name="password"')
       // and an app asking silently (prompt=none) is told to send the user to sign in
-      const silent = await browser.follow(authorizeUrl({ ...params, extra: { prompt: 'none' } }), base)
+      const silent = await browser.follow(authorizeUrl({ ...params, extra: { prompt: 'none' } }), server.url)
       expect(new URL(silent.location ?? '').searchParams.get('error')).toBe('login_required')
     }
   })
 
   it('only a resource server can introspect the token; another confidential client learns nothing', async () => {
     const pair = await codeFor()
-    const tokens = await tokenRequest(base, {
+    const tokens = await tokenRequest(server.url, {
       form: { grant_type: 'authorization_code', ...pair, redirect_uri: REDIRECT },
       authorization: webAuth(),
     })

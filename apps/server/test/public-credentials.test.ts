@@ -5,20 +5,17 @@
  * at all, so a stale header never stops a refresh: their twins here do the same.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
 import { errorBody, mutation, query, wire } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 describe(`${TEST_BACKEND}: credentials on public procedures`, () => {
-  let server: TestServer
+  const server = sharedServer()
   let user: { id: number; username: string; password: string }
   beforeAll(async () => {
-    server = await startTestServer()
     user = await server.createUser()
   })
-  afterAll(() => server.close())
 
   const post = (path: string, body: unknown, authorization: string) =>
     wire(`${server.url}/trpc/${path}`, {

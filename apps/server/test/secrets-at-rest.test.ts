@@ -12,12 +12,11 @@ import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import type { JWK } from 'jose'
 import { importJWK, SignJWT } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
 import { startApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { sealStoredSecrets } from '../src/stored-secrets.js'
-import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import { login, mutation, query } from './helpers/http.js'
 import {
@@ -31,6 +30,7 @@ import {
   tokenRequest,
 } from './helpers/oauth.js'
 import { createProcessStore, runCli, startServerProcess } from './helpers/process.js'
+import { sharedServer } from './helpers/server.js'
 
 const OTHER_KEY = 'another-secret-key-of-enough-length-0123456789'
 
@@ -53,15 +53,14 @@ async function forgeWith(row: { kid: string; algorithm: string; private_jwk: unk
 }
 
 describe(`${TEST_BACKEND}: secrets at rest`, () => {
-  let server: TestServer
+  // Two processes on one database name one issuer, or each refuses the other's tokens (iss).
+  const ISSUER = 'http://gatehouse.test'
+  const server = sharedServer({ JWT_ISSUER: ISSUER })
   let web: { clientId: string; secret: string }
   let api: { clientId: string; secret: string }
   let alice: { id: number; username: string; password: string }
 
-  // Two processes on one database name one issuer, or each refuses the other's tokens (iss).
-  const ISSUER = 'http://gatehouse.test'
   beforeAll(async () => {
-    server = await startTestServer({ JWT_ISSUER: ISSUER })
     ;({ web, api } = await createTestClients(server.db, {
       service: { name: 'Service', scopes: 'read' },
       web: { name: 'Web', scopes: 'openid read' },
@@ -69,7 +68,6 @@ describe(`${TEST_BACKEND}: secrets at rest`, () => {
     }))
     alice = await server.createUser({ username: 'alice' })
   })
-  afterAll(() => server.close())
 
   it('attack: a copy of signing_keys signs no token the server accepts', async () => {
     await server.auth.rotateKeys()

@@ -3,12 +3,11 @@
  * sliding expiry on an injected clock, and the auth.session.* procedures.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
 import { CookieClient, parseSetCookie, setCookieLines } from './helpers/cookies.js'
 import { errorBody, mutation, query, wire } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 const START = new Date('2026-05-01T12:00:00Z')
 let now = START
@@ -19,20 +18,14 @@ const TRUSTED = 'https://app.example.com'
 const CLEARED = 'sessionid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; HttpOnly; SameSite=Lax'
 
 describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
-  let server: TestServer
-  let base: string
-  beforeAll(async () => {
-    server = await startTestServer({ SESSION_COOKIE_AGE: '1h', CSRF_TRUSTED_ORIGINS: TRUSTED }, { clock })
-    base = server.url
-  })
-  afterAll(() => server.close())
+  const server = sharedServer({ SESSION_COOKIE_AGE: '1h', CSRF_TRUSTED_ORIGINS: TRUSTED }, { clock })
 
   async function loggedIn(
     who?: { id: number; username: string; password: string },
     headers: Record<string, string> = {},
   ) {
     const user = who ?? (await server.createUser())
-    const client = new CookieClient(base)
+    const client = new CookieClient(server.url)
     const res = await client.mutation('auth.session.login', {
       input: { username: user.username, password: user.password },
       origin: null,
@@ -70,7 +63,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
 
     it('refuses bad credentials with login’s answer and sets no cookie', async () => {
       const user = await server.createUser()
-      const res = await mutation(base, 'auth.session.login', { username: user.username, password: 'wrong' })
+      const res = await mutation(server.url, 'auth.session.login', { username: user.username, password: 'wrong' })
       expect(res.status).toBe(401)
       expect(res.body).toEqual(
         errorBody({
@@ -87,7 +80,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
 
     it('refuses a browser on an untrusted origin (login CSRF) and accepts a trusted one', async () => {
       const user = await server.createUser()
-      const client = new CookieClient(base)
+      const client = new CookieClient(server.url)
       const input = { username: user.username, password: user.password }
       const foreign = await client.mutation('auth.session.login', { input, origin: 'https://evil.example' })
       expect(foreign.status).toBe(403)
@@ -109,7 +102,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
       await client.mutation('auth.session.login', { input: { username: user.username, password: user.password } })
       expect(client.get('sessionid')).not.toBe(firstKey)
       expect(client.get('csrftoken')).not.toBe(firstCsrf)
-      const replayed = await query(base, 'auth.me', { headers: { cookie: `sessionid=${firstKey}` } })
+      const replayed = await query(server.url, 'auth.me', { headers: { cookie: `sessionid=${firstKey}` } })
       expect(replayed.status).toBe(401)
       expect((await client.query('auth.session.list')).body.result.data.items).toHaveLength(1)
     })
@@ -166,8 +159,8 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
           'CSRF Failed: Origin checking failed - https://evil.example does not match any trusted origins.',
         ],
         [
-          { input, origin: base.replace('127.0.0.1', 'localhost') },
-          `CSRF Failed: Origin checking failed - ${base.replace('127.0.0.1', 'localhost')} does not match any trusted origins.`,
+          { input, origin: server.url.replace('127.0.0.1', 'localhost') },
+          `CSRF Failed: Origin checking failed - ${server.url.replace('127.0.0.1', 'localhost')} does not match any trusted origins.`,
         ],
         [{ input, origin: null }, 'CSRF Failed: Origin checking failed - no Origin.'],
         [{ input, cookie: `sessionid=${client.get('sessionid')}` }, 'CSRF Failed: CSRF cookie not set.'],
@@ -203,7 +196,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
       const form = new FormData()
       form.set('anything', '1')
       // What a page elsewhere can make a browser send: a form, with the cookies, without headers.
-      const res = await wire(`${base}/trpc/auth.session.revokeOthers`, {
+      const res = await wire(`${server.url}/trpc/auth.session.revokeOthers`, {
         method: 'POST',
         body: form as unknown as string,
         headers: {
@@ -226,7 +219,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
         `sessionid=${id}.${'0'.repeat(64)}`,
         `sessionid=${'0'.repeat(32)}.${'0'.repeat(64)}`,
       ]) {
-        const res = await query(base, 'content.protected', { headers: { cookie } })
+        const res = await query(server.url, 'content.protected', { headers: { cookie } })
         expect(res.status).toBe(401)
         expect(res.body).toEqual(
           errorBody({
@@ -241,7 +234,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
         expect(setCookieLines(res)).toEqual([CLEARED])
       }
       // A public procedure still answers, and the dead cookie is cleared there too.
-      const open = await query(base, 'auth.catalogue', { headers: { cookie: 'sessionid=forged' } })
+      const open = await query(server.url, 'auth.catalogue', { headers: { cookie: 'sessionid=forged' } })
       expect(open.status).toBe(200)
       expect(setCookieLines(open)).toEqual([CLEARED])
     })
@@ -306,7 +299,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
       now = START
       const user = await server.createUser()
       const body = JSON.stringify({ 0: { username: user.username, password: user.password }, 1: { name: 'x' } })
-      const res = await wire(`${base}/trpc/auth.session.login,auth.tokens.create?batch=1`, {
+      const res = await wire(`${server.url}/trpc/auth.session.login,auth.tokens.create?batch=1`, {
         method: 'POST',
         body,
         headers: { 'content-type': 'application/json' },
@@ -331,13 +324,14 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
       expect(items.find((i) => i.current)?.id).toBe(sessionId(first))
       expect(items.find((i) => !i.current)?.id).toBe(sessionId(second))
       // A Bearer caller sees the same sessions, none of them current.
-      const { access } = (await mutation(base, 'auth.login', { username: user.username, password: user.password })).body
-        .result.data
-      const viaBearer = (await query(base, 'auth.session.list', { token: access })).body.result.data.items as {
+      const { access } = (
+        await mutation(server.url, 'auth.login', { username: user.username, password: user.password })
+      ).body.result.data
+      const viaBearer = (await query(server.url, 'auth.session.list', { token: access })).body.result.data.items as {
         current: boolean
       }[]
       expect(viaBearer.map((i) => i.current)).toEqual([false, false])
-      expect((await query(base, 'auth.session.list')).status).toBe(401)
+      expect((await query(server.url, 'auth.session.list')).status).toBe(401)
     })
 
     it('revokes one of the caller’s sessions; someone else’s id or a missing one is 404', async () => {
@@ -397,7 +391,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
       expect(res.status).toBe(200)
       expect(res.body.result.data).toEqual({ detail: 'Successfully logged out.' })
       expect(setCookieLines(res)).toEqual([CLEARED])
-      const replay = await query(base, 'auth.me', { headers: { cookie: `sessionid=${key}` } })
+      const replay = await query(server.url, 'auth.me', { headers: { cookie: `sessionid=${key}` } })
       expect(replay.body.error.data.reason).toBe('SESSION_INVALID')
       const revoked = await server.db
         .selectFrom('audit_events')
@@ -411,7 +405,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
     it('clears the cookie even without a live session', async () => {
       const json = { 'content-type': 'application/json' }
       for (const headers of [json, { ...json, cookie: 'sessionid=forged' }]) {
-        const res = await wire(`${base}/trpc/auth.session.logout`, { method: 'POST', headers })
+        const res = await wire(`${server.url}/trpc/auth.session.logout`, { method: 'POST', headers })
         expect(res.status).toBe(200)
         expect(res.body.result.data).toEqual({ detail: 'Successfully logged out.' })
         expect(setCookieLines(res)).toEqual([CLEARED])
@@ -432,9 +426,10 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
     it('never need CSRF, even with a session cookie beside them', async () => {
       now = START
       const { client, user } = await loggedIn()
-      const { access } = (await mutation(base, 'auth.login', { username: user.username, password: user.password })).body
-        .result.data
-      const bare = await mutation(base, 'auth.tokens.create', { name: 'bearer' }, access)
+      const { access } = (
+        await mutation(server.url, 'auth.login', { username: user.username, password: user.password })
+      ).body.result.data
+      const bare = await mutation(server.url, 'auth.tokens.create', { name: 'bearer' }, access)
       expect(bare.status).toBe(200)
       const key = bare.body.result.data.key as string
       const beside = await client.mutation('auth.tokens.create', {
@@ -456,11 +451,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
 })
 
 describe(`${TEST_BACKEND}: throttling a session caller`, () => {
-  let server: TestServer
-  beforeAll(async () => {
-    server = await startTestServer({ THROTTLE_USER: '3/min', THROTTLE_ANON: '100/min' })
-  })
-  afterAll(() => server.close())
+  const server = sharedServer({ THROTTLE_USER: '3/min', THROTTLE_ANON: '100/min' })
 
   it('counts a cookie caller as its user, not as its address', async () => {
     const user = await server.createUser()

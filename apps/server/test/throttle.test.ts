@@ -8,16 +8,16 @@ import type { Rate } from '@gatehouse/auth'
 import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
 import { createDb } from '@gatehouse/db'
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 import { startApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import type { Context } from '../src/context.js'
 import { publicProcedure, throttled } from '../src/procedures.js'
 import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
 import { createCallerFactory, router } from '../src/trpc.js'
 import { errorBody, mutation, query, wire } from './helpers/http.js'
+import { serverPerTest } from './helpers/server.js'
 
 interface Reply {
   status: number
@@ -81,18 +81,7 @@ const creds = (user: { username: string; password: string }, password = user.pas
 })
 
 describe(`${TEST_BACKEND}: throttling over HTTP`, () => {
-  const cleanups: (() => Promise<void>)[] = []
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-  })
-  async function serve(
-    env: Record<string, string>,
-    opts: { sleep?: (ms: number) => Promise<void>; clock?: () => Date } = {},
-  ) {
-    const server = await startTestServer(env, opts)
-    cleanups.push(() => server.close())
-    return server
-  }
+  const { start: serve, track } = serverPerTest()
   async function tokenFor(server: TestServer, user: { username: string; password: string }) {
     const res = await mutation(server.url, 'auth.login', creds(user))
     expect(res.status).toBe(200)
@@ -304,12 +293,11 @@ describe(`${TEST_BACKEND}: throttling over HTTP`, () => {
       THROTTLE_ANON: '5/h',
       SECRET_KEY: TEST_SECRET_KEY,
     }
-    const first = await startTestServer(env, { shared: true })
-    cleanups.push(() => first.close())
+    const first = await serve(env, { shared: true })
     const db = await createDb({ ...first.testDb.connection, poolSize: 2 })
-    cleanups.push(() => db.destroy())
+    track(() => db.destroy())
     const second = await startApp({ config: loadConfig(env), db })
-    cleanups.push(() => second.close())
+    track(() => second.close())
 
     // 3 + 2: neither process alone has reached 5, together they have
     for (const server of [first, first, first, second, second]) {
@@ -330,12 +318,11 @@ describe(`${TEST_BACKEND}: throttling over HTTP`, () => {
       THROTTLE_LOGIN_FAILURES: '4/h',
       SECRET_KEY: TEST_SECRET_KEY,
     }
-    const first = await startTestServer(env, { shared: true })
-    cleanups.push(() => first.close())
+    const first = await serve(env, { shared: true })
     const db = await createDb({ ...first.testDb.connection, poolSize: 2 })
-    cleanups.push(() => db.destroy())
+    track(() => db.destroy())
     const second = await startApp({ config: loadConfig(env), db })
-    cleanups.push(() => second.close())
+    track(() => second.close())
 
     const user = await first.createUser()
     for (const server of [first, second, first, second]) {
