@@ -9,7 +9,7 @@
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import { errorBody, login, mutation, query } from './helpers/http.js'
+import { errorBody, login, loginAs, mutation, query, ROOT } from './helpers/http.js'
 import { sharedServer } from './helpers/server.js'
 
 const SELF = 'You cannot change your own account here.'
@@ -30,9 +30,9 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
   let rootId: number
   let n = 0
   beforeAll(async () => {
-    const r = await server.createUser({ isSuperuser: true, isStaff: true })
+    const r = await loginAs(server, ROOT)
     rootId = r.id
-    root = (await login(server.url, r)).access
+    root = r.access
   })
 
   const unique = (prefix: string) => `${prefix}${process.pid}x${++n}`

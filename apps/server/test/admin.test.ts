@@ -1,23 +1,15 @@
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
-import { login, mutation, query } from './helpers/http.js'
+import { loginAs, mutation, query, ROOT } from './helpers/http.js'
 import { sharedServer } from './helpers/server.js'
 
 describe(`${TEST_BACKEND}: users, groups and grants`, () => {
   const server = sharedServer()
   let root: string
   beforeAll(async () => {
-    const r = await server.createUser({ isSuperuser: true, isStaff: true })
-    root = (await login(server.url, r)).access
+    root = (await loginAs(server, ROOT)).access
   })
-
-  async function loginAs(opts: Parameters<TestServer['createUser']>[0] = {}) {
-    const u = await server.createUser(opts)
-    const { access, refresh } = await login(server.url, u)
-    return { ...u, access, refresh }
-  }
 
   it('lists users with search and keyset pagination, without any hash', async () => {
     const tag = `srch${Date.now()}`
@@ -52,7 +44,7 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
   })
 
   it('needs the model permission: view_user for reading, change_user for writing', async () => {
-    const staff = await loginAs({ isStaff: true })
+    const staff = await loginAs(server, { isStaff: true })
     expect((await query(server.url, 'admin.users.list', { token: staff.access })).status).toBe(403)
     expect((await query(server.url, 'admin.users.list')).status).toBe(401)
     await mutation(server.url, 'admin.permissions.grant', { username: staff.username, codename: 'view_user' }, root)
@@ -64,7 +56,7 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
   })
 
   it('grants to a group reach its members on their next request', async () => {
-    const member = await loginAs({ groups: ['Auditors'] })
+    const member = await loginAs(server, { groups: ['Auditors'] })
     expect((await query(server.url, 'admin.groups.list', { token: member.access })).status).toBe(403)
     const granted = await mutation(
       server.url,
@@ -81,7 +73,7 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
   })
 
   it('deactivation stops the user at their next request and ends their tokens, for good', async () => {
-    const u = await loginAs()
+    const u = await loginAs(server)
     expect((await query(server.url, 'auth.me', { token: u.access })).status).toBe(200)
     const res = await mutation(server.url, 'admin.users.deactivate', { id: u.id }, root)
     expect(res.body.result.data.user).toMatchObject({ id: u.id, isActive: false })
@@ -95,7 +87,7 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
   })
 
   it('setGroups replaces the groups, effective on the next request; unknown groups are named', async () => {
-    const u = await loginAs()
+    const u = await loginAs(server)
     expect((await query(server.url, 'content.hr', { token: u.access })).status).toBe(403)
     const set = await mutation(server.url, 'admin.users.setGroups', { id: u.id, groups: ['HR', 'Manager'] }, root)
     expect(set.body.result.data.user.groups).toEqual(['HR', 'Manager'])
@@ -121,8 +113,8 @@ describe(`${TEST_BACKEND}: users, groups and grants`, () => {
   })
 
   it('only a superuser changes isSuperuser; a staff change_user holder sets isStaff and email on others', async () => {
-    const manager = await loginAs({ isStaff: true })
-    const colleague = await loginAs()
+    const manager = await loginAs(server, { isStaff: true })
+    const colleague = await loginAs(server)
     await mutation(server.url, 'admin.permissions.grant', { username: manager.username, codename: 'change_user' }, root)
     const promote = await mutation(
       server.url,

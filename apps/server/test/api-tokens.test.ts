@@ -5,7 +5,7 @@
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { describe, expect, it, vi } from 'vitest'
 
-import { errorBody, mutation, query, wire } from './helpers/http.js'
+import { errorBody, mutation, obtainKey, query, wire } from './helpers/http.js'
 import { sharedServer } from './helpers/server.js'
 
 const withKey = (key: string) => ({ authorization: `Token ${key}` })
@@ -21,12 +21,6 @@ function tokenMutation(base: string, path: string, opts: { input?: unknown; auth
 describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
   const server = sharedServer()
 
-  async function obtain(username: string, password: string): Promise<string> {
-    const res = await mutation(server.url, 'auth.tokens.obtain', { username, password })
-    expect(res.status).toBe(200)
-    return (res.body.result.data as { token: string }).token
-  }
-
   function refusal(message: string, reason: string, path = 'content.protected') {
     return errorBody({ message, code: 'UNAUTHORIZED', httpStatus: 401, path, reason })
   }
@@ -34,7 +28,7 @@ describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
   describe('auth.tokens.obtain', () => {
     it("returns DRF's key (40 lower-case hex) that authenticates as Authorization: Token <key>", async () => {
       const { username, password } = await server.createUser()
-      const key = await obtain(username, password)
+      const key = await obtainKey(server.url, { username, password })
       expect(key).toMatch(/^[0-9a-f]{40}$/)
       const res = await query(server.url, 'content.protected', { headers: withKey(key) })
       expect(res.status).toBe(200)
@@ -48,8 +42,8 @@ describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
 
     it('should give two clients of one user the same key, and neither locks the other out', async () => {
       const { username, password } = await server.createUser()
-      const phone = await obtain(username, password)
-      const laptop = await obtain(username, password)
+      const phone = await obtainKey(server.url, { username, password })
+      const laptop = await obtainKey(server.url, { username, password })
       expect(laptop).toBe(phone)
       // The same key through the REST twins (code-1's login, DRF's obtain_auth_token).
       const code1 = await wire(`${server.url}/api/token-auth/login/`, {
@@ -71,21 +65,21 @@ describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
 
     it('revokeAll ends the key; the next login answers a new one and the old one stays dead', async () => {
       const { username, password } = await server.createUser()
-      const old = await obtain(username, password)
+      const old = await obtainKey(server.url, { username, password })
       const revoked = await tokenMutation(server.url, 'auth.tokens.revokeAll', { authorization: `Token ${old}` })
       expect(revoked.body).toEqual({ result: { data: { detail: 'Tokens revoked.', revoked: 1 } } })
       expect((await query(server.url, 'content.protected', { headers: withKey(old) })).status).toBe(401)
-      const fresh = await obtain(username, password)
+      const fresh = await obtainKey(server.url, { username, password })
       expect(fresh).toMatch(/^[0-9a-f]{40}$/)
       expect(fresh).not.toBe(old)
       expect((await query(server.url, 'content.protected', { headers: withKey(fresh) })).status).toBe(200)
       expect((await query(server.url, 'content.protected', { headers: withKey(old) })).status).toBe(401)
-      expect(await obtain(username, password)).toBe(fresh)
+      expect(await obtainKey(server.url, { username, password })).toBe(fresh)
     })
 
     it('revoking the key by its id ends it for good: the next login answers another', async () => {
       const { username, password } = await server.createUser()
-      const old = await obtain(username, password)
+      const old = await obtainKey(server.url, { username, password })
       const listed = await query(server.url, 'auth.tokens.list', { headers: withKey(old) })
       const [item] = listed.body.result.data.items as { id: string; name: string }[]
       expect(item?.name).toBe('default')
@@ -94,14 +88,14 @@ describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
         authorization: `Token ${old}`,
       })
       expect(revoked.status).toBe(200)
-      const fresh = await obtain(username, password)
+      const fresh = await obtainKey(server.url, { username, password })
       expect(fresh).not.toBe(old)
       expect((await query(server.url, 'content.protected', { headers: withKey(old) })).status).toBe(401)
     })
 
     it('attack: the database holds no key, only its digest', async () => {
       const { id, username, password } = await server.createUser()
-      const key = await obtain(username, password)
+      const key = await obtainKey(server.url, { username, password })
       const tokens = await server.db.selectFrom('api_tokens').selectAll().where('user_id', '=', id).execute()
       const user = await server.db.selectFrom('users').selectAll().where('id', '=', id).execute()
       expect(tokens).toHaveLength(1)
@@ -148,7 +142,7 @@ describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
 
     it('a deactivated user\'s key → 401 "User inactive or deleted." at the next request', async () => {
       const { id, username, password } = await server.createUser()
-      const key = await obtain(username, password)
+      const key = await obtainKey(server.url, { username, password })
       expect((await query(server.url, 'content.protected', { headers: withKey(key) })).status).toBe(200)
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', id).execute()
       await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
@@ -215,7 +209,7 @@ describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
 
     it('refuses a blank name, an unknown field and a bad or past expiry', async () => {
       const { username, password } = await server.createUser()
-      const key = await obtain(username, password)
+      const key = await obtainKey(server.url, { username, password })
       const create = (input: unknown) =>
         tokenMutation(server.url, 'auth.tokens.create', { input, authorization: `Token ${key}` })
       const blank = await create({ name: '  ' })
@@ -242,8 +236,8 @@ describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
     it("revokes one key (only the owner's), then all of them", async () => {
       const alice = await server.createUser()
       const bob = await server.createUser()
-      const aliceKey = await obtain(alice.username, alice.password)
-      const bobKey = await obtain(bob.username, bob.password)
+      const aliceKey = await obtainKey(server.url, alice)
+      const bobKey = await obtainKey(server.url, bob)
       const auth = `Token ${aliceKey}`
       const extra = (
         await tokenMutation(server.url, 'auth.tokens.create', { input: { name: 'extra' }, authorization: auth })
@@ -288,7 +282,7 @@ describe(`${TEST_BACKEND}: API tokens over HTTP`, () => {
 
     it('a Token credential counts the caller as its user for throttling', async () => {
       const { id, username, password } = await server.createUser()
-      const key = await obtain(username, password)
+      const key = await obtainKey(server.url, { username, password })
       await query(server.url, 'auth.catalogue', { headers: withKey(key) })
       const counters = await server.db
         .selectFrom('throttle_counters')

@@ -8,9 +8,9 @@ import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
-import { errorBody, login, mutation, query, wire } from './helpers/http.js'
+import type { NewUser } from './helpers/http.js'
+import { errorBody, loginAs, mutation, query, ROOT, wire } from './helpers/http.js'
 import { sharedServer } from './helpers/server.js'
 
 const UA = 'audit-test/1.0 (+https://example.com)'
@@ -22,8 +22,7 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
   /** The server's clock runs with real time, moved ahead by the tests that need it. */
   let aheadMs = 0
   beforeAll(async () => {
-    const r = await server.createUser({ isSuperuser: true, isStaff: true })
-    root = (await login(server.url, r)).access
+    root = (await loginAs(server, ROOT)).access
   })
 
   /** A mutation from a client that names itself, so the user agent shows in the log. */
@@ -48,12 +47,8 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
   }
   /** The user's events, oldest first. */
   const eventsOf = async (userId: number) => (await list({ userId, limit: 200 })).items.reverse()
-  async function loginAs(opts: Parameters<TestServer['createUser']>[0] = {}) {
-    const u = await server.createUser(opts)
-    const { access, refresh } = (await post('auth.login', { username: u.username, password: u.password })).body.result
-      .data
-    return { ...u, access: access as string, refresh: refresh as string }
-  }
+  /** A new user, signed in from the client that names itself. */
+  const signedIn = (opts: NewUser = {}) => loginAs(server, opts, { 'user-agent': UA })
 
   it('records logins that succeed and fail with the time, user, address and user agent', async () => {
     const u = await server.createUser()
@@ -86,7 +81,7 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
   })
 
   it('records refresh, a reused refresh token revoking its family, and logout, by family and never by token', async () => {
-    const u = await loginAs()
+    const u = await signedIn()
     const rotated = await post('auth.refresh', { refresh: u.refresh })
     expect(rotated.status).toBe(200)
     // the old refresh token again, past REFRESH_REUSE_INTERVAL: two parties hold it, the family is revoked
@@ -142,8 +137,8 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
   })
 
   it('records a 403 as permission.denied with the procedure and the refusing permission, and no anonymous 401', async () => {
-    const u = await loginAs()
-    const owner = await loginAs()
+    const u = await signedIn()
+    const owner = await signedIn()
     expect((await get('content.admin', u.access)).status).toBe(403)
     const article = (await post('articles.create', { title: 't', body: 'b' }, owner.access)).body.result.data.article
     expect((await post('articles.update', { id: article.id, title: 'mine now' }, u.access)).status).toBe(403)
@@ -195,7 +190,7 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
   })
 
   it('is for superusers and holders of view_auditevent; is_staff alone is not enough', async () => {
-    const staff = await loginAs({ isStaff: true })
+    const staff = await signedIn({ isStaff: true })
     const refused = await query(server.url, 'admin.audit.list', { token: staff.access })
     expect(refused).toMatchObject({
       status: 403,

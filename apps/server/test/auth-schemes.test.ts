@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { App, AuthenticatorFactory } from '../src/index.js'
 import { ConfigError, loadConfig, startApp } from '../src/index.js'
 import { configErrorLines } from './helpers/config.js'
-import { mutation, query } from './helpers/http.js'
+import { login, obtainKey, query } from './helpers/http.js'
 import { serverPerTest } from './helpers/server.js'
 
 describe('AUTH_SCHEMES', () => {
@@ -28,16 +28,6 @@ describe('AUTH_SCHEMES', () => {
   })
 })
 
-async function keyFor(base: string, user: { username: string; password: string }): Promise<string> {
-  const res = await mutation(base, 'auth.tokens.obtain', { username: user.username, password: user.password })
-  return res.body.result.data.token as string
-}
-
-async function accessFor(base: string, user: { username: string; password: string }): Promise<string> {
-  const res = await mutation(base, 'auth.login', { username: user.username, password: user.password })
-  return res.body.result.data.access as string
-}
-
 describe(`${TEST_BACKEND}: scheme order`, () => {
   const { start } = serverPerTest()
   async function serverWith(schemes: string) {
@@ -47,8 +37,8 @@ describe(`${TEST_BACKEND}: scheme order`, () => {
       server,
       base: server.url,
       user,
-      key: await keyFor(server.url, user),
-      access: await accessFor(server.url, user),
+      key: await obtainKey(server.url, user),
+      access: (await login(server.url, user)).access,
     }
   }
 
@@ -121,7 +111,13 @@ describe(`${TEST_BACKEND}: a custom X-API-Key scheme`, () => {
     const user = await app.auth.createUser({ username: `svc${apps.length}`, password, skipValidation: true })
     const secret = `key-${apps.length}-${user.id}`
     keys.set(secret, user.id)
-    return { app, base: app.url, user, secret, access: await accessFor(app.url, { username: user.username, password }) }
+    return {
+      app,
+      base: app.url,
+      user,
+      secret,
+      access: (await login(app.url, { username: user.username, password })).access,
+    }
   }
 
   let plain: Awaited<ReturnType<typeof appWith>>

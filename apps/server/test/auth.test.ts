@@ -1,7 +1,7 @@
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { describe, expect, it } from 'vitest'
 
-import { errorBody, mutation, query, wire } from './helpers/http.js'
+import { errorBody, login, mutation, query, wire } from './helpers/http.js'
 import { sharedServer } from './helpers/server.js'
 
 const CHALLENGE = 'Bearer realm="api"'
@@ -9,12 +9,6 @@ const CHALLENGE = 'Bearer realm="api"'
 describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
   // Every test here registers from 127.0.0.1; the default register=20/h would refuse the 21st.
   const server = sharedServer({ THROTTLE_RATES: 'register=1000/h' })
-
-  async function login(username: string, password: string) {
-    const res = await mutation(server.url, 'auth.login', { username, password })
-    expect(res.status).toBe(200)
-    return res.body.result.data as { access: string; refresh: string; user: Record<string, unknown> }
-  }
 
   describe('auth.register', () => {
     it('creates a user and returns it without any password field', async () => {
@@ -140,7 +134,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
   describe('auth.login', () => {
     it('returns access, refresh and the user', async () => {
       const u = await server.createUser()
-      const data = await login(u.username, u.password)
+      const data = await login(server.url, u)
       expect(data.access.split('.')).toHaveLength(3)
       expect(data.refresh.split('.')).toHaveLength(3)
       expect(data.user).toMatchObject({ id: u.id, username: u.username, groups: [] })
@@ -237,7 +231,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
 
     it('refuses a refresh token where an access token is expected', async () => {
       const u = await server.createUser()
-      const { refresh } = await login(u.username, u.password)
+      const { refresh } = await login(server.url, u)
       const res = await query(server.url, 'content.protected', { token: refresh })
       expect(res.status).toBe(401)
       expect(res.body.error).toMatchObject({ message: 'Token has wrong type', data: { reason: 'TOKEN_WRONG_TYPE' } })
@@ -245,7 +239,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
 
     it('lets a valid access token in, and auth.me returns the caller', async () => {
       const u = await server.createUser()
-      const { access } = await login(u.username, u.password)
+      const { access } = await login(server.url, u)
       const res = await query(server.url, 'content.protected', { token: access })
       expect(res.status).toBe(200)
       expect(res.body).toEqual({ result: { data: { message: 'This is a protected view' } } })
@@ -255,7 +249,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
 
     it('refuses the token of a user who was deactivated or deleted since', async () => {
       const u = await server.createUser()
-      const { access } = await login(u.username, u.password)
+      const { access } = await login(server.url, u)
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', u.id).execute()
       await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const inactive = await query(server.url, 'auth.me', { token: access })
@@ -288,7 +282,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
       ['a superuser', { isSuperuser: true, isStaff: true }, { admin: 200, manager: 403, hr: 403 }],
     ] as const)('%s gets the expected statuses', async (_name, opts, expected) => {
       const u = await server.createUser({ ...opts, groups: [...(('groups' in opts && opts.groups) || [])] })
-      const { access } = await login(u.username, u.password)
+      const { access } = await login(server.url, u)
       for (const [name, status] of Object.entries(expected)) {
         const res = await query(server.url, `content.${name}`, { token: access })
         expect(res.status, name).toBe(status)
@@ -320,7 +314,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
   describe('refresh, rotation and logout', () => {
     it('rotates: a new pair, and the old refresh token is blacklisted', async () => {
       const u = await server.createUser()
-      const first = await login(u.username, u.password)
+      const first = await login(server.url, u)
       const res = await mutation(server.url, 'auth.refresh', { refresh: first.refresh })
       expect(res.status).toBe(200)
       const next = res.body.result.data
@@ -336,7 +330,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
 
     it('refuses an access token, garbage and a missing field', async () => {
       const u = await server.createUser()
-      const { access } = await login(u.username, u.password)
+      const { access } = await login(server.url, u)
       const wrong = await mutation(server.url, 'auth.refresh', { refresh: access })
       expect(wrong.status).toBe(401)
       expect(wrong.body.error).toMatchObject({ message: 'Token has wrong type', data: { reason: 'TOKEN_WRONG_TYPE' } })
@@ -353,7 +347,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
 
     it('an inactive or deleted user cannot refresh', async () => {
       const u = await server.createUser()
-      const { refresh } = await login(u.username, u.password)
+      const { refresh } = await login(server.url, u)
       await server.db.updateTable('users').set({ is_active: false }).where('id', '=', u.id).execute()
       await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
       const inactive = await mutation(server.url, 'auth.refresh', { refresh })
@@ -367,7 +361,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
 
     it('logout blacklists the refresh token and is idempotent', async () => {
       const u = await server.createUser()
-      const { refresh } = await login(u.username, u.password)
+      const { refresh } = await login(server.url, u)
       const res = await mutation(server.url, 'auth.logout', { refresh })
       expect(res.status).toBe(200)
       expect(res.body).toEqual({ result: { data: { detail: 'Successfully logged out.' } } })
@@ -381,7 +375,7 @@ describe(`${TEST_BACKEND}: auth procedures over HTTP`, () => {
   describe('auth.verify', () => {
     it('accepts access and refresh tokens and reports their type and expiry', async () => {
       const u = await server.createUser()
-      const { access, refresh } = await login(u.username, u.password)
+      const { access, refresh } = await login(server.url, u)
       const a = await mutation(server.url, 'auth.verify', { token: access })
       expect(a.body).toEqual({ result: { data: { valid: true, tokenType: 'access', exp: expect.any(Number) } } })
       const r = await mutation(server.url, 'auth.verify', { token: refresh })

@@ -11,14 +11,13 @@ import { describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
-import { login, mutation, query } from './helpers/http.js'
+import { login, mutation, obtainSliding, query } from './helpers/http.js'
 import { sharedServer } from './helpers/server.js'
 
 async function tokensOf(server: TestServer) {
   const u = await server.createUser()
   const pair = await login(server.url, u)
-  const sliding = (await mutation(server.url, 'auth.sliding.obtain', { username: u.username, password: u.password }))
-    .body.result.data.token as string
+  const sliding = await obtainSliding(server.url, u)
   return { ...u, ...pair, sliding }
 }
 

@@ -6,8 +6,8 @@
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
-import { errorBody, login, mutation, query } from './helpers/http.js'
+import type { NewUser } from './helpers/http.js'
+import { errorBody, login, loginAs, mutation, obtainSliding, query, ROOT } from './helpers/http.js'
 import { sharedServer } from './helpers/server.js'
 
 const revoked = (path: string) =>
@@ -25,16 +25,13 @@ describe(`${TEST_BACKEND}: token epoch`, () => {
   const server = sharedServer()
   let root: string
   beforeAll(async () => {
-    const r = await server.createUser({ isSuperuser: true, isStaff: true })
-    root = (await login(server.url, r)).access
+    root = (await loginAs(server, ROOT)).access
   })
 
-  async function loggedIn(opts: Parameters<TestServer['createUser']>[0] = {}) {
-    const u = await server.createUser(opts)
-    const pair = await login(server.url, u)
-    const sliding = (await mutation(server.url, 'auth.sliding.obtain', { username: u.username, password: u.password }))
-      .body.result.data.token
-    return { ...u, access: pair.access, refresh: pair.refresh, sliding: sliding as string }
+  /** A new user with a token pair and a sliding token. */
+  async function loggedIn(opts: NewUser = {}) {
+    const u = await loginAs(server, opts)
+    return { ...u, sliding: await obtainSliding(server.url, u) }
   }
 
   async function expectRevoked(token: string) {

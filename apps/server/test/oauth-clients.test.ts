@@ -6,7 +6,7 @@ import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { newClientId } from '../src/oauth/clients.js'
-import { errorBody, login, mutation, query } from './helpers/http.js'
+import { errorBody, loginAs, mutation, query, ROOT } from './helpers/http.js'
 import { basic, tokenRequest } from './helpers/oauth.js'
 import type { ProcessStore } from './helpers/process.js'
 import { createProcessStore, runCli, startServerProcess } from './helpers/process.js'
@@ -20,9 +20,8 @@ describe(`${TEST_BACKEND}: admin.oauthClients over HTTP`, () => {
   let plain: string
 
   beforeAll(async () => {
-    root = (await login(server.url, await server.createUser({ username: 'root', isSuperuser: true, isStaff: true })))
-      .access
-    plain = (await login(server.url, await server.createUser({ username: 'plain' }))).access
+    root = (await loginAs(server, { username: 'root', ...ROOT })).access
+    plain = (await loginAs(server, { username: 'plain' })).access
   })
 
   it('creates a confidential client: the secret is in this answer only, and works at the token endpoint', async () => {

@@ -8,7 +8,7 @@ import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import { login, mutation, query } from './helpers/http.js'
+import { login, loginAs, mutation, obtainSliding, query, ROOT } from './helpers/http.js'
 import {
   authorize,
   authorizeUrl,
@@ -40,8 +40,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
       web: { name: 'Web', scopes: 'openid profile read write' },
       spa: { name: 'SPA', scopes: 'openid read' },
     }))
-    root = (await login(server.url, await server.createUser({ username: 'root', isSuperuser: true, isStaff: true })))
-      .access
+    root = (await loginAs(server, { username: 'root', ...ROOT })).access
     alice = await server.createUser({ username: 'alice' })
   })
 
@@ -372,12 +371,7 @@ describe(`${TEST_BACKEND}: OAuth hardening`, () => {
         })
       },
       'auth.sliding.logout': async (browser: Browser, user: { username: string; password: string }) => {
-        const obtained = await mutation(server.url, 'auth.sliding.obtain', {
-          username: user.username,
-          password: user.password,
-        })
-        expect(obtained.status).toBe(200)
-        return call(browser, 'auth.sliding.logout', { token: obtained.body.result.data.token as string })
+        return call(browser, 'auth.sliding.logout', { token: await obtainSliding(server.url, user) })
       },
     }
 

@@ -11,7 +11,7 @@
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { beforeEach, describe, expect, it } from 'vitest'
 
-import { errorBody, login, mutation, query } from './helpers/http.js'
+import { errorBody, login, loginAs, mutation, query } from './helpers/http.js'
 import { sharedServer } from './helpers/server.js'
 
 const START = new Date('2026-06-01T08:00:00Z')
@@ -52,11 +52,6 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   const me = (access: string) => query(server.url, 'auth.me', { token: access })
   const pairOf = (res: { body: any }) => res.body.result.data as Pair
 
-  async function loggedIn() {
-    const u = await server.createUser()
-    return { ...u, ...(await login(server.url, u)) }
-  }
-
   /** The user's token.* audit rows, oldest first. */
   async function tokenEvents(userId: number) {
     const rows = await server.db
@@ -70,7 +65,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   }
 
   it('should keep two tabs that refresh one token at once logged in, in one family', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     const [a, b] = await Promise.all([refresh(u.refresh), refresh(u.refresh)])
     expect([a.status, b.status]).toEqual([200, 200])
     const [pa, pb] = [pairOf(a), pairOf(b)]
@@ -95,7 +90,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   })
 
   it('should give every one of twenty concurrent refreshes of one token a working pair', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     const results = await Promise.all(Array.from({ length: 20 }, () => refresh(u.refresh)))
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(200))
     const pairs = results.map(pairOf)
@@ -107,7 +102,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   })
 
   it('should grant the window from the rotation: a replay 10 s after is served, 11 s after is reuse', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     expect((await refresh(u.refresh)).status).toBe(200)
     advance(10)
     expect((await refresh(u.refresh)).status).toBe(200)
@@ -117,7 +112,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   })
 
   it('attack: a replay past the window kills every token of the family at once, access tokens included', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     const other = await login(server.url, u) // another device of the same user: another family
     expect((await me(u.access)).status).toBe(200) // cached by the auth cache from here
     const rotated = pairOf(await refresh(u.refresh))
@@ -153,7 +148,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   })
 
   it('attack: a replay past the window within a second replay’s window is still refused', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     const rotated = pairOf(await refresh(u.refresh))
     advance(11)
     expect((await refresh(u.refresh)).status).toBe(401)
@@ -163,7 +158,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   })
 
   it('attack: a replay within the window of a token whose login was logged out is refused', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     const rotated = pairOf(await refresh(u.refresh))
     expect((await mutation(server.url, 'auth.logout', { refresh: rotated.refresh })).status).toBe(200)
     expect((await refresh(u.refresh)).body).toEqual(blacklisted)
@@ -171,7 +166,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   })
 
   it('attack: a replay within the window of a tab’s sibling after the other tab logged out is refused', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     const [a, b] = (await Promise.all([refresh(u.refresh), refresh(u.refresh)])).map(pairOf)
     // One tab logs out: the login ends, the other tab's branch of it included.
     expect((await mutation(server.url, 'auth.logout', { refresh: a!.refresh })).status).toBe(200)
@@ -180,7 +175,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   })
 
   it('attack: a replay within the window after a password change revives nothing', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     expect((await refresh(u.refresh)).status).toBe(200)
     await server.auth.changePassword(u.username, 'An0ther-passphrase', { skipValidation: true })
     expect((await refresh(u.refresh)).body).toEqual(blacklisted)
@@ -188,7 +183,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
 
   it('attack: a reuse racing rotations of the family’s live token leaves no token of it alive', async () => {
     for (let round = 0; round < 8; round++) {
-      const u = await loggedIn()
+      const u = await loginAs(server)
       const live = pairOf(await refresh(u.refresh))
       advance(11)
       const results = await Promise.allSettled([

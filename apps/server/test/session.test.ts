@@ -6,7 +6,7 @@ import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { describe, expect, it } from 'vitest'
 
 import { CookieClient, parseSetCookie, setCookieLines } from './helpers/cookies.js'
-import { errorBody, mutation, query, wire } from './helpers/http.js'
+import { errorBody, login, mutation, query, wire } from './helpers/http.js'
 import { sharedServer } from './helpers/server.js'
 
 const START = new Date('2026-05-01T12:00:00Z')
@@ -324,9 +324,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
       expect(items.find((i) => i.current)?.id).toBe(sessionId(first))
       expect(items.find((i) => !i.current)?.id).toBe(sessionId(second))
       // A Bearer caller sees the same sessions, none of them current.
-      const { access } = (
-        await mutation(server.url, 'auth.login', { username: user.username, password: user.password })
-      ).body.result.data
+      const { access } = await login(server.url, user)
       const viaBearer = (await query(server.url, 'auth.session.list', { token: access })).body.result.data.items as {
         current: boolean
       }[]
@@ -426,9 +424,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP`, () => {
     it('never need CSRF, even with a session cookie beside them', async () => {
       now = START
       const { client, user } = await loggedIn()
-      const { access } = (
-        await mutation(server.url, 'auth.login', { username: user.username, password: user.password })
-      ).body.result.data
+      const { access } = await login(server.url, user)
       const bare = await mutation(server.url, 'auth.tokens.create', { name: 'bearer' }, access)
       expect(bare.status).toBe(200)
       const key = bare.body.result.data.key as string

@@ -6,9 +6,8 @@ import { signToken } from '@gatehouse/auth'
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
-import { errorBody, login, mutation, query } from './helpers/http.js'
+import { errorBody, login, mutation, obtainSliding, query } from './helpers/http.js'
 import { sharedServer } from './helpers/server.js'
 
 const claimsOf = (token: string) =>
@@ -16,12 +15,6 @@ const claimsOf = (token: string) =>
 
 function unauthorized(path: string, message: string, reason: string) {
   return errorBody({ message, code: 'UNAUTHORIZED', httpStatus: 401, path, reason })
-}
-
-async function obtain(server: TestServer, who: { username: string; password: string }): Promise<string> {
-  const res = await mutation(server.url, 'auth.sliding.obtain', { username: who.username, password: who.password })
-  expect(res.status).toBe(200)
-  return res.body.result.data.token as string
 }
 
 describe(`${TEST_BACKEND}: sliding tokens over HTTP`, () => {
@@ -46,7 +39,7 @@ describe(`${TEST_BACKEND}: sliding tokens over HTTP`, () => {
 
   it('refresh keeps the jti and refresh_exp; logout blacklists the whole chain', async () => {
     const u = await server.createUser()
-    const token = await obtain(server, u)
+    const token = await obtainSliding(server.url, u)
     const res = await mutation(server.url, 'auth.sliding.refresh', { token })
     expect(res.status).toBe(200)
     const refreshed = res.body.result.data.token as string
@@ -75,7 +68,7 @@ describe(`${TEST_BACKEND}: sliding tokens over HTTP`, () => {
 
   it('wrong token types are refused both ways', async () => {
     const u = await server.createUser()
-    const sliding = await obtain(server, u)
+    const sliding = await obtainSliding(server.url, u)
     const pair = await login(server.url, u)
     for (const other of [pair.access, pair.refresh]) {
       const res = await mutation(server.url, 'auth.sliding.refresh', { token: other })
@@ -98,7 +91,7 @@ describe(`${TEST_BACKEND}: sliding tokens over HTTP`, () => {
     const res = await mutation(server.url, 'auth.sliding.refresh', { token: forged.token })
     expect(res.body).toEqual(unauthorized('auth.sliding.refresh', 'Token is invalid or expired', 'TOKEN_INVALID'))
     // Tampering with refresh_exp breaks the signature.
-    const token = await obtain(server, u)
+    const token = await obtainSliding(server.url, u)
     const [header, , signature] = token.split('.') as [string, string, string]
     const payload = { ...claimsOf(token), refresh_exp: 9_999_999_999 }
     const tampered = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${signature}`
@@ -141,7 +134,7 @@ describe(`${TEST_BACKEND}: sliding token obtain and lifetimes`, () => {
       { SLIDING_TOKEN_LIFETIME: '10m', SLIDING_TOKEN_REFRESH_LIFETIME: '30m' },
       { clock: () => now },
     )
-    const first = await obtain(server, await server.createUser())
+    const first = await obtainSliding(server.url, await server.createUser())
     let token = first
     for (const step of [9 * 60, 9 * 60, 9 * 60]) {
       advance(step)
@@ -167,7 +160,7 @@ describe(`${TEST_BACKEND}: sliding token obtain and lifetimes`, () => {
     let now = new Date('2026-05-01T12:00:00Z')
     await using server = await startTestServer({}, { clock: () => now })
     // Defaults: 5 minutes of life, 7 days of refresh_exp. Found in a log an hour later:
-    const leaked = await obtain(server, await server.createUser())
+    const leaked = await obtainSliding(server.url, await server.createUser())
     now = new Date(now.getTime() + 60 * 60 * 1000)
     const me = await query(server.url, 'auth.me', { token: leaked })
     expect(me.body).toEqual(unauthorized('auth.me', 'Token is invalid or expired', 'TOKEN_EXPIRED'))

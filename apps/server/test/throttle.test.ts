@@ -16,7 +16,7 @@ import type { Context } from '../src/context.js'
 import { publicProcedure, throttled } from '../src/procedures.js'
 import type { TestServer } from '../src/testing.js'
 import { createCallerFactory, router } from '../src/trpc.js'
-import { errorBody, mutation, query, wire } from './helpers/http.js'
+import { errorBody, login, mutation, query, wire } from './helpers/http.js'
 import { serverPerTest } from './helpers/server.js'
 
 interface Reply {
@@ -82,11 +82,6 @@ const creds = (user: { username: string; password: string }, password = user.pas
 
 describe(`${TEST_BACKEND}: throttling over HTTP`, () => {
   const { start: serve, track } = serverPerTest()
-  async function tokenFor(server: TestServer, user: { username: string; password: string }) {
-    const res = await mutation(server.url, 'auth.login', creds(user))
-    expect(res.status).toBe(200)
-    return res.body.result.data.access as string
-  }
 
   it('refuses an anonymous address past THROTTLE_ANON with 429, Retry-After and DRF’s message', async () => {
     const server = await serve({ THROTTLE_ANON: '3/h' })
@@ -106,7 +101,7 @@ describe(`${TEST_BACKEND}: throttling over HTTP`, () => {
   it('counts authenticated callers per user at THROTTLE_USER, apart from other users', async () => {
     const server = await serve({ THROTTLE_USER: '3/h' })
     const [alice, bob] = [await server.createUser(), await server.createUser()]
-    const [a, b] = [await tokenFor(server, alice), await tokenFor(server, bob)]
+    const [a, b] = [(await login(server.url, alice)).access, (await login(server.url, bob)).access]
     for (let i = 0; i < 3; i += 1) expect((await query(server.url, 'auth.me', { token: a })).status).toBe(200)
     const refused = await query(server.url, 'auth.me', { token: a })
     expect(refused.status).toBe(429)
