@@ -10,13 +10,13 @@ import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
 import { createAuthService } from '@gatehouse/auth'
 import { createDb } from '@gatehouse/db'
 import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { startApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { createHttpServer } from '../src/http/server.js'
-import { startTestServer } from '../src/testing.js'
+import { bearer, restClient } from './helpers/rest.js'
+import { sharedServer } from './helpers/server.js'
 
 const KEY = /^[0-9a-f]{24}\.[0-9a-f]{64}$/
 /** DRF's authtoken key: what obtain_auth_token answers. */
@@ -24,61 +24,21 @@ const DRF_KEY = /^[0-9a-f]{40}$/
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const BEARER = 'Bearer realm="api"'
 
-interface Answer {
-  status: number
-  headers: Headers
-  text: string
-  json: any
-}
-
-let base: string
-
-async function api(
-  method: string,
-  path: string,
-  opts: { json?: unknown; body?: string; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const jsonHeaders: Record<string, string> = opts.json === undefined ? {} : { 'content-type': 'application/json' }
-  const res = await fetch(`${base}${path}`, {
-    method,
-    body: opts.json === undefined ? opts.body : JSON.stringify(opts.json),
-    headers: { ...jsonHeaders, ...opts.headers },
-    redirect: 'manual',
-  })
-  const text = await res.text()
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, headers: res.headers, text, json }
-}
-
-const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` })
 const form = (fields: Record<string, string>) => ({
   body: new URLSearchParams(fields).toString(),
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
 })
 
 describe(`${TEST_BACKEND}: REST facade, Gatehouse's routes`, () => {
-  let server: TestServer
+  const server = sharedServer()
+  const { api, accessOf } = restClient(() => server.url)
   let alice: { id: number; username: string; password: string }
   let root: { id: number; username: string; password: string }
 
   beforeAll(async () => {
-    server = await startTestServer()
-    base = server.url
     alice = await server.createUser()
     root = await server.createUser({ isSuperuser: true })
   })
-  afterAll(() => server.close())
-
-  async function accessOf(user: { username: string; password: string }): Promise<string> {
-    const res = await api('POST', '/api/token/', { json: { username: user.username, password: user.password } })
-    expect(res.status).toBe(200)
-    return res.json.access
-  }
 
   describe('simplejwt’s and DRF’s stock views', () => {
     it('token/: {refresh, access} in simplejwt’s order, its 401 and field errors', async () => {
@@ -223,9 +183,9 @@ describe(`${TEST_BACKEND}: REST facade, Gatehouse's routes`, () => {
       const list = await api('GET', '/api/sessions/', { headers: { cookie } })
       expect(list.status).toBe(200)
       expect(list.json).toEqual([expect.objectContaining({ current: true, user_agent: expect.any(String) })])
-      const forged = await api('POST', '/api/sessions/revoke-others/', { headers: { cookie, origin: base } })
+      const forged = await api('POST', '/api/sessions/revoke-others/', { headers: { cookie, origin: server.url } })
       expect([forged.status, forged.text]).toEqual([403, '{"detail":"CSRF Failed: CSRF token missing."}'])
-      const csrf = { cookie, origin: base, 'x-csrftoken': jar.csrftoken as string }
+      const csrf = { cookie, origin: server.url, 'x-csrftoken': jar.csrftoken as string }
       const others = await api('POST', '/api/sessions/revoke-others/', { headers: csrf })
       expect([others.status, others.text]).toEqual([200, '{"detail":"Sessions revoked.","revoked":0}'])
       const logout = await api('POST', '/api/session/logout/', { headers: csrf })
@@ -273,7 +233,7 @@ describe(`${TEST_BACKEND}: REST facade, Gatehouse's routes`, () => {
       const page = await api('GET', '/api/articles/?limit=1', { headers: auth })
       expect(page.json.results.map((a: { id: number }) => a.id)).toEqual([second.json.id])
       expect(page.json.previous).toBeNull()
-      expect(page.json.next).toBe(`${base}/api/articles/?limit=1&cursor=${second.json.id}`)
+      expect(page.json.next).toBe(`${server.url}/api/articles/?limit=1&cursor=${second.json.id}`)
       const next = await api(
         'GET',
         new URL(page.json.next as string).pathname + new URL(page.json.next as string).search,
@@ -409,6 +369,10 @@ describe(`${TEST_BACKEND}: REST facade, Gatehouse's routes`, () => {
 })
 
 describe(`${TEST_BACKEND}: REST facade, outages, bugs and AUTH_SCHEMES`, () => {
+  /** Each test's own server. */
+  let base: string
+  const { api } = restClient(() => base)
+
   it('answers 503 when the database is down, in DRF’s shape', async () => {
     const db = await createDb({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none' })
     const config = loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(32), PASSWORD_HASH_COST: '4' })

@@ -5,10 +5,12 @@
  * facade answers instead.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
+import type { Answer } from './helpers/rest.js'
+import { bearer, restClient, token } from './helpers/rest.js'
+import { sharedServer } from './helpers/server.js'
 
 const START = new Date('2026-05-01T12:00:00Z')
 let now = START
@@ -25,40 +27,6 @@ const REQUIRED_BOTH = '{"username":["This field is required."],"password":["This
 const tokenNotValid = (message: string) =>
   `{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"${message}"}]}`
 
-interface Answer {
-  status: number
-  headers: Headers
-  text: string
-  json: any
-}
-
-let base: string
-
-async function api(
-  method: string,
-  path: string,
-  opts: { json?: unknown; body?: string | FormData; headers?: Record<string, string>; redirect?: RequestRedirect } = {},
-): Promise<Answer> {
-  const jsonHeaders: Record<string, string> = opts.json === undefined ? {} : { 'content-type': 'application/json' }
-  const res = await fetch(`${base}${path}`, {
-    method,
-    body: opts.json === undefined ? opts.body : JSON.stringify(opts.json),
-    headers: { ...jsonHeaders, ...opts.headers },
-    redirect: opts.redirect ?? 'manual',
-  })
-  const text = await res.text()
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, headers: res.headers, text, json }
-}
-
-const token = (key: string) => ({ authorization: `Token ${key}` })
-const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` })
-
 /** The headers every DRF view answer carries (section 1). */
 function expectDrfHeaders(res: Answer, allow: string, vary = 'Accept') {
   expect(res.headers.get('content-type')).toBe('application/json')
@@ -71,7 +39,8 @@ function expectDrfHeaders(res: Answer, allow: string, vary = 'Accept') {
 }
 
 describe(`${TEST_BACKEND}: REST facade, the seed's wire contract`, () => {
-  let server: TestServer
+  const server = sharedServer({}, { clock })
+  const { api, keyOf, pairOf } = restClient(() => server.url)
   let plain: { id: number; username: string; password: string }
   let admin: { id: number; username: string; password: string }
   let superuser: { id: number; username: string; password: string }
@@ -79,29 +48,12 @@ describe(`${TEST_BACKEND}: REST facade, the seed's wire contract`, () => {
   let hr: { id: number; username: string; password: string }
 
   beforeAll(async () => {
-    server = await startTestServer({}, { clock })
-    base = server.url
     plain = await server.createUser()
     admin = await server.createUser({ groups: ['Admin'] })
     superuser = await server.createUser({ isSuperuser: true })
     manager = await server.createUser({ groups: ['Manager'] })
     hr = await server.createUser({ groups: ['HR'] })
   })
-  afterAll(() => server.close())
-
-  async function keyOf(user: { username: string; password: string }): Promise<string> {
-    const res = await api('POST', '/api/token-auth/login/', {
-      json: { username: user.username, password: user.password },
-    })
-    expect(res.status).toBe(200)
-    return res.json.token
-  }
-
-  async function pairOf(user: { username: string; password: string }): Promise<{ access: string; refresh: string }> {
-    const res = await api('POST', '/api/login/', { json: { username: user.username, password: user.password } })
-    expect(res.status).toBe(200)
-    return res.json
-  }
 
   describe('section 1: headers', () => {
     it('answers compact JSON without charset, with Allow, Vary and the security headers; no cookie on code-1', async () => {
@@ -615,9 +567,9 @@ describe(`${TEST_BACKEND}: REST facade, the seed's wire contract`, () => {
       const login = await api('POST', '/api/login/', { json: { username: plain.username, password: plain.password } })
       const csrf = /csrftoken=([0-9a-f]+)/.exec(login.headers.getSetCookie().join('\n'))?.[1] ?? ''
       const cookie = `refresh=${login.json.refresh}; csrftoken=${csrf}`
-      const forged = await api('POST', '/api/token/refresh/', { headers: { cookie, origin: base } })
+      const forged = await api('POST', '/api/token/refresh/', { headers: { cookie, origin: server.url } })
       expect([forged.status, forged.text]).toEqual([403, '{"detail":"CSRF Failed: CSRF token missing."}'])
-      const csrfHeaders = { cookie, origin: base, 'x-csrftoken': csrf }
+      const csrfHeaders = { cookie, origin: server.url, 'x-csrftoken': csrf }
       const rotated = await api('POST', '/api/token/refresh/', { headers: csrfHeaders })
       expect(rotated.status).toBe(200)
       expect(rotated.headers.getSetCookie().map((line) => line.split('=', 1)[0])).toEqual([
@@ -743,7 +695,7 @@ describe(`${TEST_BACKEND}: REST facade, the seed's wire contract`, () => {
           controller.close()
         },
       })
-      const streamed = await fetch(`${base}/api/register/`, {
+      const streamed = await fetch(`${server.url}/api/register/`, {
         method: 'POST',
         body: stream,
         headers: { 'content-type': 'application/json' },
@@ -760,7 +712,7 @@ describe(`${TEST_BACKEND}: REST facade, the seed's wire contract`, () => {
 describe(`${TEST_BACKEND}: REST facade, throttling`, () => {
   it('answers 429 with Retry-After and DRF’s message', async () => {
     await using server = await startTestServer({ THROTTLE_RATES: 'register=1/h' })
-    base = server.url
+    const { api } = restClient(() => server.url)
     expect((await api('POST', '/api/register/', { json: { username: 'first', password: PASSWORD } })).status).toBe(201)
     const res = await api('POST', '/api/register/', { json: { username: 'second', password: PASSWORD } })
     expect(res.status).toBe(429)
