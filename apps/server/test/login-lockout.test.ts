@@ -7,10 +7,9 @@
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import { createOAuthClient } from '../src/oauth/clients.js'
 import type { TestServer } from '../src/testing.js'
 import { wire } from './helpers/http.js'
-import { ALL_GRANTS, authorizeUrl, Browser, csrfOf, FORM, formAction, pkce, REDIRECT } from './helpers/oauth.js'
+import { authorizeUrl, Browser, csrfOf, FORM, formAction, pkce, REDIRECT, registerClient } from './helpers/oauth.js'
 import { sharedServer } from './helpers/server.js'
 
 const delays: number[] = []
@@ -64,12 +63,13 @@ describe(`${TEST_BACKEND}: a named user cannot be locked out`, () => {
   let n = 0
 
   beforeAll(async () => {
-    const created = await createOAuthClient(
-      server.db,
-      { name: 'Web', grants: ['authorization_code'], redirectUris: [REDIRECT], scopes: 'openid' },
-      ALL_GRANTS,
-    )
-    clientId = created.client.clientId
+    const created = await registerClient(server.db, {
+      name: 'Web',
+      grants: ['authorization_code'],
+      redirectUris: [REDIRECT],
+      scopes: 'openid',
+    })
+    clientId = created.clientId
   })
 
   for (const [name, signIn, ok] of PATHS) {

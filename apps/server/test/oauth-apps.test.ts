@@ -6,12 +6,9 @@
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import { createOAuthClient } from '../src/oauth/clients.js'
 import { errorBody, login, mutation, query } from './helpers/http.js'
-import { authorize, basic, Browser, pkce, tokenRequest } from './helpers/oauth.js'
+import { authorize, basic, Browser, pkce, REDIRECT, registerClient, tokenRequest } from './helpers/oauth.js'
 import { sharedServer } from './helpers/server.js'
-
-const REDIRECT = 'https://app.example.com/callback'
 
 interface User {
   id: number
@@ -36,7 +33,7 @@ describe(`${TEST_BACKEND}: the apps a user authorised`, () => {
       ['notes', 'Notes'],
       ['calendar', 'Calendar'],
     ] as const) {
-      const created = await createOAuthClient(
+      clients[key] = await registerClient(
         server.db,
         {
           name,
@@ -46,7 +43,6 @@ describe(`${TEST_BACKEND}: the apps a user authorised`, () => {
         },
         server.config.oauthGrants,
       )
-      clients[key] = { clientId: created.client.clientId, secret: created.clientSecret ?? '' }
     }
   })
 

@@ -19,8 +19,8 @@ import { chromium } from 'playwright-core'
 import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { createOAuthClient } from '../src/oauth/clients.js'
 import { login, query } from './helpers/http.js'
+import { registerClient } from './helpers/oauth.js'
 import { sharedServer } from './helpers/server.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -92,7 +92,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
         scopes: 'openid read',
       }))
       appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`
-      const created = await createOAuthClient(
+      const created = await registerClient(
         server.db,
         {
           name: 'Notes SPA',
@@ -103,7 +103,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
         },
         server.config.oauthGrants,
       )
-      clientId = created.client.clientId
+      clientId = created.clientId
       alice = await server.createUser({ username: 'alice' })
       browser = await chromium.launch({ executablePath: CHROMIUM })
     })

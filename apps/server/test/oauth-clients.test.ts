@@ -7,12 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { newClientId } from '../src/oauth/clients.js'
 import { errorBody, loginAs, mutation, query, ROOT } from './helpers/http.js'
-import { basic, tokenRequest } from './helpers/oauth.js'
+import { basic, REDIRECT, tokenRequest } from './helpers/oauth.js'
 import type { ProcessStore } from './helpers/process.js'
 import { createProcessStore, runCli, startServerProcess } from './helpers/process.js'
 import { sharedServer } from './helpers/server.js'
-
-const REDIRECT = 'https://app.example.com/callback'
 
 describe(`${TEST_BACKEND}: admin.oauthClients over HTTP`, () => {
   const server = sharedServer()

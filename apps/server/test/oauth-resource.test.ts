@@ -11,10 +11,9 @@ import { beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
 import { OAUTH_NOT_ALLOWED } from '../src/middleware/oauth.js'
-import { createOAuthClient } from '../src/oauth/clients.js'
 import { startTestServer } from '../src/testing.js'
 import { errorBody, login, mutation, query, wire } from './helpers/http.js'
-import { basic, tokenRequest } from './helpers/oauth.js'
+import { basic, registerClient, tokenRequest } from './helpers/oauth.js'
 import { createProcessStore, runCli, startServerProcess } from './helpers/process.js'
 import { sharedServer } from './helpers/server.js'
 
@@ -85,7 +84,7 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
     alice = await server.createUser({ username: 'alice' })
     bob = await server.createUser({ username: 'bob' })
     const offered = server.config.oauthGrants
-    const created = await createOAuthClient(
+    const created = await registerClient(
       server.db,
       {
         name: 'Web app',
@@ -95,16 +94,16 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
       },
       offered,
     )
-    app = { clientId: created.client.clientId }
-    const svc = await createOAuthClient(
+    app = { clientId: created.clientId }
+    const svc = await registerClient(
       server.db,
       { name: 'Billing', grants: ['client_credentials'], scopes: 'read write' },
       offered,
     )
     service = {
-      clientId: svc.client.clientId,
-      clientSecret: svc.clientSecret ?? '',
-      user: svc.client.serviceUser as Principal,
+      clientId: svc.clientId,
+      clientSecret: svc.secret,
+      user: svc.serviceUser as Principal,
     }
   })
 
@@ -280,14 +279,14 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
     const res = await query(server.url, 'content.scoped', { token })
     expect([res.status, res.body.error.data.reason]).toEqual([401, 'USER_INACTIVE'])
 
-    const gone = await createOAuthClient(
+    const gone = await registerClient(
       server.db,
       { name: 'Gone', grants: ['client_credentials'], scopes: 'read' },
       server.config.oauthGrants,
     )
-    const goneToken = await issue(server, { clientId: gone.client.clientId, scope: 'read' })
+    const goneToken = await issue(server, { clientId: gone.clientId, scope: 'read' })
     expect((await query(server.url, 'content.scoped', { token: goneToken })).status).toBe(200)
-    await server.db.deleteFrom('oauth_clients').where('id', '=', gone.client.clientId).execute()
+    await server.db.deleteFrom('oauth_clients').where('id', '=', gone.clientId).execute()
     const after = await query(server.url, 'content.scoped', { token: goneToken })
     expect(after.status).toBe(401)
   })
@@ -304,7 +303,7 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
 
   it('under JWT_ALGORITHM=HS256 OAuth tokens are verified with the OAuth server own EdDSA keys', async () => {
     await using hs = await startTestServer({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(40) })
-    const created = await createOAuthClient(
+    const created = await registerClient(
       hs.db,
       { name: 'HS', grants: ['client_credentials'], scopes: 'read' },
       hs.config.oauthGrants,
@@ -313,7 +312,7 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${created.client.clientId}:${created.clientSecret ?? ''}`).toString('base64')}`,
+        authorization: `Basic ${Buffer.from(`${created.clientId}:${created.secret}`).toString('base64')}`,
       },
       body: 'grant_type=client_credentials&scope=read',
     })
@@ -324,7 +323,7 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
       typ: 'at+jwt',
     })
     const scoped = await query(hs.url, 'content.scoped', { token })
-    expect(scoped.body.result.data.username).toBe(`client:${created.client.clientId}`)
+    expect(scoped.body.result.data.username).toBe(`client:${created.clientId}`)
     // and an HS256 token of ours is still ours only
     const user = await hs.createUser()
     const { access } = await login(hs.url, user)
