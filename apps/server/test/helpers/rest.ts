@@ -23,6 +23,30 @@ export interface RestOptions {
 
 export type RestCall = (method: string, path: string, opts?: RestOptions) => Promise<Answer>
 
+/** The seed's answers, byte for byte (../shared/reference/drf-wire.md). */
+export const NOT_PROVIDED = '{"detail":"Authentication credentials were not provided."}'
+export const FORBIDDEN = '{"detail":"You do not have permission to perform this action."}'
+export const REQUIRED_BOTH = '{"username":["This field is required."],"password":["This field is required."]}'
+export const tokenNotValid = (message: string) =>
+  `{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"${message}"}]}`
+/** code-2's challenge; code-1's is `Token`. */
+export const BEARER = 'Bearer realm="api"'
+/** A DRF authtoken key, as code-1 and obtain_auth_token answer it. */
+export const DRF_KEY = /^[0-9a-f]{40}$/
+export const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/
+export const PASSWORD = 'Tr1cky-passphrase'
+
+/** The headers every DRF view answer carries (section 1). */
+export function expectDrfHeaders(res: Answer, allow: string, vary = 'Accept') {
+  expect(res.headers.get('content-type')).toBe('application/json')
+  expect(res.headers.get('allow')).toBe(allow)
+  expect(res.headers.get('vary')).toBe(vary)
+  expect(res.headers.get('x-frame-options')).toBe('DENY')
+  expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+  expect(res.headers.get('referrer-policy')).toBe('same-origin')
+  expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength(res.text)))
+}
+
 export const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` })
 /** DRF's TokenAuthentication header. */
 export const token = (key: string) => ({ authorization: `Token ${key}` })
