@@ -130,3 +130,20 @@ export function oauthTestbed(o: TestbedOptions) {
       }),
   }
 }
+
+/**
+ * The testbed the oauth-provider-* files share: clients with every scope a grant test asks for
+ * (a web client whose name needs escaping on the consent page), alice with an email for the ID
+ * token, and a rotated key that signs at once (key activation has its own tests: keys.test.ts).
+ */
+export function providerTestbed() {
+  return oauthTestbed({
+    env: { KEY_ACTIVATION_DELAY: '0' },
+    clients: {
+      service: { name: 'Billing service', scopes: 'read write' },
+      web: { name: 'Web <App>', scopes: 'openid profile email read write' },
+      spa: { name: 'Single page app', scopes: 'openid profile read' },
+    },
+    email: 'alice@example.com',
+  })
+}
