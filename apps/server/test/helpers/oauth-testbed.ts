@@ -22,9 +22,17 @@ import { sharedServer } from './server.js'
 export interface TestbedOptions {
   /** The server's settings beyond the test defaults. */
   env?: Record<string, string>
-  clients: { service: ClientSpec; web: ClientSpec; spa: ClientSpec }
+  /** @default DEFAULT_CLIENTS */
+  clients?: { service: ClientSpec; web: ClientSpec; spa: ClientSpec }
   /** alice's email, written to her row (createUser makes users without one). */
   email?: string
+}
+
+/** A service that reads and writes, a web app with OpenID and both, and a single-page app that reads. */
+export const DEFAULT_CLIENTS = {
+  service: { name: 'Billing', scopes: 'read write' },
+  web: { name: 'Web', scopes: 'openid profile read write' },
+  spa: { name: 'SPA', scopes: 'openid read' },
 }
 
 /**
@@ -35,7 +43,7 @@ export interface TestbedOptions {
  * const t = oauthTestbed({ clients: { service: { name: 'Billing', scopes: 'read' }, … } })
  * it('…', async () => { expect((await t.introspect(await t.serviceToken())).body.active).toBe(true) })
  */
-export function oauthTestbed(o: TestbedOptions) {
+export function oauthTestbed(o: TestbedOptions = {}) {
   const server = sharedServer(o.env)
   const service = { clientId: '', secret: '', serviceUser: null as { id: number; username: string } | null }
   const web = { clientId: '', secret: '' }
@@ -44,7 +52,7 @@ export function oauthTestbed(o: TestbedOptions) {
   const api = { clientId: '', secret: '' }
   const alice = { id: 0, username: '', password: '' }
   beforeAll(async () => {
-    const clients = await createTestClients(server.db, o.clients)
+    const clients = await createTestClients(server.db, o.clients ?? DEFAULT_CLIENTS)
     Object.assign(service, clients.service)
     Object.assign(web, clients.web)
     Object.assign(spa, clients.spa)
