@@ -8,18 +8,15 @@ import { describe, expect, it } from 'vitest'
 import type { CookieClient } from './helpers/cookies.js'
 import { parseSetCookie, setCookieLines } from './helpers/cookies.js'
 import { errorBody, query, wire } from './helpers/http.js'
-import { sharedServer } from './helpers/server.js'
-import { SESSION_CLEARED, csrfRefused, sessionLogin } from './helpers/session.js'
+import { csrfRefused, SESSION_AGE, SESSION_CLEARED, sessionLogin, sessionServer, TRUSTED } from './helpers/session.js'
 
 const START = new Date('2026-05-01T12:00:00Z')
 let now = START
 const clock = () => now
 const later = (seconds: number) => new Date(START.getTime() + seconds * 1000)
-const AGE = 3600
-const TRUSTED = 'https://app.example.com'
 
 describe(`${TEST_BACKEND}: sessions over HTTP: the cookie`, () => {
-  const server = sharedServer({ SESSION_COOKIE_AGE: '1h', CSRF_TRUSTED_ORIGINS: TRUSTED }, { clock })
+  const server = sessionServer(clock)
 
   describe('authentication by the cookie', () => {
     it('lets a GET through without any CSRF header, and names the user', async () => {
@@ -127,9 +124,9 @@ describe(`${TEST_BACKEND}: sessions over HTTP: the cookie`, () => {
     it('expires a session unused for SESSION_COOKIE_AGE', async () => {
       now = START
       const { client } = await sessionLogin(server)
-      now = later(AGE - 1)
+      now = later(SESSION_AGE - 1)
       expect((await client.query('auth.me')).status).toBe(200)
-      now = later(AGE * 2)
+      now = later(SESSION_AGE * 2)
       const res = await client.query('auth.me')
       expect(res.status).toBe(401)
       expect(res.body.error.data.reason).toBe('SESSION_INVALID')
@@ -147,7 +144,10 @@ describe(`${TEST_BACKEND}: sessions over HTTP: the cookie`, () => {
       now = later(30)
       const quiet = await client.query('auth.me')
       expect(setCookieLines(quiet)).toEqual([])
-      expect(await item()).toMatchObject({ lastUsedAt: START.toISOString(), expiresAt: later(AGE).toISOString() })
+      expect(await item()).toMatchObject({
+        lastUsedAt: START.toISOString(),
+        expiresAt: later(SESSION_AGE).toISOString(),
+      })
 
       now = later(61)
       const slid = await client.query('auth.me')
@@ -156,7 +156,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP: the cookie`, () => {
       ])
       expect(await item()).toMatchObject({
         lastUsedAt: later(61).toISOString(),
-        expiresAt: later(61 + AGE).toISOString(),
+        expiresAt: later(61 + SESSION_AGE).toISOString(),
       })
 
       now = later(100)
@@ -164,7 +164,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP: the cookie`, () => {
       expect(await item()).toMatchObject({ lastUsedAt: later(61).toISOString() })
 
       // Past the first expiry because it was used.
-      now = later(AGE + 30)
+      now = later(SESSION_AGE + 30)
       expect((await client.query('auth.me')).status).toBe(200)
     })
 

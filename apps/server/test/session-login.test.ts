@@ -9,17 +9,15 @@ import { describe, expect, it } from 'vitest'
 import { CookieClient, parseSetCookie, setCookieLines } from './helpers/cookies.js'
 import { errorBody, login, mutation, query } from './helpers/http.js'
 import { sharedServer } from './helpers/server.js'
-import { csrfRefused, sessionIdOf, sessionLogin } from './helpers/session.js'
+import { csrfRefused, SESSION_AGE, sessionIdOf, sessionLogin, sessionServer, TRUSTED } from './helpers/session.js'
 
 const START = new Date('2026-05-01T12:00:00Z')
 let now = START
 const clock = () => now
 const later = (seconds: number) => new Date(START.getTime() + seconds * 1000)
-const AGE = 3600
-const TRUSTED = 'https://app.example.com'
 
 describe(`${TEST_BACKEND}: sessions over HTTP: signing in`, () => {
-  const server = sharedServer({ SESSION_COOKIE_AGE: '1h', CSRF_TRUSTED_ORIGINS: TRUSTED }, { clock })
+  const server = sessionServer(clock)
 
   describe('auth.session.login', () => {
     it('answers {user} and sets sessionid and csrftoken with Django’s attributes', async () => {
@@ -97,7 +95,7 @@ describe(`${TEST_BACKEND}: sessions over HTTP: signing in`, () => {
         id: sessionIdOf(client),
         createdAt: START.toISOString(),
         lastUsedAt: START.toISOString(),
-        expiresAt: later(AGE).toISOString(),
+        expiresAt: later(SESSION_AGE).toISOString(),
         address: '127.0.0.1',
         userAgent: 'SessionTest/1.0',
         current: true,

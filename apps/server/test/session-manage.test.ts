@@ -7,16 +7,14 @@ import { describe, expect, it } from 'vitest'
 
 import { setCookieLines } from './helpers/cookies.js'
 import { errorBody, login, query, wire } from './helpers/http.js'
-import { sharedServer } from './helpers/server.js'
-import { SESSION_CLEARED, sessionIdOf, sessionLogin } from './helpers/session.js'
+import { SESSION_CLEARED, sessionIdOf, sessionLogin, sessionServer } from './helpers/session.js'
 
 const START = new Date('2026-05-01T12:00:00Z')
 let now = START
 const clock = () => now
-const TRUSTED = 'https://app.example.com'
 
 describe(`${TEST_BACKEND}: sessions over HTTP: list, revoke and logout`, () => {
-  const server = sharedServer({ SESSION_COOKIE_AGE: '1h', CSRF_TRUSTED_ORIGINS: TRUSTED }, { clock })
+  const server = sessionServer(clock)
 
   describe('list, revoke, revokeOthers, logout', () => {
     it('lists the caller’s live sessions, marking the current one', async () => {

@@ -7,6 +7,16 @@ import { expect } from 'vitest'
 import type { TestServer } from '../../src/testing.js'
 import { CookieClient } from './cookies.js'
 import { errorBody } from './http.js'
+import { sharedServer } from './server.js'
+
+/** An origin CSRF trusts besides the server's own (CSRF_TRUSTED_ORIGINS). */
+export const TRUSTED = 'https://app.example.com'
+/** How long a session lives unused on the session tests' server (SESSION_COOKIE_AGE), in seconds. */
+export const SESSION_AGE = 3600
+
+/** The server a session test file shares: sessions of SESSION_AGE, TRUSTED trusted, the file's clock. */
+export const sessionServer = (clock: () => Date) =>
+  sharedServer({ SESSION_COOKIE_AGE: '1h', CSRF_TRUSTED_ORIGINS: TRUSTED }, { clock })
 
 /** The Set-Cookie line that ends a session cookie (Django's delete_cookie). */
 export const SESSION_CLEARED =
