@@ -3,20 +3,14 @@
  * caller (me/, logout-all/), API tokens and sessions, in DRF's style (snake_case, 201/204); plus
  * the outage, bug and AUTH_SCHEMES cases of the facade itself.
  */
-import type { AddressInfo } from 'node:net'
-
 import type { Authenticator } from '@gatehouse/auth'
-import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
-import { createAuthService } from '@gatehouse/auth'
-import { createDb } from '@gatehouse/db'
 import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 
 import { startApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { createHttpServer } from '../src/http/server.js'
 import { bearer, BEARER, DRF_KEY, restClient } from './helpers/rest.js'
-import { sharedServer } from './helpers/server.js'
+import { downDatabaseServer, sharedServer } from './helpers/server.js'
 
 const KEY = /^[0-9a-f]{24}\.[0-9a-f]{64}$/
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
@@ -209,25 +203,11 @@ describe(`${TEST_BACKEND}: REST facade, outages, bugs and AUTH_SCHEMES`, () => {
   const { api } = restClient(() => base)
 
   it('answers 503 when the database is down, in DRF’s shape', async () => {
-    const db = await createDb({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none' })
-    const config = loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(32), PASSWORD_HASH_COST: '4' })
-    const auth = await createAuthService({
-      secretKey: TEST_SECRET_KEY,
-      db,
-      jwt: { algorithm: 'HS256', secret: config.jwtSecret },
-    })
-    const errors: unknown[] = []
-    const server = createHttpServer({ auth, config, onError: (e) => errors.push(e) })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    try {
-      const res = await api('POST', '/api/login/', { json: { username: 'a', password: 'b' } })
-      expect([res.status, res.text]).toEqual([503, '{"detail":"The database is unavailable; try again later."}'])
-      expect(errors).toEqual([])
-    } finally {
-      await new Promise((r) => server.close(r))
-      await db.destroy()
-    }
+    await using down = await downDatabaseServer()
+    base = down.url
+    const res = await api('POST', '/api/login/', { json: { username: 'a', password: 'b' } })
+    expect([res.status, res.text]).toEqual([503, '{"detail":"The database is unavailable; try again later."}'])
+    expect(down.errors).toEqual([])
   })
 
   it('answers a bug with DRF’s 500 body and reports it; a seed view whose scheme is off still names it', async () => {

@@ -3,8 +3,15 @@
  * start/close boilerplate again: one server a whole file (or describe block) shares, or servers
  * each test starts with its own settings.
  */
+import type { AddressInfo } from 'node:net'
+
+import { createAuthService } from '@gatehouse/auth'
+import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
+import { createDb } from '@gatehouse/db'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 
+import { loadConfig } from '../../src/config.js'
+import { createHttpServer } from '../../src/http/server.js'
 import type { TestServer } from '../../src/testing.js'
 import { startTestServer } from '../../src/testing.js'
 
@@ -52,4 +59,30 @@ export function serverPerTest() {
     return server
   }
   return { start, track }
+}
+
+/**
+ * An HTTP server whose database is down: port 1 refuses connections, so the pool fails the way
+ * a stopped Postgres does. Its URL, the errors it reported as unexpected, and a dispose that
+ * closes it (`await using`).
+ */
+export async function downDatabaseServer() {
+  const db = await createDb({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none' })
+  const config = loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(32), PASSWORD_HASH_COST: '4' })
+  const auth = await createAuthService({
+    secretKey: TEST_SECRET_KEY,
+    db,
+    jwt: { algorithm: 'HS256', secret: config.jwtSecret },
+  })
+  const errors: unknown[] = []
+  const server = createHttpServer({ auth, config, onError: (e) => errors.push(e) })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    errors,
+    async [Symbol.asyncDispose]() {
+      await new Promise((r) => server.close(r))
+      await db.destroy()
+    },
+  }
 }
