@@ -7,11 +7,10 @@
  * Taking away (removing from a group, revoking, deactivating) needs only the model permission.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
-import { errorBody, login, mutation, query } from './helpers/http.js'
+import { errorBody, login, loginAs, mutation, query, ROOT } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 const SELF = 'You cannot change your own account here.'
 const SUPERUSER = 'Only a superuser can change a superuser.'
@@ -26,19 +25,15 @@ const refused = (path: string, message: string) =>
   errorBody({ message, code: 'FORBIDDEN', httpStatus: 403, path, reason: 'NOT_PERMITTED' })
 
 describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
-  let server: TestServer
-  let base: string
+  const server = sharedServer()
   let root: string
   let rootId: number
   let n = 0
   beforeAll(async () => {
-    server = await startTestServer()
-    base = server.url
-    const r = await server.createUser({ isSuperuser: true, isStaff: true })
+    const r = await loginAs(server, ROOT)
     rootId = r.id
-    root = (await login(base, r)).access
+    root = r.access
   })
-  afterAll(() => server.close())
 
   const unique = (prefix: string) => `${prefix}${process.pid}x${++n}`
 
@@ -46,7 +41,8 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
   async function group(...codenames: string[]) {
     const name = unique('G')
     await server.auth.createGroup(name)
-    for (const codename of codenames) await mutation(base, 'admin.permissions.grant', { group: name, codename }, root)
+    for (const codename of codenames)
+      await mutation(server.url, 'admin.permissions.grant', { group: name, codename }, root)
     return name
   }
 
@@ -54,21 +50,21 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
   async function person(opts: { perms?: string[]; groups?: string[]; isStaff?: boolean; isSuperuser?: boolean } = {}) {
     const u = await server.createUser({ groups: opts.groups, isStaff: opts.isStaff, isSuperuser: opts.isSuperuser })
     for (const codename of opts.perms ?? []) {
-      await mutation(base, 'admin.permissions.grant', { username: u.username, codename }, root)
+      await mutation(server.url, 'admin.permissions.grant', { username: u.username, codename }, root)
     }
-    return { ...u, access: (await login(base, u)).access }
+    return { ...u, access: (await login(server.url, u)).access }
   }
 
   const userOf = async (id: number) =>
-    (await query(base, 'admin.users.get', { input: { id }, token: root })).body.result.data.user
+    (await query(server.url, 'admin.users.get', { input: { id }, token: root })).body.result.data.user
   const effective = async (token: string) =>
-    (await query(base, 'auth.me', { token })).body.result.data.permissions as string[]
+    (await query(server.url, 'auth.me', { token })).body.result.data.permissions as string[]
 
   it('attack (a): a change_user holder cannot put himself in Admin', async () => {
     const managers = await group('change_user')
     const mallory = await person({ groups: [managers] })
     const res = await mutation(
-      base,
+      server.url,
       'admin.users.setGroups',
       { id: mallory.id, groups: [managers, 'Admin'] },
       mallory.access,
@@ -76,13 +72,18 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
     expect(res.body).toEqual(refused('admin.users.setGroups', SELF))
     expect(res.status).toBe(403)
     expect((await userOf(mallory.id)).groups).toEqual([managers])
-    expect((await query(base, 'content.admin', { token: mallory.access })).status).toBe(403)
+    expect((await query(server.url, 'content.admin', { token: mallory.access })).status).toBe(403)
   })
 
   it('attack (a): nor an accomplice, since he is not in Admin himself', async () => {
     const mallory = await person({ perms: ['change_user'] })
     const accomplice = await person()
-    const res = await mutation(base, 'admin.users.setGroups', { id: accomplice.id, groups: ['Admin'] }, mallory.access)
+    const res = await mutation(
+      server.url,
+      'admin.users.setGroups',
+      { id: accomplice.id, groups: ['Admin'] },
+      mallory.access,
+    )
     expect([res.status, res.body]).toEqual([403, refused('admin.users.setGroups', notMember('Admin'))])
     expect((await userOf(accomplice.id)).groups).toEqual([])
   })
@@ -90,10 +91,15 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
   it('attack (b): joining a group that holds change_permission, then granting himself more, fails at the first step', async () => {
     const mallory = await person({ perms: ['change_user'] })
     const granters = await group('change_permission')
-    const join = await mutation(base, 'admin.users.setGroups', { id: mallory.id, groups: [granters] }, mallory.access)
+    const join = await mutation(
+      server.url,
+      'admin.users.setGroups',
+      { id: mallory.id, groups: [granters] },
+      mallory.access,
+    )
     expect([join.status, join.body]).toEqual([403, refused('admin.users.setGroups', SELF)])
     const grant = await mutation(
-      base,
+      server.url,
       'admin.permissions.grant',
       { username: mallory.username, codename: 'delete_user' },
       mallory.access,
@@ -105,14 +111,14 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
   it('attack (b): even holding change_permission, nobody grants himself anything', async () => {
     const mallory = await person({ perms: ['change_permission', 'delete_user'] })
     const res = await mutation(
-      base,
+      server.url,
       'admin.permissions.grant',
       { username: mallory.username, codename: 'delete_user' },
       mallory.access,
     )
     expect([res.status, res.body]).toEqual([403, refused('admin.permissions.grant', SELF)])
     const revoke = await mutation(
-      base,
+      server.url,
       'admin.permissions.revoke',
       { username: mallory.username, codename: 'delete_user' },
       mallory.access,
@@ -131,18 +137,23 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
       ['admin.users.setGroups', { id: boss.id, groups: [] }],
     ] as const
     for (const [path, input] of calls) {
-      const res = await mutation(base, path, input, mallory.access)
+      const res = await mutation(server.url, path, input, mallory.access)
       expect([path, res.status, res.body]).toEqual([path, 403, refused(path, SUPERUSER)])
     }
     expect(await userOf(boss.id)).toMatchObject({ isActive: true, isStaff: true, email: '' })
-    expect((await query(base, 'auth.me', { token: boss.access })).status).toBe(200)
+    expect((await query(server.url, 'auth.me', { token: boss.access })).status).toBe(200)
   })
 
   it('attack (c): a change_permission holder cannot grant to or revoke from a superuser', async () => {
     const mallory = await person({ perms: ['change_permission', 'view_article'] })
     const boss = await person({ isSuperuser: true, perms: ['view_article'] })
     for (const path of ['admin.permissions.grant', 'admin.permissions.revoke'] as const) {
-      const res = await mutation(base, path, { username: boss.username, codename: 'view_article' }, mallory.access)
+      const res = await mutation(
+        server.url,
+        path,
+        { username: boss.username, codename: 'view_article' },
+        mallory.access,
+      )
       expect([res.status, res.body]).toEqual([403, refused(path, SUPERUSER)])
     }
   })
@@ -152,14 +163,14 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
     const accomplice = await person()
     const crew = await group()
     const direct = await mutation(
-      base,
+      server.url,
       'admin.permissions.grant',
       { username: accomplice.username, codename: 'delete_user' },
       mallory.access,
     )
     expect([direct.status, direct.body]).toEqual([403, refused('admin.permissions.grant', notHeld('delete_user'))])
     const viaGroup = await mutation(
-      base,
+      server.url,
       'admin.permissions.grant',
       { group: crew, codename: 'delete_user' },
       mallory.access,
@@ -172,7 +183,12 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
     const mallory = await person({ perms: ['change_user'] })
     const accomplice = await person()
     const powerful = await group('change_permission', 'delete_user')
-    const res = await mutation(base, 'admin.users.setGroups', { id: accomplice.id, groups: [powerful] }, mallory.access)
+    const res = await mutation(
+      server.url,
+      'admin.users.setGroups',
+      { id: accomplice.id, groups: [powerful] },
+      mallory.access,
+    )
     expect([res.status, res.body]).toEqual([403, refused('admin.users.setGroups', notMember(powerful))])
     expect(await effective(accomplice.access)).toEqual([])
   })
@@ -188,7 +204,7 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
       [{ id: accomplice.id, isStaff: true }, STAFF],
     ] as const
     for (const [input, message] of attempts) {
-      const res = await mutation(base, 'admin.users.update', input, mallory.access)
+      const res = await mutation(server.url, 'admin.users.update', input, mallory.access)
       expect([input, res.status, res.body]).toEqual([input, 403, refused('admin.users.update', message)])
     }
     expect(await userOf(accomplice.id)).toMatchObject({ isStaff: false, isSuperuser: false })
@@ -197,12 +213,12 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
 
   it('attack: deactivating himself or reactivating an account that holds more than he does', async () => {
     const mallory = await person({ perms: ['change_user'] })
-    const self = await mutation(base, 'admin.users.deactivate', { id: mallory.id }, mallory.access)
+    const self = await mutation(server.url, 'admin.users.deactivate', { id: mallory.id }, mallory.access)
     expect([self.status, self.body]).toEqual([403, refused('admin.users.deactivate', SELF)])
     // An account deactivated for a reason keeps its grants; bringing it back gives them back.
     const dormant = await person({ perms: ['change_permission'] })
-    await mutation(base, 'admin.users.deactivate', { id: dormant.id }, root)
-    const revive = await mutation(base, 'admin.users.activate', { id: dormant.id }, mallory.access)
+    await mutation(server.url, 'admin.users.deactivate', { id: dormant.id }, root)
+    const revive = await mutation(server.url, 'admin.users.activate', { id: dormant.id }, mallory.access)
     expect([revive.status, revive.body]).toEqual([403, refused('admin.users.activate', notHeld('change_permission'))])
     expect((await userOf(dormant.id)).isActive).toBe(false)
   })
@@ -210,8 +226,8 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
   it('attack: a group change acts on its members: not his own group, not a superuser’s', async () => {
     const mallory = await person({ perms: ['change_permission', 'delete_group', 'view_article'] })
     const mine = await group()
-    await mutation(base, 'admin.users.setGroups', { id: mallory.id, groups: [mine] }, root)
-    mallory.access = (await login(base, mallory)).access // the group change revoked the old token
+    await mutation(server.url, 'admin.users.setGroups', { id: mallory.id, groups: [mine] }, root)
+    mallory.access = (await login(server.url, mallory)).access // the group change revoked the old token
     const bosses = await group()
     await person({ isSuperuser: true, groups: [bosses] })
     for (const [name, message] of [
@@ -219,24 +235,24 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
       [bosses, superGroup(bosses)],
     ] as const) {
       for (const path of ['admin.permissions.grant', 'admin.permissions.revoke'] as const) {
-        const res = await mutation(base, path, { group: name, codename: 'view_article' }, mallory.access)
+        const res = await mutation(server.url, path, { group: name, codename: 'view_article' }, mallory.access)
         expect([path, res.status, res.body]).toEqual([path, 403, refused(path, message)])
       }
-      const deleted = await mutation(base, 'admin.groups.delete', { name }, mallory.access)
+      const deleted = await mutation(server.url, 'admin.groups.delete', { name }, mallory.access)
       expect([deleted.status, deleted.body]).toEqual([403, refused('admin.groups.delete', message)])
     }
   })
 
   it('should still let a superuser act on anyone but himself', async () => {
     const other = await person({ isSuperuser: true })
-    const demote = await mutation(base, 'admin.users.update', { id: other.id, isSuperuser: false }, root)
+    const demote = await mutation(server.url, 'admin.users.update', { id: other.id, isSuperuser: false }, root)
     expect(demote.body.result.data.user).toMatchObject({ isSuperuser: false })
     for (const [path, input] of [
       ['admin.users.deactivate', { id: rootId }],
       ['admin.users.update', { id: rootId, isSuperuser: false }],
       ['admin.users.setGroups', { id: rootId, groups: ['Admin'] }],
     ] as const) {
-      const res = await mutation(base, path, input, root)
+      const res = await mutation(server.url, path, input, root)
       expect([path, res.status, res.body]).toEqual([path, 403, refused(path, SELF)])
     }
   })
@@ -250,7 +266,7 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
     })
     const staffer = await person({ groups: [editors] })
     const ok = async (path: string, input: unknown) => {
-      const res = await mutation(base, path, input, delegate.access)
+      const res = await mutation(server.url, path, input, delegate.access)
       expect([path, res.status]).toEqual([path, 200])
       return res.body.result.data
     }
@@ -268,7 +284,7 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
     })
     // taking away, even a group he is not in
     const other = await group('delete_user')
-    await mutation(base, 'admin.users.setGroups', { id: staffer.id, groups: [editors, other] }, root)
+    await mutation(server.url, 'admin.users.setGroups', { id: staffer.id, groups: [editors, other] }, root)
     expect((await ok('admin.users.setGroups', { id: staffer.id, groups: [editors] })).user.groups).toEqual([editors])
     expect((await ok('admin.users.update', { id: newcomer.id, isStaff: false })).user.isStaff).toBe(false)
     expect(await ok('admin.permissions.revoke', { username: newcomer.username, codename: 'view_article' })).toEqual({
@@ -284,9 +300,12 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
 
   it('records each refusal in the audit log as permission.denied by AdminDelegation', async () => {
     const mallory = await person({ perms: ['change_user'] })
-    await mutation(base, 'admin.users.update', { id: mallory.id, isStaff: true }, mallory.access)
+    await mutation(server.url, 'admin.users.update', { id: mallory.id, isStaff: true }, mallory.access)
     const events = (
-      await query(base, 'admin.audit.list', { input: { userId: mallory.id, event: 'permission.denied' }, token: root })
+      await query(server.url, 'admin.audit.list', {
+        input: { userId: mallory.id, event: 'permission.denied' },
+        token: root,
+      })
     ).body.result.data.items
     expect(events).toEqual([
       expect.objectContaining({
@@ -298,7 +317,7 @@ describe(`${TEST_BACKEND}: admin procedures are not a way up`, () => {
 
   it('REST: PUT /api/admin/users/{own id}/groups/ answers 403 with the rule in detail', async () => {
     const mallory = await person({ perms: ['change_user'] })
-    const res = await fetch(`${base}/api/admin/users/${mallory.id}/groups/`, {
+    const res = await fetch(`${server.url}/api/admin/users/${mallory.id}/groups/`, {
       method: 'PUT',
       body: JSON.stringify({ groups: ['Admin'] }),
       headers: { 'content-type': 'application/json', authorization: `Bearer ${mallory.access}` },

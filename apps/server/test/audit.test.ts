@@ -6,32 +6,28 @@ import { createHash } from 'node:crypto'
 
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
-import { errorBody, login, mutation, query, wire } from './helpers/http.js'
+import type { NewUser } from './helpers/http.js'
+import { errorBody, loginAs, mutation, query, ROOT, wire } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 const UA = 'audit-test/1.0 (+https://example.com)'
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 describe(`${TEST_BACKEND}: the audit log`, () => {
-  let server: TestServer
-  let base: string
+  const server = sharedServer({}, { clock: () => new Date(Date.now() + aheadMs) })
   let root: string
   /** The server's clock runs with real time, moved ahead by the tests that need it. */
   let aheadMs = 0
   beforeAll(async () => {
-    server = await startTestServer({}, { clock: () => new Date(Date.now() + aheadMs) })
-    base = server.url
-    const r = await server.createUser({ isSuperuser: true, isStaff: true })
-    root = (await login(base, r)).access
+    root = (await loginAs(server, ROOT)).access
   })
-  afterAll(() => server.close())
 
   /** A mutation from a client that names itself, so the user agent shows in the log. */
   const post = (path: string, input: unknown, token?: string) =>
-    wire(`${base}/trpc/${path}`, {
+    wire(`${server.url}/trpc/${path}`, {
       method: 'POST',
       body: JSON.stringify(input),
       headers: {
@@ -41,22 +37,18 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
       },
     })
   const get = (path: string, token?: string) =>
-    wire(`${base}/trpc/${path}`, {
+    wire(`${server.url}/trpc/${path}`, {
       headers: { 'user-agent': UA, ...(token ? { authorization: `Bearer ${token}` } : {}) },
     })
   async function list(input: Record<string, unknown>) {
-    const res = await query(base, 'admin.audit.list', { input, token: root })
+    const res = await query(server.url, 'admin.audit.list', { input, token: root })
     expect(res.status).toBe(200)
     return res.body.result.data as { items: Record<string, any>[]; nextCursor: number | null }
   }
   /** The user's events, oldest first. */
   const eventsOf = async (userId: number) => (await list({ userId, limit: 200 })).items.reverse()
-  async function loginAs(opts: Parameters<TestServer['createUser']>[0] = {}) {
-    const u = await server.createUser(opts)
-    const { access, refresh } = (await post('auth.login', { username: u.username, password: u.password })).body.result
-      .data
-    return { ...u, access: access as string, refresh: refresh as string }
-  }
+  /** A new user, signed in from the client that names itself. */
+  const signedIn = (opts: NewUser = {}) => loginAs(server, opts, { 'user-agent': UA })
 
   it('records logins that succeed and fail with the time, user, address and user agent', async () => {
     const u = await server.createUser()
@@ -89,7 +81,7 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
   })
 
   it('records refresh, a reused refresh token revoking its family, and logout, by family and never by token', async () => {
-    const u = await loginAs()
+    const u = await signedIn()
     const rotated = await post('auth.refresh', { refresh: u.refresh })
     expect(rotated.status).toBe(200)
     // the old refresh token again, past REFRESH_REUSE_INTERVAL: two parties hold it, the family is revoked
@@ -145,8 +137,8 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
   })
 
   it('records a 403 as permission.denied with the procedure and the refusing permission, and no anonymous 401', async () => {
-    const u = await loginAs()
-    const owner = await loginAs()
+    const u = await signedIn()
+    const owner = await signedIn()
     expect((await get('content.admin', u.access)).status).toBe(403)
     const article = (await post('articles.create', { title: 't', body: 'b' }, owner.access)).body.result.data.article
     expect((await post('articles.update', { id: article.id, title: 'mine now' }, u.access)).status).toBe(403)
@@ -192,14 +184,14 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
     expect(ids).toEqual([...ids].sort((a, b) => b - a))
     expect((await list({ userId: u.id, event: 'login.succeeded' })).items).toHaveLength(1)
     // no input at all: the newest 50 of everyone
-    const all = await query(base, 'admin.audit.list', { token: root })
+    const all = await query(server.url, 'admin.audit.list', { token: root })
     expect(all.body.result.data.items.length).toBeGreaterThan(4)
     expect(all.body.result.data.items.length).toBeLessThanOrEqual(50)
   })
 
   it('is for superusers and holders of view_auditevent; is_staff alone is not enough', async () => {
-    const staff = await loginAs({ isStaff: true })
-    const refused = await query(base, 'admin.audit.list', { token: staff.access })
+    const staff = await signedIn({ isStaff: true })
+    const refused = await query(server.url, 'admin.audit.list', { token: staff.access })
     expect(refused).toMatchObject({
       status: 403,
       body: errorBody({
@@ -210,17 +202,18 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
         reason: 'NOT_PERMITTED',
       }),
     })
-    expect((await query(base, 'admin.audit.list')).status).toBe(401)
+    expect((await query(server.url, 'admin.audit.list')).status).toBe(401)
     const granted = await mutation(
-      base,
+      server.url,
       'admin.permissions.grant',
       { username: staff.username, codename: 'view_auditevent' },
       root,
     )
     expect(granted.body).toEqual({ result: { data: { changed: true } } })
     // effective on the next request, same token; the refusal above is in the log
-    const { items } = (await query(base, 'admin.audit.list', { input: { userId: staff.id }, token: staff.access })).body
-      .result.data
+    const { items } = (
+      await query(server.url, 'admin.audit.list', { input: { userId: staff.id }, token: staff.access })
+    ).body.result.data
     expect(items[0]).toMatchObject({
       event: 'permission.denied',
       detail: { path: 'admin.audit.list', permission: 'ModelPermissions(auditevent)' },
@@ -237,11 +230,11 @@ describe(`${TEST_BACKEND}: the audit log`, () => {
       [{ since: '2026-01-01' }, { since: ['Unrecognized field.'] }],
     ]
     for (const [input, fieldErrors] of cases) {
-      const res = await query(base, 'admin.audit.list', { input, token: root })
+      const res = await query(server.url, 'admin.audit.list', { input, token: root })
       expect(res.status, JSON.stringify(input)).toBe(400)
       expect(res.body.error.data.fieldErrors).toEqual(fieldErrors)
     }
-    const unknown = await query(base, 'admin.audit.list', { input: { event: 'login.maybe' }, token: root })
+    const unknown = await query(server.url, 'admin.audit.list', { input: { event: 'login.maybe' }, token: root })
     expect(unknown.status).toBe(400)
     expect(unknown.body.error.data.fieldErrors.event[0]).toMatch(/^Expected one of login\.succeeded, login\.failed, /)
   })

@@ -8,11 +8,10 @@ import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { App, AuthenticatorFactory } from '../src/index.js'
-import type { TestServer } from '../src/testing.js'
 import { ConfigError, loadConfig, startApp } from '../src/index.js'
-import { startTestServer } from '../src/testing.js'
 import { configErrorLines } from './helpers/config.js'
-import { mutation, query } from './helpers/http.js'
+import { login, obtainKey, query } from './helpers/http.js'
+import { serverPerTest } from './helpers/server.js'
 
 describe('AUTH_SCHEMES', () => {
   it('defaults to bearer then token, plus any registered schemes', () => {
@@ -29,29 +28,17 @@ describe('AUTH_SCHEMES', () => {
   })
 })
 
-async function keyFor(base: string, user: { username: string; password: string }): Promise<string> {
-  const res = await mutation(base, 'auth.tokens.obtain', { username: user.username, password: user.password })
-  return res.body.result.data.token as string
-}
-
-async function accessFor(base: string, user: { username: string; password: string }): Promise<string> {
-  const res = await mutation(base, 'auth.login', { username: user.username, password: user.password })
-  return res.body.result.data.access as string
-}
-
 describe(`${TEST_BACKEND}: scheme order`, () => {
-  const servers: TestServer[] = []
-  afterAll(() => Promise.all(servers.map((s) => s.close())))
+  const { start } = serverPerTest()
   async function serverWith(schemes: string) {
-    const server = await startTestServer({ AUTH_SCHEMES: schemes })
-    servers.push(server)
+    const server = await start({ AUTH_SCHEMES: schemes })
     const user = await server.createUser()
     return {
       server,
       base: server.url,
       user,
-      key: await keyFor(server.url, user),
-      access: await accessFor(server.url, user),
+      key: await obtainKey(server.url, user),
+      access: (await login(server.url, user)).access,
     }
   }
 
@@ -124,7 +111,13 @@ describe(`${TEST_BACKEND}: a custom X-API-Key scheme`, () => {
     const user = await app.auth.createUser({ username: `svc${apps.length}`, password, skipValidation: true })
     const secret = `key-${apps.length}-${user.id}`
     keys.set(secret, user.id)
-    return { app, base: app.url, user, secret, access: await accessFor(app.url, { username: user.username, password }) }
+    return {
+      app,
+      base: app.url,
+      user,
+      secret,
+      access: (await login(app.url, { username: user.username, password })).access,
+    }
   }
 
   let plain: Awaited<ReturnType<typeof appWith>>

@@ -3,13 +3,12 @@
  * itself, and COOKIE_SECURE.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { CookieJar, parseCookieHeader, serializeCookie } from '../src/kit/cookies.js'
-import { startTestServer } from '../src/testing.js'
 import { CookieClient, parseSetCookie, setCookieLines } from './helpers/cookies.js'
 import { errorBody, mutation, query, wire } from './helpers/http.js'
+import { serverPerTest, sharedServer } from './helpers/server.js'
 
 const START = new Date('2026-05-01T12:00:00Z')
 let now = START
@@ -57,17 +56,11 @@ describe('cookie plumbing', () => {
 })
 
 describe(`${TEST_BACKEND}: JWT cookies over HTTP`, () => {
-  let server: TestServer
-  let base: string
-  beforeAll(async () => {
-    server = await startTestServer({}, { clock })
-    base = server.url
-  })
-  afterAll(() => server.close())
+  const server = sharedServer({}, { clock })
 
   async function cookieLogin() {
     const user = await server.createUser()
-    const client = new CookieClient(base)
+    const client = new CookieClient(server.url)
     const res = await client.mutation('auth.login', {
       input: { username: user.username, password: user.password, cookies: true },
       origin: null,
@@ -78,10 +71,14 @@ describe(`${TEST_BACKEND}: JWT cookies over HTTP`, () => {
 
   it('leaves a body-only login exactly as it was: no cookies', async () => {
     const user = await server.createUser()
-    const res = await mutation(base, 'auth.login', { username: user.username, password: user.password })
+    const res = await mutation(server.url, 'auth.login', { username: user.username, password: user.password })
     expect(setCookieLines(res)).toEqual([])
     expect(Object.keys(res.body.result.data).sort()).toEqual(['access', 'refresh', 'user'])
-    const off = await mutation(base, 'auth.login', { username: user.username, password: user.password, cookies: false })
+    const off = await mutation(server.url, 'auth.login', {
+      username: user.username,
+      password: user.password,
+      cookies: false,
+    })
     expect(setCookieLines(off)).toEqual([])
   })
 
@@ -102,7 +99,7 @@ describe(`${TEST_BACKEND}: JWT cookies over HTTP`, () => {
 
   it('refuses a cookie login from an untrusted origin', async () => {
     const user = await server.createUser()
-    const res = await wire(`${base}/trpc/auth.login`, {
+    const res = await wire(`${server.url}/trpc/auth.login`, {
       method: 'POST',
       body: JSON.stringify({ username: user.username, password: user.password, cookies: true }),
       headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
@@ -136,8 +133,9 @@ describe(`${TEST_BACKEND}: JWT cookies over HTTP`, () => {
     now = START
     const { client } = await cookieLogin()
     const other = await server.createUser()
-    const { access } = (await mutation(base, 'auth.login', { username: other.username, password: other.password })).body
-      .result.data
+    const { access } = (
+      await mutation(server.url, 'auth.login', { username: other.username, password: other.password })
+    ).body.result.data
     const res = await client.query('auth.me', { headers: { authorization: `Bearer ${access}` } })
     expect(res.body.result.data.user.username).toBe(other.username)
     // A bad header is the header's 401, whatever the cookie holds.
@@ -149,7 +147,7 @@ describe(`${TEST_BACKEND}: JWT cookies over HTTP`, () => {
   it('answers a bad or expired access cookie with 401 and the cookie challenge, never anonymous', async () => {
     now = START
     const { client } = await cookieLogin()
-    const garbage = await query(base, 'content.protected', { headers: { cookie: 'access=garbage' } })
+    const garbage = await query(server.url, 'content.protected', { headers: { cookie: 'access=garbage' } })
     expect(garbage.status).toBe(401)
     expect(garbage.body).toEqual(
       errorBody({
@@ -203,7 +201,7 @@ describe(`${TEST_BACKEND}: JWT cookies over HTTP`, () => {
     const forged = await client.mutation('auth.refresh', { input: {}, origin: 'https://evil.example' })
     expect(forged.status).toBe(403)
     expect(setCookieLines(forged)).toEqual([])
-    const missing = await mutation(base, 'auth.refresh', {})
+    const missing = await mutation(server.url, 'auth.refresh', {})
     expect(missing.status).toBe(400)
     expect(missing.body).toEqual(
       errorBody({
@@ -221,7 +219,7 @@ describe(`${TEST_BACKEND}: JWT cookies over HTTP`, () => {
     expect(client.cookieHeader('/trpc/auth.refresh,auth.me')).not.toContain('refresh=')
     // A body token wins over the cookie, and such a refresh leaves the cookies alone.
     const body = (
-      await mutation(base, 'auth.login', {
+      await mutation(server.url, 'auth.login', {
         username: (await server.createUser()).username,
         password: 'correct horse battery staple',
       })
@@ -257,7 +255,7 @@ describe(`${TEST_BACKEND}: JWT cookies over HTTP`, () => {
     expect(setCookieLines(res)).toEqual(CLEARED)
     expect(client.get('access')).toBeUndefined()
     expect(client.get('refresh')).toBeUndefined()
-    const after = await mutation(base, 'auth.refresh', { refresh })
+    const after = await mutation(server.url, 'auth.refresh', { refresh })
     expect(after.body.error.data.reason).toBe('TOKEN_BLACKLISTED')
   })
 
@@ -269,7 +267,7 @@ describe(`${TEST_BACKEND}: JWT cookies over HTTP`, () => {
     const noCsrf = await client.mutation('auth.logout', { input: {}, csrf: null })
     expect([noCsrf.status, noCsrf.body.result.data]).toEqual([200, { detail: 'Successfully logged out.' }])
     expect(setCookieLines(noCsrf)).toEqual(CLEARED)
-    expect((await mutation(base, 'auth.refresh', { refresh })).body.error.data.reason).toBe('TOKEN_BLACKLISTED')
+    expect((await mutation(server.url, 'auth.refresh', { refresh })).body.error.data.reason).toBe('TOKEN_BLACKLISTED')
     // A dead refresh token in the body: refused, and the cookies go anyway.
     const again = await cookieLogin()
     const dead = await again.client.mutation('auth.logout', { input: { refresh: 'garbage' } })
@@ -284,19 +282,18 @@ describe(`${TEST_BACKEND}: JWT cookies over HTTP`, () => {
     const forged = await client.mutation('auth.logout', { input: {}, csrf: null, origin: 'https://evil.example' })
     expect(forged.status).toBe(200)
     expect(setCookieLines(forged)).toEqual(CLEARED)
-    expect((await mutation(base, 'auth.refresh', { refresh })).status).toBe(200)
+    expect((await mutation(server.url, 'auth.refresh', { refresh })).status).toBe(200)
   })
 
   it('answers 200 with nothing to end: no body token, no cookie', async () => {
-    const res = await mutation(base, 'auth.logout', {})
+    const res = await mutation(server.url, 'auth.logout', {})
     expect([res.status, res.body]).toEqual([200, { result: { data: { detail: 'Successfully logged out.' } } }])
     expect(setCookieLines(res)).toEqual([])
   })
 })
 
 describe(`${TEST_BACKEND}: COOKIE_SECURE`, () => {
-  const servers: TestServer[] = []
-  afterAll(() => Promise.all(servers.map((s) => s.close())))
+  const { start } = serverPerTest()
 
   for (const [setting, secure] of [
     ['auto', false],
@@ -304,8 +301,7 @@ describe(`${TEST_BACKEND}: COOKIE_SECURE`, () => {
     ['false', false],
   ] as const) {
     it(`${setting}: ${secure ? 'marks' : 'does not mark'} cookies Secure on a plain-HTTP request`, async () => {
-      const server = await startTestServer({ COOKIE_SECURE: setting })
-      servers.push(server)
+      const server = await start({ COOKIE_SECURE: setting })
       const user = await server.createUser()
       const client = new CookieClient(server.url)
       const input = { username: user.username, password: user.password }

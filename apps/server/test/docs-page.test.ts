@@ -12,18 +12,12 @@ import type { Browser, Page } from 'playwright-core'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { DOCS_CSP } from '../src/http/docs.js'
-import { startTestServer } from '../src/testing.js'
+import { sharedServer } from './helpers/server.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 
-let server: TestServer
-
-beforeAll(async () => {
-  server = await startTestServer()
-})
-afterAll(() => server.close())
+const server = sharedServer()
 
 /** A request exactly as written: fetch would resolve `..` and `%2e%2e` before sending. */
 function raw(path: string, headers: Record<string, string> = {}) {

@@ -7,17 +7,17 @@
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
-import { login, mutation, query } from './helpers/http.js'
+import { login, mutation, obtainSliding, query } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 async function tokensOf(server: TestServer) {
   const u = await server.createUser()
   const pair = await login(server.url, u)
-  const sliding = (await mutation(server.url, 'auth.sliding.obtain', { username: u.username, password: u.password }))
-    .body.result.data.token as string
+  const sliding = await obtainSliding(server.url, u)
   return { ...u, ...pair, sliding }
 }
 
@@ -36,11 +36,7 @@ function downstream(server: TestServer, issuer: string) {
 }
 
 describe(`${TEST_BACKEND}: tokens as a downstream service verifies them`, () => {
-  let server: TestServer
-  beforeAll(async () => {
-    server = await startTestServer()
-  })
-  afterAll(() => server.close())
+  const server = sharedServer()
 
   it('should set iss to the server’s URL by default, and a header typ per token type', async () => {
     const t = await tokensOf(server)

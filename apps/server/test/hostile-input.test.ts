@@ -7,12 +7,10 @@
  * past Postgres's `integer` failed every lookup by id with a 500.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type * as z from 'zod'
 
 import { appRouter } from '../src/routers/_app.js'
-import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
 import { errorBody, login, mutation, query, wire } from './helpers/http.js'
 import {
   authorizeUrl,
@@ -26,6 +24,7 @@ import {
   REDIRECT,
   tokenRequest,
 } from './helpers/oauth.js'
+import { sharedServer } from './helpers/server.js'
 
 const NUL = 'a\u0000b'
 const NULL_CHARACTERS = 'Null characters are not allowed.'
@@ -72,14 +71,11 @@ function poisoned(
 }
 
 describe(`${TEST_BACKEND}: input Postgres cannot take (NUL, ids past integer)`, () => {
-  let server: TestServer
-  let base: string
+  const server = sharedServer()
   let root: { id: number; username: string; password: string }
   let web: { clientId: string; secret: string }
 
   beforeAll(async () => {
-    server = await startTestServer()
-    base = server.url
     root = await server.createUser({ isStaff: true, isSuperuser: true })
     ;({ web } = await createTestClients(server.db, {
       service: { name: 'Service', scopes: 'read' },
@@ -87,7 +83,6 @@ describe(`${TEST_BACKEND}: input Postgres cannot take (NUL, ids past integer)`, 
       spa: { name: 'SPA', scopes: 'openid' },
     }))
   })
-  afterAll(() => server.close())
 
   /**
    * Each procedure with an object input that has a `kind` field, called as a superuser with
@@ -99,11 +94,11 @@ describe(`${TEST_BACKEND}: input Postgres cannot take (NUL, ids past integer)`, 
       const sample = def.inputs[0] && poisoned(def.inputs[0], o)
       if (!sample || sample[o.kind].length === 0) continue
       // a fresh superuser token each time: passes every permission, whatever ran before
-      const { access } = await login(base, root)
+      const { access } = await login(server.url, root)
       const res =
         def.type === 'query'
-          ? await query(base, path, { input: sample.input, token: access })
-          : await mutation(base, path, sample.input, access)
+          ? await query(server.url, path, { input: sample.input, token: access })
+          : await mutation(server.url, path, sample.input, access)
       yield { path, sample, res }
     }
   }
@@ -141,8 +136,8 @@ describe(`${TEST_BACKEND}: input Postgres cannot take (NUL, ids past integer)`, 
     expect(refused).toEqual(
       expect.arrayContaining(['admin.users.get id', 'articles.get id', 'articles.share id', 'admin.audit.list userId']),
     )
-    const { access } = await login(base, root)
-    const get = await query(base, 'articles.get', { input: { id: 2 ** 31 }, token: access })
+    const { access } = await login(server.url, root)
+    const get = await query(server.url, 'articles.get', { input: { id: 2 ** 31 }, token: access })
     expect(get.body).toEqual(
       errorBody({
         message: 'id: Ensure this value is less than or equal to 2147483647.',
@@ -154,12 +149,14 @@ describe(`${TEST_BACKEND}: input Postgres cannot take (NUL, ids past integer)`, 
       }),
     )
     // the REST facade looks ids up from the path as Django does: a number no row can have is 404
-    const rest = await wire(`${base}/api/articles/${2 ** 31}/`, { headers: { authorization: `Bearer ${access}` } })
+    const rest = await wire(`${server.url}/api/articles/${2 ** 31}/`, {
+      headers: { authorization: `Bearer ${access}` },
+    })
     expect([rest.status, rest.body]).toEqual([404, { detail: 'Not found.' }])
   })
 
   it('auth.login: 400 naming both fields', async () => {
-    const res = await mutation(base, 'auth.login', { username: NUL, password: NUL })
+    const res = await mutation(server.url, 'auth.login', { username: NUL, password: NUL })
     expect(res.status).toBe(400)
     expect(res.body).toEqual(
       errorBody({
@@ -174,20 +171,20 @@ describe(`${TEST_BACKEND}: input Postgres cannot take (NUL, ids past integer)`, 
   })
 
   it('the REST token views answer as DRF does: 400 {"username": ["Null characters are not allowed."]}', async () => {
-    const json = await wire(`${base}/api/token/`, {
+    const json = await wire(`${server.url}/api/token/`, {
       method: 'POST',
       body: JSON.stringify({ username: NUL, password: 'x' }),
       headers: { 'content-type': 'application/json' },
     })
     expect([json.status, json.body]).toEqual([400, { username: [NULL_CHARACTERS] }])
-    const form = await wire(`${base}/api/api-token-auth/`, {
+    const form = await wire(`${server.url}/api/api-token-auth/`, {
       method: 'POST',
       body: 'username=a%00b&password=x',
       headers: { 'content-type': FORM },
     })
     expect([form.status, form.body]).toEqual([400, { username: [NULL_CHARACTERS] }])
-    const { access } = await login(base, root)
-    const path = await wire(`${base}/api/tokens/a%00b/`, {
+    const { access } = await login(server.url, root)
+    const path = await wire(`${server.url}/api/tokens/a%00b/`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${access}` },
     })
@@ -195,34 +192,34 @@ describe(`${TEST_BACKEND}: input Postgres cannot take (NUL, ids past integer)`, 
   })
 
   it('the OAuth server: a NUL id matches nothing, a NUL parameter is an invalid request', async () => {
-    const cc = await tokenRequest(base, {
+    const cc = await tokenRequest(server.url, {
       form: { grant_type: 'client_credentials', client_id: NUL, client_secret: 'x' },
     })
     expect([cc.status, cc.body.error]).toEqual([401, 'invalid_client'])
-    const code = await tokenRequest(base, {
+    const code = await tokenRequest(server.url, {
       form: { grant_type: 'authorization_code', code: NUL, redirect_uri: REDIRECT, code_verifier: NUL },
       authorization: basic(web.clientId, web.secret),
     })
     expect([code.status, code.body.error]).toEqual([400, 'invalid_grant'])
-    const introspected = await formPost(`${base}/oauth/token/introspection`, {
+    const introspected = await formPost(`${server.url}/oauth/token/introspection`, {
       form: { token: NUL },
       authorization: basic(web.clientId, web.secret),
     })
     expect([introspected.status, introspected.body]).toEqual([200, { active: false }])
-    const revoked = await formPost(`${base}/oauth/token/revocation`, {
+    const revoked = await formPost(`${server.url}/oauth/token/revocation`, {
       form: { token: NUL },
       authorization: basic(web.clientId, web.secret),
     })
     expect(revoked.status).toBe(200)
 
     const unknownClient = await new Browser().fetch(
-      authorizeUrl({ base, clientId: NUL, redirectUri: REDIRECT, scope: 'openid' }),
+      authorizeUrl({ base: server.url, clientId: NUL, redirectUri: REDIRECT, scope: 'openid' }),
     )
     expect(unknownClient.status).toBe(400)
     // a parameter the provider would store with the interaction goes back to the client as an error
     for (const extra of [{ state: NUL }, { nonce: NUL }, { login_hint: NUL }] as Record<string, string>[]) {
       const res = await new Browser().fetch(
-        authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid', extra }),
+        authorizeUrl({ base: server.url, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid', extra }),
       )
       expect(res.status).toBe(303)
       const params = new URL(res.headers.get('location') ?? '').searchParams
@@ -233,10 +230,10 @@ describe(`${TEST_BACKEND}: input Postgres cannot take (NUL, ids past integer)`, 
   it('the OAuth sign-in page: 400 with the message, the username not echoed', async () => {
     const browser = new Browser()
     const page = await browser.follow(
-      authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid' }),
-      base,
+      authorizeUrl({ base: server.url, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid' }),
+      server.url,
     )
-    const res = await browser.fetch(`${base}${formAction(page.text, 'login')}`, {
+    const res = await browser.fetch(`${server.url}${formAction(page.text, 'login')}`, {
       method: 'POST',
       body: new URLSearchParams({ csrf: csrfOf(page.text), username: NUL, password: 'x' }).toString(),
       headers: { 'content-type': FORM },

@@ -5,13 +5,12 @@
  * delayed, never refused. Each path is attacked the same way; the delays are recorded, not slept.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
-import { createOAuthClient } from '../src/oauth-core/clients.js'
 import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
 import { wire } from './helpers/http.js'
-import { ALL_GRANTS, authorizeUrl, Browser, csrfOf, FORM, formAction, pkce, REDIRECT } from './helpers/oauth.js'
+import { authorizeUrl, Browser, csrfOf, FORM, formAction, pkce, REDIRECT, registerClient } from './helpers/oauth.js'
+import { sharedServer } from './helpers/server.js'
 
 const delays: number[] = []
 const sleep = (ms: number) => {
@@ -60,19 +59,18 @@ const PATHS: [string, SignIn, number][] = [
 ]
 
 describe(`${TEST_BACKEND}: a named user cannot be locked out`, () => {
-  let server: TestServer
+  const server = sharedServer({ THROTTLE_LOGIN_FAILURES: '3/15m', NUM_PROXIES: '1' }, { sleep })
   let n = 0
 
   beforeAll(async () => {
-    server = await startTestServer({ THROTTLE_LOGIN_FAILURES: '3/15m', NUM_PROXIES: '1' }, { sleep })
-    const created = await createOAuthClient(
-      server.db,
-      { name: 'Web', grants: ['authorization_code'], redirectUris: [REDIRECT], scopes: 'openid' },
-      ALL_GRANTS,
-    )
-    clientId = created.client.clientId
+    const created = await registerClient(server.db, {
+      name: 'Web',
+      grants: ['authorization_code'],
+      redirectUris: [REDIRECT],
+      scopes: 'openid',
+    })
+    clientId = created.clientId
   })
-  afterAll(() => server.close())
 
   for (const [name, signIn, ok] of PATHS) {
     it(`attack (${name}): wrong passwords from many addresses; the owner still signs in from a clean one`, async () => {

@@ -7,12 +7,12 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
 import { appRouter } from '../src/routers/_app.js'
 import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
-import { mutation, query } from './helpers/http.js'
+import { login, mutation, obtainSliding, query } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 const KINDS = ['anonymous', 'user', 'staff', 'superuser', 'Admin', 'Manager', 'HR', 'Editors', 'owner', 'granted'] as const
 type Kind = (typeof KINDS)[number]
@@ -47,15 +47,14 @@ const q = (path: string, input?: (w: World, c: Caller) => unknown) =>
 const m = (path: string, input: (w: World, c: Caller) => unknown) =>
   async (w: World, c: Caller) => mutation(w.server.url, path, await input(w, c), c.token)
 
-async function freshLogin(w: World, c: Caller) {
+function freshLogin(w: World, c: Caller) {
   const who = c.kind === 'anonymous' ? w.owner : c
-  return (await mutation(w.server.url, 'auth.login', { username: who.username, password: who.password })).body.result.data
+  return login(w.server.url, who)
 }
 
-async function slidingToken(w: World, c: Caller): Promise<string> {
+function slidingToken(w: World, c: Caller): Promise<string> {
   const who = c.kind === 'anonymous' ? w.owner : c
-  const res = await mutation(w.server.url, 'auth.sliding.obtain', { username: who.username, password: who.password })
-  return res.body.result.data.token as string
+  return obtainSliding(w.server.url, who)
 }
 
 const ALL_OK = { default: 200 }
@@ -261,9 +260,9 @@ function renderMatrix(): string {
 const DOC = fileURLToPath(new URL('../../../docs/access-matrix.md', import.meta.url))
 
 describe(`${TEST_BACKEND}: the access matrix`, () => {
+  const server = sharedServer()
   let world: World
   beforeAll(async () => {
-    const server = await startTestServer()
     const callers = {} as Record<Kind, Caller>
     const groupKinds: Kind[] = ['Admin', 'Manager', 'HR', 'Editors']
     for (const kind of KINDS) {
@@ -275,7 +274,7 @@ describe(`${TEST_BACKEND}: the access matrix`, () => {
       const token =
         kind === 'anonymous'
           ? undefined
-          : (await mutation(server.url, 'auth.login', { username: u.username, password: u.password })).body.result.data.access
+          : (await login(server.url, u)).access
       callers[kind] = { kind, token, ...u }
     }
     const owner = callers.owner
@@ -292,7 +291,6 @@ describe(`${TEST_BACKEND}: the access matrix`, () => {
       },
     }
   })
-  afterAll(() => world.server.close())
 
   it('covers every procedure of the router', () => {
     const procedures = Object.keys(appRouter._def.procedures).sort()

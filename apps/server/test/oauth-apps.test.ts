@@ -4,15 +4,11 @@
  * authorisation asks for consent again.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
-import { createOAuthClient } from '../src/oauth-core/clients.js'
-import { startTestServer } from '../src/testing.js'
 import { errorBody, login, mutation, query } from './helpers/http.js'
-import { authorize, basic, Browser, pkce, tokenRequest } from './helpers/oauth.js'
-
-const REDIRECT = 'https://app.example.com/callback'
+import { authorize, basic, Browser, pkce, REDIRECT, registerClient, tokenRequest } from './helpers/oauth.js'
+import { sharedServer } from './helpers/server.js'
 
 interface User {
   id: number
@@ -21,8 +17,7 @@ interface User {
 }
 
 describe(`${TEST_BACKEND}: the apps a user authorised`, () => {
-  let server: TestServer
-  let base: string
+  const server = sharedServer()
   let alice: User
   let bob: User
   let aliceAccess: string
@@ -30,17 +25,15 @@ describe(`${TEST_BACKEND}: the apps a user authorised`, () => {
   const clients: Record<'notes' | 'calendar', { clientId: string; secret: string }> = {} as never
 
   beforeAll(async () => {
-    server = await startTestServer()
-    base = server.url
     alice = await server.createUser({ username: 'alice' })
     bob = await server.createUser({ username: 'bob' })
-    aliceAccess = (await login(base, alice)).access
-    bobAccess = (await login(base, bob)).access
+    aliceAccess = (await login(server.url, alice)).access
+    bobAccess = (await login(server.url, bob)).access
     for (const [key, name] of [
       ['notes', 'Notes'],
       ['calendar', 'Calendar'],
     ] as const) {
-      const created = await createOAuthClient(
+      clients[key] = await registerClient(
         server.db,
         {
           name,
@@ -50,17 +43,15 @@ describe(`${TEST_BACKEND}: the apps a user authorised`, () => {
         },
         server.config.oauthGrants,
       )
-      clients[key] = { clientId: created.client.clientId, secret: created.clientSecret ?? '' }
     }
   })
-  afterAll(() => server.close())
 
   /** Signs `user` in and consents (when asked) in `browser`; the tokens the code is exchanged for. */
   async function connect(o: { client: 'notes' | 'calendar'; user: User; scope: string; browser?: Browser }) {
     const { verifier, challenge } = pkce()
     const client = clients[o.client]
     const result = await authorize(o.browser ?? new Browser(), {
-      base,
+      base: server.url,
       clientId: client.clientId,
       redirectUri: REDIRECT,
       scope: o.scope,
@@ -69,7 +60,7 @@ describe(`${TEST_BACKEND}: the apps a user authorised`, () => {
     })
     const code = result.params.get('code')
     if (!code) throw new Error(`no code: ${result.location.href}`)
-    const tokens = await tokenRequest(base, {
+    const tokens = await tokenRequest(server.url, {
       form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
       authorization: basic(client.clientId, client.secret),
     })
@@ -78,7 +69,7 @@ describe(`${TEST_BACKEND}: the apps a user authorised`, () => {
     return { ...(tokens.body as { access_token: string; refresh_token: string }), consented }
   }
 
-  const list = (token: string) => query(base, 'auth.apps.list', { token })
+  const list = (token: string) => query(server.url, 'auth.apps.list', { token })
 
   it('starts empty, and lists each authorised app once with every scope it holds', async () => {
     expect((await list(aliceAccess)).body).toEqual({ result: { data: { items: [] } } })
@@ -112,18 +103,18 @@ describe(`${TEST_BACKEND}: the apps a user authorised`, () => {
     // remembered: the same browser is not asked twice
     const again = await connect({ client: 'calendar', user: bob, scope: 'read', browser })
     expect(again.consented).toBe(false)
-    expect((await query(base, 'content.scoped', { token: first.access_token })).status).toBe(200)
+    expect((await query(server.url, 'content.scoped', { token: first.access_token })).status).toBe(200)
 
-    const revoked = await mutation(base, 'auth.apps.revoke', { clientId: clients.calendar.clientId }, bobAccess)
+    const revoked = await mutation(server.url, 'auth.apps.revoke', { clientId: clients.calendar.clientId }, bobAccess)
     expect(revoked.status).toBe(200)
     expect(revoked.body).toEqual({ result: { data: { detail: 'Application access revoked.' } } })
     expect((await list(bobAccess)).body.result.data.items).toEqual([])
 
     for (const token of [first.access_token, again.access_token]) {
-      const res = await query(base, 'content.scoped', { token })
+      const res = await query(server.url, 'content.scoped', { token })
       expect([res.status, res.body.error.data.reason]).toEqual([401, 'TOKEN_REVOKED'])
     }
-    const refresh = await tokenRequest(base, {
+    const refresh = await tokenRequest(server.url, {
       form: { grant_type: 'refresh_token', refresh_token: again.refresh_token },
       authorization: basic(clients.calendar.clientId, clients.calendar.secret),
     })
@@ -153,8 +144,8 @@ describe(`${TEST_BACKEND}: the apps a user authorised`, () => {
 
   it("revoking an app one never authorised, or someone else's, is 404 and changes nothing", async () => {
     const carol = await server.createUser({ username: 'carol' })
-    const carolAccess = (await login(base, carol)).access
-    const res = await mutation(base, 'auth.apps.revoke', { clientId: clients.notes.clientId }, carolAccess)
+    const carolAccess = (await login(server.url, carol)).access
+    const res = await mutation(server.url, 'auth.apps.revoke', { clientId: clients.notes.clientId }, carolAccess)
     expect(res.status).toBe(404)
     expect(res.body).toEqual(
       errorBody({
@@ -177,18 +168,20 @@ describe(`${TEST_BACKEND}: the apps a user authorised`, () => {
   })
 
   it('checks its input and its caller', async () => {
-    const missing = await mutation(base, 'auth.apps.revoke', {}, aliceAccess)
+    const missing = await mutation(server.url, 'auth.apps.revoke', {}, aliceAccess)
     expect(missing.status).toBe(400)
     expect(missing.body.error.data.fieldErrors).toEqual({ clientId: ['This field is required.'] })
-    const long = await mutation(base, 'auth.apps.revoke', { clientId: 'x'.repeat(65) }, aliceAccess)
+    const long = await mutation(server.url, 'auth.apps.revoke', { clientId: 'x'.repeat(65) }, aliceAccess)
     expect(long.body.error.data.fieldErrors).toEqual({
       clientId: ['Ensure this field has no more than 64 characters.'],
     })
-    expect((await query(base, 'auth.apps.list')).status).toBe(401)
-    expect((await mutation(base, 'auth.apps.revoke', { clientId: 'x' })).status).toBe(401)
+    expect((await query(server.url, 'auth.apps.list')).status).toBe(401)
+    expect((await mutation(server.url, 'auth.apps.revoke', { clientId: 'x' })).status).toBe(401)
     // an app's own token cannot list or revoke apps
     const { access_token: token } = await connect({ client: 'notes', user: alice, scope: 'read write' })
-    expect((await query(base, 'auth.apps.list', { token })).status).toBe(403)
-    expect((await mutation(base, 'auth.apps.revoke', { clientId: clients.notes.clientId }, token)).status).toBe(403)
+    expect((await query(server.url, 'auth.apps.list', { token })).status).toBe(403)
+    expect((await mutation(server.url, 'auth.apps.revoke', { clientId: clients.notes.clientId }, token)).status).toBe(
+      403,
+    )
   })
 })

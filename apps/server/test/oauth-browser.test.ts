@@ -19,10 +19,9 @@ import { chromium } from 'playwright-core'
 import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
-import { createOAuthClient } from '../src/oauth-core/clients.js'
-import { startTestServer } from '../src/testing.js'
 import { login, query } from './helpers/http.js'
+import { registerClient } from './helpers/oauth.js'
+import { sharedServer } from './helpers/server.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const SDK_SRC = fileURLToPath(new URL('../../../packages/sdk/src/', import.meta.url))
@@ -78,7 +77,7 @@ if (location.pathname === '/callback') {
 describe.skipIf(!existsSync(CHROMIUM))(
   `${TEST_BACKEND}: authorization code + PKCE in headless Chromium ${existsSync(CHROMIUM) ? '' : skipReason}`.trim(),
   () => {
-    let server: TestServer
+    const server = sharedServer()
     let app: Server
     let appUrl: string
     let clientId: string
@@ -86,7 +85,6 @@ describe.skipIf(!existsSync(CHROMIUM))(
     let alice: { username: string; password: string }
 
     beforeAll(async () => {
-      server = await startTestServer()
       app = await startApp(() => ({
         url: server.url,
         clientId,
@@ -94,7 +92,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
         scopes: 'openid read',
       }))
       appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`
-      const created = await createOAuthClient(
+      const created = await registerClient(
         server.db,
         {
           name: 'Notes SPA',
@@ -105,14 +103,13 @@ describe.skipIf(!existsSync(CHROMIUM))(
         },
         server.config.oauthGrants,
       )
-      clientId = created.client.clientId
+      clientId = created.clientId
       alice = await server.createUser({ username: 'alice' })
       browser = await chromium.launch({ executablePath: CHROMIUM })
     })
     afterAll(async () => {
       await browser?.close()
       await new Promise((resolve) => app?.close(resolve))
-      await server?.close()
     })
 
     /** A page whose every navigation request (redirects included) is recorded, with page errors collected. */

@@ -5,33 +5,26 @@
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { newClientId } from '../src/oauth-core/clients.js'
-import { startTestServer } from '../src/testing.js'
-import { errorBody, login, mutation, query } from './helpers/http.js'
-import { basic, tokenRequest } from './helpers/oauth.js'
+import { errorBody, loginAs, mutation, query, ROOT } from './helpers/http.js'
+import { basic, REDIRECT, tokenRequest } from './helpers/oauth.js'
 import type { ProcessStore } from './helpers/process.js'
 import { createProcessStore, runCli, startServerProcess } from './helpers/process.js'
-
-const REDIRECT = 'https://app.example.com/callback'
+import { sharedServer } from './helpers/server.js'
 
 describe(`${TEST_BACKEND}: admin.oauthClients over HTTP`, () => {
-  let server: TestServer
-  let base: string
+  const server = sharedServer()
   let root: string
   let plain: string
 
   beforeAll(async () => {
-    server = await startTestServer()
-    base = server.url
-    root = (await login(base, await server.createUser({ username: 'root', isSuperuser: true, isStaff: true }))).access
-    plain = (await login(base, await server.createUser({ username: 'plain' }))).access
+    root = (await loginAs(server, { username: 'root', ...ROOT })).access
+    plain = (await loginAs(server, { username: 'plain' })).access
   })
-  afterAll(() => server.close())
 
   it('creates a confidential client: the secret is in this answer only, and works at the token endpoint', async () => {
     const res = await mutation(
-      base,
+      server.url,
       'admin.oauthClients.create',
       { name: 'Billing', grants: ['client_credentials'], scopes: 'read write' },
       root,
@@ -50,13 +43,13 @@ describe(`${TEST_BACKEND}: admin.oauthClients over HTTP`, () => {
       createdAt: expect.any(String),
     })
     expect(clientSecret).toMatch(/^[\w-]{43}$/)
-    const token = await tokenRequest(base, {
+    const token = await tokenRequest(server.url, {
       form: { grant_type: 'client_credentials', scope: 'read' },
       authorization: basic(client.clientId, clientSecret),
     })
     expect(token.status).toBe(200)
 
-    const listed = await query(base, 'admin.oauthClients.list', { token: root })
+    const listed = await query(server.url, 'admin.oauthClients.list', { token: root })
     expect(listed.status).toBe(200)
     expect(listed.body.result.data.items).toContainEqual(client)
     expect(JSON.stringify(listed.body)).not.toContain(clientSecret)
@@ -68,7 +61,7 @@ describe(`${TEST_BACKEND}: admin.oauthClients over HTTP`, () => {
     expect(JSON.stringify(row)).not.toContain(clientSecret)
     expect(JSON.stringify(listed.body)).not.toContain(row.secret_hash)
     // The service user cannot log in with any password.
-    const serviceLogin = await mutation(base, 'auth.login', {
+    const serviceLogin = await mutation(server.url, 'auth.login', {
       username: `client:${client.clientId}`,
       password: row.secret_hash,
     })
@@ -77,7 +70,7 @@ describe(`${TEST_BACKEND}: admin.oauthClients over HTTP`, () => {
 
   it('creates a public client without a secret and without a service user', async () => {
     const res = await mutation(
-      base,
+      server.url,
       'admin.oauthClients.create',
       {
         name: 'SPA',
@@ -98,21 +91,21 @@ describe(`${TEST_BACKEND}: admin.oauthClients over HTTP`, () => {
   it('deletes a client, its tokens and its service user', async () => {
     const created = (
       await mutation(
-        base,
+        server.url,
         'admin.oauthClients.create',
         { name: 'Gone', grants: ['client_credentials'], scopes: 'read' },
         root,
       )
     ).body.result.data
-    const del = await mutation(base, 'admin.oauthClients.delete', { clientId: created.client.clientId }, root)
+    const del = await mutation(server.url, 'admin.oauthClients.delete', { clientId: created.client.clientId }, root)
     expect(del.status).toBe(200)
     expect(del.body.result.data).toEqual({ detail: 'Deleted.' })
-    const token = await tokenRequest(base, {
+    const token = await tokenRequest(server.url, {
       form: { grant_type: 'client_credentials', scope: 'read' },
       authorization: basic(created.client.clientId, created.clientSecret),
     })
     expect(token.status).toBe(401)
-    const again = await mutation(base, 'admin.oauthClients.delete', { clientId: created.client.clientId }, root)
+    const again = await mutation(server.url, 'admin.oauthClients.delete', { clientId: created.client.clientId }, root)
     expect(again.status).toBe(404)
     expect(again.body.error.message).toBe(`No OAuth client "${created.client.clientId}".`)
   })
@@ -150,12 +143,12 @@ describe(`${TEST_BACKEND}: admin.oauthClients over HTTP`, () => {
       ],
     ]
     for (const [input, fieldErrors] of cases) {
-      const res = await mutation(base, 'admin.oauthClients.create', input, root)
+      const res = await mutation(server.url, 'admin.oauthClients.create', input, root)
       expect(res.status, JSON.stringify(input)).toBe(400)
       expect(res.body.error.data.fieldErrors).toEqual(fieldErrors)
     }
     const badGrant = await mutation(
-      base,
+      server.url,
       'admin.oauthClients.create',
       { name: 'x', grants: ['password'], scopes: 'read' },
       root,
@@ -167,10 +160,10 @@ describe(`${TEST_BACKEND}: admin.oauthClients over HTTP`, () => {
   })
 
   it('needs the oauthclient model permissions: 401 anonymous, 403 without them', async () => {
-    const anonymous = await query(base, 'admin.oauthClients.list')
+    const anonymous = await query(server.url, 'admin.oauthClients.list')
     expect(anonymous.status).toBe(401)
     const refused = await mutation(
-      base,
+      server.url,
       'admin.oauthClients.create',
       { name: 'x', grants: ['client_credentials'], scopes: 'read' },
       plain,

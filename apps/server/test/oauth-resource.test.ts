@@ -7,15 +7,15 @@
 import { oauthPayloadId } from '@gatehouse/auth'
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { SignJWT } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
 import type { TestServer } from '../src/testing.js'
 import { OAUTH_NOT_ALLOWED } from '../src/middleware/oauth.js'
-import { createOAuthClient } from '../src/oauth-core/clients.js'
 import { startTestServer } from '../src/testing.js'
 import { errorBody, login, mutation, query, wire } from './helpers/http.js'
-import { basic, tokenRequest } from './helpers/oauth.js'
+import { basic, registerClient, tokenRequest } from './helpers/oauth.js'
 import { createProcessStore, runCli, startServerProcess } from './helpers/process.js'
+import { sharedServer } from './helpers/server.js'
 
 const SCOPE_READ = 'This action needs an OAuth access token with the scope "read".'
 const READ_OR_WRITE = 'This action needs an OAuth access token with the scope "read" (queries) or "write" (mutations).'
@@ -74,20 +74,17 @@ async function issue(
 }
 
 describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
-  let server: TestServer
-  let base: string
+  const server = sharedServer()
   let alice: Principal
   let bob: Principal
   let app: { clientId: string }
   let service: { clientId: string; clientSecret: string; user: Principal }
 
   beforeAll(async () => {
-    server = await startTestServer()
-    base = server.url
     alice = await server.createUser({ username: 'alice' })
     bob = await server.createUser({ username: 'bob' })
     const offered = server.config.oauthGrants
-    const created = await createOAuthClient(
+    const created = await registerClient(
       server.db,
       {
         name: 'Web app',
@@ -97,25 +94,24 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
       },
       offered,
     )
-    app = { clientId: created.client.clientId }
-    const svc = await createOAuthClient(
+    app = { clientId: created.clientId }
+    const svc = await registerClient(
       server.db,
       { name: 'Billing', grants: ['client_credentials'], scopes: 'read write' },
       offered,
     )
     service = {
-      clientId: svc.client.clientId,
-      clientSecret: svc.clientSecret ?? '',
-      user: svc.client.serviceUser as Principal,
+      clientId: svc.clientId,
+      clientSecret: svc.secret,
+      user: svc.serviceUser as Principal,
     }
   })
-  afterAll(() => server.close())
 
   const userToken = (scope: string, user: Principal = alice, extra: Partial<Parameters<typeof issue>[1]> = {}) =>
     issue(server, { user, clientId: app.clientId, scope, ...extra })
 
   it('a user token with the scope reads a scoped procedure as its user, with its client and scopes', async () => {
-    const res = await query(base, 'content.scoped', { token: await userToken('read openid') })
+    const res = await query(server.url, 'content.scoped', { token: await userToken('read openid') })
     expect(res.status).toBe(200)
     expect(res.body).toEqual({
       result: {
@@ -129,7 +125,7 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
   })
 
   it('a token without the scope is refused with 403 naming the scope; anonymous with 401', async () => {
-    const res = await query(base, 'content.scoped', { token: await userToken('write') })
+    const res = await query(server.url, 'content.scoped', { token: await userToken('write') })
     expect(res.status).toBe(403)
     expect(res.body).toEqual(
       errorBody({
@@ -140,14 +136,14 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
         reason: 'NOT_PERMITTED',
       }),
     )
-    const anonymous = await query(base, 'content.scoped')
+    const anonymous = await query(server.url, 'content.scoped')
     expect(anonymous.status).toBe(401)
     expect(anonymous.body.error.data.reason).toBe('NOT_AUTHENTICATED')
   })
 
   it('other credentials pass scoped procedures unchanged (the token part is null)', async () => {
-    const { access } = await login(base, alice as { username: string; password: string })
-    const res = await query(base, 'content.scoped', { token: access })
+    const { access } = await login(server.url, alice as { username: string; password: string })
+    const res = await query(server.url, 'content.scoped', { token: access })
     expect(res.status).toBe(200)
     expect(res.body.result.data).toEqual({ message: 'This is a scoped view', username: 'alice', oauth: null })
   })
@@ -155,12 +151,12 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
   it('procedures that declare no scope refuse every OAuth token with 403, whatever its scopes', async () => {
     const token = await userToken('read write openid profile email')
     for (const [path, res] of [
-      ['auth.me', await query(base, 'auth.me', { token })],
-      ['content.protected', await query(base, 'content.protected', { token })],
-      ['auth.apps.list', await query(base, 'auth.apps.list', { token })],
-      ['auth.session.list', await query(base, 'auth.session.list', { token })],
-      ['auth.tokens.create', await mutation(base, 'auth.tokens.create', { name: 'k' }, token)],
-      ['auth.logoutAll', await mutation(base, 'auth.logoutAll', undefined, token)],
+      ['auth.me', await query(server.url, 'auth.me', { token })],
+      ['content.protected', await query(server.url, 'content.protected', { token })],
+      ['auth.apps.list', await query(server.url, 'auth.apps.list', { token })],
+      ['auth.session.list', await query(server.url, 'auth.session.list', { token })],
+      ['auth.tokens.create', await mutation(server.url, 'auth.tokens.create', { name: 'k' }, token)],
+      ['auth.logoutAll', await mutation(server.url, 'auth.logoutAll', undefined, token)],
     ] as const) {
       expect({ path, status: res.status, body: res.body }).toEqual({
         path,
@@ -183,12 +179,12 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
     const read = await userToken('read')
     const write = await userToken('write')
     const readWrite = await userToken('read write')
-    const created = await mutation(base, 'articles.create', { title: 'By app', body: 'x' }, write)
+    const created = await mutation(server.url, 'articles.create', { title: 'By app', body: 'x' }, write)
     expect(created.status).toBe(200)
     const article = created.body.result.data.article as { id: number; authorId: number; published: boolean }
     expect(article).toMatchObject({ authorId: alice.id, published: false })
 
-    const denied = await mutation(base, 'articles.create', { title: 'No', body: 'x' }, read)
+    const denied = await mutation(server.url, 'articles.create', { title: 'No', body: 'x' }, read)
     expect(denied.status).toBe(403)
     expect(denied.body).toEqual(
       errorBody({
@@ -200,49 +196,49 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
       }),
     )
     // read sees alice's own draft; write alone cannot read
-    const listed = await query(base, 'articles.get', { token: read, input: { id: article.id } })
+    const listed = await query(server.url, 'articles.get', { token: read, input: { id: article.id } })
     expect(listed.status).toBe(200)
-    expect((await query(base, 'articles.list', { token: write })).status).toBe(403)
+    expect((await query(server.url, 'articles.list', { token: write })).status).toBe(403)
     // bob's token with every scope is still bob: alice's draft does not exist for him, her article is not his to edit
     const bobs = await userToken('read write', bob)
-    expect((await query(base, 'articles.get', { token: bobs, input: { id: article.id } })).status).toBe(404)
-    const edit = await mutation(base, 'articles.update', { id: article.id, title: 'Mine now' }, bobs)
+    expect((await query(server.url, 'articles.get', { token: bobs, input: { id: article.id } })).status).toBe(404)
+    const edit = await mutation(server.url, 'articles.update', { id: article.id, title: 'Mine now' }, bobs)
     expect(edit.status).toBe(403)
     expect(edit.body.error.data.reason).toBe('NOT_PERMITTED')
     // alice's own token edits it
-    const own = await mutation(base, 'articles.update', { id: article.id, published: true }, readWrite)
+    const own = await mutation(server.url, 'articles.update', { id: article.id, published: true }, readWrite)
     expect(own.status).toBe(200)
     expect(own.body.result.data.article.published).toBe(true)
   })
 
   it('a client-credentials token acts as the client service user, with that user permissions only', async () => {
     const token = await issue(server, { clientId: service.clientId, scope: 'read write' })
-    const who = await query(base, 'content.scoped', { token })
+    const who = await query(server.url, 'content.scoped', { token })
     expect(who.body.result.data).toEqual({
       message: 'This is a scoped view',
       username: `client:${service.clientId}`,
       oauth: { clientId: service.clientId, scopes: ['read', 'write'] },
     })
-    const created = await mutation(base, 'articles.create', { title: 'From billing', body: 'x' }, token)
+    const created = await mutation(server.url, 'articles.create', { title: 'From billing', body: 'x' }, token)
     expect(created.body.result.data.article.authorId).toBe(service.user.id)
     // not staff: the admin is out of reach, as for any plain user (and no scope opens it anyway)
-    expect((await query(base, 'admin.users.list', { token })).status).toBe(403)
+    expect((await query(server.url, 'admin.users.list', { token })).status).toBe(403)
     // it edits other people's articles only once its service user is granted change_article
-    const { access } = await login(base, alice as { username: string; password: string })
-    const alices = (await mutation(base, 'articles.create', { title: 'A', body: 'b', published: true }, access)).body
-      .result.data.article as { id: number }
-    const before = await mutation(base, 'articles.update', { id: alices.id, title: 'Billing was here' }, token)
+    const { access } = await login(server.url, alice as { username: string; password: string })
+    const alices = (await mutation(server.url, 'articles.create', { title: 'A', body: 'b', published: true }, access))
+      .body.result.data.article as { id: number }
+    const before = await mutation(server.url, 'articles.update', { id: alices.id, title: 'Billing was here' }, token)
     expect(before.status).toBe(403)
     const root = await server.createUser({ isStaff: true, isSuperuser: true })
-    const rootAccess = (await login(base, root)).access
+    const rootAccess = (await login(server.url, root)).access
     const granted = await mutation(
-      base,
+      server.url,
       'admin.permissions.grant',
       { username: `client:${service.clientId}`, codename: 'change_article' },
       rootAccess,
     )
     expect(granted.status).toBe(200)
-    const after = await mutation(base, 'articles.update', { id: alices.id, title: 'Billing was here' }, token)
+    const after = await mutation(server.url, 'articles.update', { id: alices.id, title: 'Billing was here' }, token)
     expect(after.status).toBe(200)
   })
 
@@ -268,7 +264,7 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
       ],
     ]
     for (const [name, token, reason] of cases) {
-      const res = await query(base, 'content.scoped', { token })
+      const res = await query(server.url, 'content.scoped', { token })
       expect({ name, status: res.status, reason: res.body.error?.data.reason }).toEqual({ name, status: 401, reason })
       expect(res.headers.get('www-authenticate')).toBe('Bearer realm="api"')
     }
@@ -277,28 +273,28 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
   it('a deactivated user or a deleted client stops their tokens at once', async () => {
     const carol = await server.createUser({ username: 'carol' })
     const token = await userToken('read', carol)
-    expect((await query(base, 'content.scoped', { token })).status).toBe(200)
+    expect((await query(server.url, 'content.scoped', { token })).status).toBe(200)
     await server.db.updateTable('users').set({ is_active: false }).where('id', '=', carol.id).execute()
     await server.auth.settle() // an out-of-band write reaches the auth cache by NOTIFY
-    const res = await query(base, 'content.scoped', { token })
+    const res = await query(server.url, 'content.scoped', { token })
     expect([res.status, res.body.error.data.reason]).toEqual([401, 'USER_INACTIVE'])
 
-    const gone = await createOAuthClient(
+    const gone = await registerClient(
       server.db,
       { name: 'Gone', grants: ['client_credentials'], scopes: 'read' },
       server.config.oauthGrants,
     )
-    const goneToken = await issue(server, { clientId: gone.client.clientId, scope: 'read' })
-    expect((await query(base, 'content.scoped', { token: goneToken })).status).toBe(200)
-    await server.db.deleteFrom('oauth_clients').where('id', '=', gone.client.clientId).execute()
-    const after = await query(base, 'content.scoped', { token: goneToken })
+    const goneToken = await issue(server, { clientId: gone.clientId, scope: 'read' })
+    expect((await query(server.url, 'content.scoped', { token: goneToken })).status).toBe(200)
+    await server.db.deleteFrom('oauth_clients').where('id', '=', gone.clientId).execute()
+    const after = await query(server.url, 'content.scoped', { token: goneToken })
     expect(after.status).toBe(401)
   })
 
   it('our own access token never passes as OAuth, nor an at+jwt as ours', async () => {
-    const { access } = await login(base, alice as { username: string; password: string })
+    const { access } = await login(server.url, alice as { username: string; password: string })
     // ours: authenticated by bearer, no token part, so HasScope-style checks see no OAuth token
-    expect((await query(base, 'content.scoped', { token: access })).body.result.data.oauth).toBeNull()
+    expect((await query(server.url, 'content.scoped', { token: access })).body.result.data.oauth).toBeNull()
     // an at+jwt where only `bearer` runs: nobody claims it, so the caller is anonymous
     await using bearerOnly = await startTestServer({ AUTH_SCHEMES: 'bearer,token' })
     const foreign = await query(bearerOnly.url, 'content.protected', { token: await userToken('read') })
@@ -307,7 +303,7 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
 
   it('under JWT_ALGORITHM=HS256 OAuth tokens are verified with the OAuth server own EdDSA keys', async () => {
     await using hs = await startTestServer({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(40) })
-    const created = await createOAuthClient(
+    const created = await registerClient(
       hs.db,
       { name: 'HS', grants: ['client_credentials'], scopes: 'read' },
       hs.config.oauthGrants,
@@ -316,7 +312,7 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${created.client.clientId}:${created.clientSecret ?? ''}`).toString('base64')}`,
+        authorization: `Basic ${Buffer.from(`${created.clientId}:${created.secret}`).toString('base64')}`,
       },
       body: 'grant_type=client_credentials&scope=read',
     })
@@ -327,7 +323,7 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
       typ: 'at+jwt',
     })
     const scoped = await query(hs.url, 'content.scoped', { token })
-    expect(scoped.body.result.data.username).toBe(`client:${created.client.clientId}`)
+    expect(scoped.body.result.data.username).toBe(`client:${created.clientId}`)
     // and an HS256 token of ours is still ours only
     const user = await hs.createUser()
     const { access } = await login(hs.url, user)
@@ -335,7 +331,7 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
   })
 
   it('end to end: client_credentials from /oauth/token calls a scoped procedure', async () => {
-    const discovery = await wire(`${base}/oauth/.well-known/openid-configuration`)
+    const discovery = await wire(`${server.url}/oauth/.well-known/openid-configuration`)
     expect(discovery.status).toBe(200)
     const basic = Buffer.from(
       `${encodeURIComponent(service.clientId)}:${encodeURIComponent(service.clientSecret)}`,
@@ -347,14 +343,19 @@ describe(`${TEST_BACKEND}: OAuth access tokens on our API`, () => {
     })
     expect(res.status).toBe(200)
     expect(res.body).toMatchObject({ token_type: 'Bearer', scope: 'read', expires_in: expect.any(Number) })
-    const scoped = await query(base, 'content.scoped', { token: res.body.access_token as string })
+    const scoped = await query(server.url, 'content.scoped', { token: res.body.access_token as string })
     expect(scoped.status).toBe(200)
     expect(scoped.body.result.data).toEqual({
       message: 'This is a scoped view',
       username: `client:${service.clientId}`,
       oauth: { clientId: service.clientId, scopes: ['read'] },
     })
-    const write = await mutation(base, 'articles.create', { title: 'x', body: 'y' }, res.body.access_token as string)
+    const write = await mutation(
+      server.url,
+      'articles.create',
+      { title: 'x', body: 'y' },
+      res.body.access_token as string,
+    )
     expect(write.status).toBe(403)
   })
 })

@@ -2,91 +2,57 @@
  * Security review of the OAuth server (issue 7): each attack found in review, as a test over HTTP.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-import { createOAuthClient } from '../src/oauth-core/clients.js'
-import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import { login, mutation } from './helpers/http.js'
 import {
-  ALL_GRANTS,
   authorize,
   authorizeUrl,
   basic,
   Browser,
-  createTestClients,
   csrfOf,
   FORM,
   formAction,
-  formPost,
   pkce,
   REDIRECT,
+  registerClient,
   tokenRequest,
 } from './helpers/oauth.js'
+import { oauthTestbed } from './helpers/oauth-testbed.js'
 
 describe(`${TEST_BACKEND}: OAuth security review`, () => {
-  let server: TestServer
-  let base: string
-  let issuer: string
-  let service: { clientId: string; secret: string }
-  let web: { clientId: string; secret: string }
-  let spa: { clientId: string }
-  let api: { clientId: string; secret: string }
-  let alice: { id: number; username: string; password: string }
-
-  beforeAll(async () => {
-    server = await startTestServer()
-    base = server.url
-    issuer = `${base}/oauth`
-    ;({ service, web, spa, api } = await createTestClients(server.db, {
+  const t = oauthTestbed({
+    clients: {
       service: { name: 'Service', scopes: 'read write' },
       web: { name: 'Web', scopes: 'openid profile read' },
       spa: { name: 'SPA', scopes: 'openid read' },
-    }))
-    alice = await server.createUser({ username: 'alice' })
+    },
   })
-  afterAll(() => server.close())
-
-  const webAuth = () => basic(web.clientId, web.secret)
-
-  /** A code for alice and the PKCE verifier it must be redeemed with. */
-  async function codeFor(scope = 'openid read') {
-    const result = await authorize(new Browser(), {
-      base,
-      clientId: web.clientId,
-      redirectUri: REDIRECT,
-      scope,
-      user: alice,
-    })
-    return { code: result.params.get('code') ?? '', code_verifier: result.verifier ?? '' }
-  }
 
   it('userinfo answers a client-credentials token with 401 invalid_token, not a 500', async () => {
-    const cc = await tokenRequest(base, {
+    const cc = await tokenRequest(t.base, {
       form: { grant_type: 'client_credentials', scope: 'read' },
-      authorization: basic(service.clientId, service.secret),
+      authorization: t.serviceAuth(),
     })
     expect(cc.status).toBe(200)
-    const res = await fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${cc.body.access_token as string}` } })
+    const res = await fetch(`${t.issuer}/me`, {
+      headers: { authorization: `Bearer ${cc.body.access_token as string}` },
+    })
     expect(res.status).toBe(401)
     expect(await res.json()).toEqual({ error: 'invalid_token', error_description: 'invalid token provided' })
   })
 
   it('a malformed interaction uid is a 404 page, not a 500', async () => {
-    const res = await fetch(`${issuer}/interaction/%E0%A4%A`)
+    const res = await fetch(`${t.issuer}/interaction/%E0%A4%A`)
     expect(res.status).toBe(404)
     expect(await res.text()).not.toMatch(/URIError|at .*\.js/)
   })
 
   it('a code redeemed twice at once yields tokens at most once', async () => {
-    const pair = await codeFor()
+    const { code, verifier } = await t.codeFor({ scope: 'openid read' })
     const results = await Promise.all(
-      Array.from({ length: 6 }, () =>
-        tokenRequest(base, {
-          form: { grant_type: 'authorization_code', ...pair, redirect_uri: REDIRECT },
-          authorization: webAuth(),
-        }),
-      ),
+      Array.from({ length: 6 }, () => t.exchange({ code, code_verifier: verifier }, t.webAuth())),
     )
     const ok = results.filter((r) => r.status === 200)
     expect(ok.length).toBeLessThanOrEqual(1)
@@ -94,17 +60,14 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   })
 
   it('a refresh token used twice at once is rotated at most once', async () => {
-    const pair = await codeFor()
-    const first = await tokenRequest(base, {
-      form: { grant_type: 'authorization_code', ...pair, redirect_uri: REDIRECT },
-      authorization: webAuth(),
-    })
+    const { code, verifier } = await t.codeFor({ scope: 'openid read' })
+    const first = await t.exchange({ code, code_verifier: verifier }, t.webAuth())
     expect(first.status).toBe(200)
     const results = await Promise.all(
       Array.from({ length: 6 }, () =>
-        tokenRequest(base, {
+        tokenRequest(t.base, {
           form: { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string },
-          authorization: webAuth(),
+          authorization: t.webAuth(),
         }),
       ),
     )
@@ -118,13 +81,13 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   })
 
   it('a public client cannot authenticate with a made-up secret, nor use client_credentials', async () => {
-    const secret = await tokenRequest(base, {
+    const secret = await tokenRequest(t.base, {
       form: { grant_type: 'client_credentials', scope: 'read' },
-      authorization: basic(spa.clientId, 'anything'),
+      authorization: basic(t.spa.clientId, 'anything'),
     })
     expect(secret.status).toBe(401)
     expect(secret.body.error).toBe('invalid_client')
-    const none = await tokenRequest(base, { form: { grant_type: 'client_credentials', client_id: spa.clientId } })
+    const none = await tokenRequest(t.base, { form: { grant_type: 'client_credentials', client_id: t.spa.clientId } })
     expect(none.status).toBe(400)
     expect(none.body.access_token).toBeUndefined()
     expect(none.body.error).toBe('invalid_request')
@@ -133,8 +96,14 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   it('an authorization request for scopes beyond the client is refused before any sign-in', async () => {
     const { challenge } = pkce()
     const res = await new Browser().follow(
-      authorizeUrl({ base, clientId: spa.clientId, redirectUri: REDIRECT, scope: 'openid read write', challenge }),
-      base,
+      authorizeUrl({
+        base: t.base,
+        clientId: t.spa.clientId,
+        redirectUri: REDIRECT,
+        scope: 'openid read write',
+        challenge,
+      }),
+      t.base,
     )
     expect(res.location).toBeDefined()
     const params = new URL(res.location ?? '').searchParams
@@ -144,7 +113,7 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   it('a redirect_uri that differs only by a trailing slash or query is not a registered one', async () => {
     for (const redirectUri of [`${REDIRECT}/`, `${REDIRECT}?x=1`, REDIRECT.replace('https', 'http')]) {
       const res = await new Browser().fetch(
-        authorizeUrl({ base, clientId: web.clientId, redirectUri, scope: 'openid' }),
+        authorizeUrl({ base: t.base, clientId: t.web.clientId, redirectUri, scope: 'openid' }),
       )
       expect(res.status).toBe(400)
       expect(res.headers.get('location')).toBeNull()
@@ -153,7 +122,7 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
 
   it('the interaction cookies are HttpOnly and SameSite', async () => {
     const res = await new Browser().fetch(
-      authorizeUrl({ base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid' }),
+      authorizeUrl({ base: t.base, clientId: t.web.clientId, redirectUri: REDIRECT, scope: 'openid' }),
     )
     const cookies = res.headers.getSetCookie()
     expect(cookies.length).toBeGreaterThan(0)
@@ -164,60 +133,52 @@ describe(`${TEST_BACKEND}: OAuth security review`, () => {
   it('logging out everywhere, a password change or deactivation ends the sign-in at the OAuth server too', async () => {
     // Otherwise a browser left signed in (a shared computer, a stolen cookie) keeps getting codes
     // for the user's apps after the user ended every login, as Django's sessions would not allow.
-    const params = { base, clientId: web.clientId, redirectUri: REDIRECT, scope: 'openid read' }
+    const params = { base: t.base, clientId: t.web.clientId, redirectUri: REDIRECT, scope: 'openid read' }
     for (const end of ['auth.logoutAll', 'changepassword', 'deactivated'] as const) {
-      const user = await server.createUser()
+      const user = await t.server.createUser()
       const browser = new Browser()
       expect((await authorize(browser, { ...params, user })).params.get('code')).toBeTruthy()
       const remembered = await authorize(browser, params)
       expect([remembered.pages, Boolean(remembered.params.get('code'))]).toEqual([[], true])
 
       if (end === 'auth.logoutAll') {
-        const { access } = await login(base, user)
-        expect((await mutation(base, 'auth.logoutAll', undefined, access)).status).toBe(200)
+        const { access } = await login(t.base, user)
+        expect((await mutation(t.base, 'auth.logoutAll', undefined, access)).status).toBe(200)
       } else if (end === 'changepassword') {
-        await server.auth.changePassword(user.username, 'An0ther-passphrase', { skipValidation: true })
+        await t.server.auth.changePassword(user.username, 'An0ther-passphrase', { skipValidation: true })
       } else {
-        await server.db.updateTable('users').set({ is_active: false }).where('id', '=', user.id).execute()
+        await t.server.db.updateTable('users').set({ is_active: false }).where('id', '=', user.id).execute()
       }
-      const after = await browser.follow(authorizeUrl(params), base)
+      const after = await browser.follow(authorizeUrl(params), t.base)
       expect([end, after.status, after.location]).toEqual([end, 200, undefined])
       expect(after.text).toContain('name="password"')
       // and an app asking silently (prompt=none) is told to send the user to sign in
-      const silent = await browser.follow(authorizeUrl({ ...params, extra: { prompt: 'none' } }), base)
+      const silent = await browser.follow(authorizeUrl({ ...params, extra: { prompt: 'none' } }), t.base)
       expect(new URL(silent.location ?? '').searchParams.get('error')).toBe('login_required')
     }
   })
 
   it('only a resource server can introspect the token; another confidential client learns nothing', async () => {
-    const pair = await codeFor()
-    const tokens = await tokenRequest(base, {
-      form: { grant_type: 'authorization_code', ...pair, redirect_uri: REDIRECT },
-      authorization: webAuth(),
-    })
+    const { code, verifier } = await t.codeFor({ scope: 'openid read' })
+    const tokens = await t.exchange({ code, code_verifier: verifier }, t.webAuth())
     const token = tokens.body.access_token as string
-    const other = await formPost(`${issuer}/token/introspection`, {
-      form: { token },
-      authorization: basic(service.clientId, service.secret),
-    })
+    const other = await t.introspect(token, t.serviceAuth())
     expect([other.status, other.body]).toEqual([200, { active: false }])
-    const res = await formPost(`${issuer}/token/introspection`, {
-      form: { token },
-      authorization: basic(api.clientId, api.secret),
-    })
+    const res = await t.introspect(token, t.apiAuth())
     expect(res.status).toBe(200)
-    expect(res.body).toMatchObject({ active: true, client_id: web.clientId, sub: String(alice.id) })
+    expect(res.body).toMatchObject({ active: true, client_id: t.web.clientId, sub: String(t.alice.id) })
   })
 })
 
 describe(`${TEST_BACKEND}: OAuth cookies under COOKIE_SECURE=true`, () => {
   it('are all Secure, the session cookie included, though TLS ends at a proxy in front', async () => {
     await using server = await startTestServer({ COOKIE_SECURE: 'true' })
-    const created = await createOAuthClient(
-      server.db,
-      { name: 'Web', grants: ['authorization_code'], redirectUris: [REDIRECT], scopes: 'openid' },
-      ALL_GRANTS,
-    )
+    const created = await registerClient(server.db, {
+      name: 'Web',
+      grants: ['authorization_code'],
+      redirectUris: [REDIRECT],
+      scopes: 'openid',
+    })
     const user = await server.createUser({ username: 'bob' })
     const browser = new Browser()
     const lines: string[] = []
@@ -239,7 +200,7 @@ describe(`${TEST_BACKEND}: OAuth cookies under COOKIE_SECURE=true`, () => {
         headers: { 'content-type': FORM },
       })
     const start = await step(
-      authorizeUrl({ base: server.url, clientId: created.client.clientId, redirectUri: REDIRECT, scope: 'openid' }),
+      authorizeUrl({ base: server.url, clientId: created.clientId, redirectUri: REDIRECT, scope: 'openid' }),
     )
     const consent = await post(start.text, 'login', { username: user.username, password: user.password })
     const done = await post(consent.text, 'confirm', {})
@@ -252,14 +213,15 @@ describe(`${TEST_BACKEND}: OAuth cookies under COOKIE_SECURE=true`, () => {
 describe(`${TEST_BACKEND}: OAuth sign-in behind a proxy (NUM_PROXIES=1)`, () => {
   it('audits a failed sign-in under the address the proxy saw (the one its failure counter keys on), not the proxy’s', async () => {
     await using server = await startTestServer({ NUM_PROXIES: '1' })
-    const created = await createOAuthClient(
-      server.db,
-      { name: 'Web', grants: ['authorization_code'], redirectUris: [REDIRECT], scopes: 'openid' },
-      ALL_GRANTS,
-    )
+    const created = await registerClient(server.db, {
+      name: 'Web',
+      grants: ['authorization_code'],
+      redirectUris: [REDIRECT],
+      scopes: 'openid',
+    })
     const browser = new Browser()
     const page = await browser.follow(
-      authorizeUrl({ base: server.url, clientId: created.client.clientId, redirectUri: REDIRECT, scope: 'openid' }),
+      authorizeUrl({ base: server.url, clientId: created.clientId, redirectUri: REDIRECT, scope: 'openid' }),
       server.url,
     )
     const res = await browser.fetch(`${server.url}${formAction(page.text, 'login')}`, {

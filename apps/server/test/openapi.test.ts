@@ -6,28 +6,25 @@
 import { readFileSync } from 'node:fs'
 
 import { Validator } from '@seriousme/openapi-schema-validator'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { REST_VIEWS } from '../src/rest/routes.js'
 import { METHODS } from '../src/rest/table.js'
-import { startTestServer } from '../src/testing.js'
 import { wire } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 const PASSWORD = 'correct horse battery staple'
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version
 
-let server: TestServer
+const server = sharedServer()
 let doc: any
 
 beforeAll(async () => {
-  server = await startTestServer()
   const res = await wire(`${server.url}/api/openapi.json`)
   expect(res.status).toBe(200)
   doc = res.body
 })
-afterAll(() => server.close())
 
 function form(fields: Record<string, string>) {
   return { 'content-type': 'application/x-www-form-urlencoded', body: new URLSearchParams(fields).toString() }

@@ -11,27 +11,22 @@ import type { NewmanRunSummary } from 'newman'
 import newman from 'newman'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { BUILTIN_AUTH_SCHEMES } from '../src/config.js'
 import { buildOpenApiDocument } from '../src/rest/openapi.js'
 import { buildPostman, COLLECTION_FILE, ENVIRONMENT_FILE } from '../src/rest/postman.js'
-import { startTestServer } from '../src/testing.js'
 import { runCli } from './helpers/process.js'
+import { sharedServer } from './helpers/server.js'
 
 let dir: string
 let collection: any
 let environment: any
-let server: TestServer
+const server = sharedServer()
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gh-postman-'))
-  server = await startTestServer()
 })
-afterAll(async () => {
-  await server.close()
-  await rm(dir, { recursive: true, force: true })
-})
+afterAll(() => rm(dir, { recursive: true, force: true }))
 
 function run(options: { environment: unknown; iterationCount?: number }): Promise<NewmanRunSummary> {
   return new Promise((resolve, reject) => {

@@ -5,20 +5,17 @@
  * at all, so a stale header never stops a refresh: their twins here do the same.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
-import { errorBody, mutation, query, wire } from './helpers/http.js'
+import { errorBody, login, obtainSliding, query, wire } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 describe(`${TEST_BACKEND}: credentials on public procedures`, () => {
-  let server: TestServer
+  const server = sharedServer()
   let user: { id: number; username: string; password: string }
   beforeAll(async () => {
-    server = await startTestServer()
     user = await server.createUser()
   })
-  afterAll(() => server.close())
 
   const post = (path: string, body: unknown, authorization: string) =>
     wire(`${server.url}/trpc/${path}`, {
@@ -57,23 +54,20 @@ describe(`${TEST_BACKEND}: credentials on public procedures`, () => {
   })
 
   it('runs no authentication on the token views: a stale header never stops refresh or verify', async () => {
-    const pair = (await mutation(server.url, 'auth.login', { username: user.username, password: user.password })).body
-      .result.data
+    const pair = await login(server.url, user)
     for (const [path, body] of [
       ['auth.verify', { token: pair.access }],
       ['auth.refresh', { refresh: pair.refresh }],
     ] as const) {
       expect((await post(path, body, 'Bearer not.a.jwt')).status, path).toBe(200)
     }
-    const sliding = (await mutation(server.url, 'auth.sliding.obtain', { username: user.username, password: user.password }))
-      .body.result.data.token as string
+    const sliding = await obtainSliding(server.url, user)
     expect((await post('auth.sliding.refresh', { token: sliding }, 'Bearer not.a.jwt')).status).toBe(200)
     expect((await post('auth.sliding.logout', { token: sliding }, 'Bearer not.a.jwt')).status).toBe(200)
   })
 
   it('lets a good credential through a public procedure as before', async () => {
-    const pair = (await mutation(server.url, 'auth.login', { username: user.username, password: user.password })).body
-      .result.data
+    const pair = await login(server.url, user)
     const res = await post('auth.login', { username: user.username, password: user.password }, `Bearer ${pair.access}`)
     expect(res.status).toBe(200)
   })

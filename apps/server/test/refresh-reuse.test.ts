@@ -9,11 +9,10 @@
  * leave a token alive.
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
-import { startTestServer } from '../src/testing.js'
-import { errorBody, login, mutation, query } from './helpers/http.js'
+import { errorBody, login, loginAs, mutation, query } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 const START = new Date('2026-06-01T08:00:00Z')
 let now = START
@@ -43,26 +42,15 @@ const revoked = errorBody({
 })
 
 describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 10s)`, () => {
-  let server: TestServer
-  let base: string
-  beforeAll(async () => {
-    server = await startTestServer({}, { clock })
-    base = server.url
-  })
-  afterAll(() => server.close())
+  const server = sharedServer({}, { clock })
   beforeEach(() => {
     // Forward only: every test starts past the last one's tokens' windows, never before their iat.
     advance(60)
   })
 
-  const refresh = (token: string) => mutation(base, 'auth.refresh', { refresh: token })
-  const me = (access: string) => query(base, 'auth.me', { token: access })
+  const refresh = (token: string) => mutation(server.url, 'auth.refresh', { refresh: token })
+  const me = (access: string) => query(server.url, 'auth.me', { token: access })
   const pairOf = (res: { body: any }) => res.body.result.data as Pair
-
-  async function loggedIn() {
-    const u = await server.createUser()
-    return { ...u, ...(await login(base, u)) }
-  }
 
   /** The user's token.* audit rows, oldest first. */
   async function tokenEvents(userId: number) {
@@ -77,7 +65,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   }
 
   it('should keep two tabs that refresh one token at once logged in, in one family', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     const [a, b] = await Promise.all([refresh(u.refresh), refresh(u.refresh)])
     expect([a.status, b.status]).toEqual([200, 200])
     const [pa, pb] = [pairOf(a), pairOf(b)]
@@ -102,7 +90,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   })
 
   it('should give every one of twenty concurrent refreshes of one token a working pair', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     const results = await Promise.all(Array.from({ length: 20 }, () => refresh(u.refresh)))
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(200))
     const pairs = results.map(pairOf)
@@ -114,7 +102,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   })
 
   it('should grant the window from the rotation: a replay 10 s after is served, 11 s after is reuse', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     expect((await refresh(u.refresh)).status).toBe(200)
     advance(10)
     expect((await refresh(u.refresh)).status).toBe(200)
@@ -124,8 +112,8 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   })
 
   it('attack: a replay past the window kills every token of the family at once, access tokens included', async () => {
-    const u = await loggedIn()
-    const other = await login(base, u) // another device of the same user: another family
+    const u = await loginAs(server)
+    const other = await login(server.url, u) // another device of the same user: another family
     expect((await me(u.access)).status).toBe(200) // cached by the auth cache from here
     const rotated = pairOf(await refresh(u.refresh))
     expect((await me(rotated.access)).status).toBe(200)
@@ -142,7 +130,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
     }
     const live = await refresh(rotated.refresh)
     expect([live.status, live.body]).toEqual([401, blacklisted])
-    const verified = await mutation(base, 'auth.verify', { token: rotated.refresh })
+    const verified = await mutation(server.url, 'auth.verify', { token: rotated.refresh })
     expect(verified.body.error.data.reason).toBe('TOKEN_BLACKLISTED')
 
     // The user's other login stops too (the epoch moved on), and refreshes back with its own token.
@@ -160,7 +148,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   })
 
   it('attack: a replay past the window within a second replay’s window is still refused', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     const rotated = pairOf(await refresh(u.refresh))
     advance(11)
     expect((await refresh(u.refresh)).status).toBe(401)
@@ -170,24 +158,24 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
   })
 
   it('attack: a replay within the window of a token whose login was logged out is refused', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     const rotated = pairOf(await refresh(u.refresh))
-    expect((await mutation(base, 'auth.logout', { refresh: rotated.refresh })).status).toBe(200)
+    expect((await mutation(server.url, 'auth.logout', { refresh: rotated.refresh })).status).toBe(200)
     expect((await refresh(u.refresh)).body).toEqual(blacklisted)
     expect((await refresh(rotated.refresh)).body).toEqual(blacklisted)
   })
 
   it('attack: a replay within the window of a tab’s sibling after the other tab logged out is refused', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     const [a, b] = (await Promise.all([refresh(u.refresh), refresh(u.refresh)])).map(pairOf)
     // One tab logs out: the login ends, the other tab's branch of it included.
-    expect((await mutation(base, 'auth.logout', { refresh: a!.refresh })).status).toBe(200)
+    expect((await mutation(server.url, 'auth.logout', { refresh: a!.refresh })).status).toBe(200)
     expect((await refresh(b!.refresh)).body).toEqual(blacklisted)
     expect((await refresh(u.refresh)).body).toEqual(blacklisted)
   })
 
   it('attack: a replay within the window after a password change revives nothing', async () => {
-    const u = await loggedIn()
+    const u = await loginAs(server)
     expect((await refresh(u.refresh)).status).toBe(200)
     await server.auth.changePassword(u.username, 'An0ther-passphrase', { skipValidation: true })
     expect((await refresh(u.refresh)).body).toEqual(blacklisted)
@@ -195,7 +183,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
 
   it('attack: a reuse racing rotations of the family’s live token leaves no token of it alive', async () => {
     for (let round = 0; round < 8; round++) {
-      const u = await loggedIn()
+      const u = await loginAs(server)
       const live = pairOf(await refresh(u.refresh))
       advance(11)
       const results = await Promise.allSettled([
@@ -222,11 +210,7 @@ describe(`${TEST_BACKEND}: refresh token reuse (REFRESH_REUSE_INTERVAL, default 
 })
 
 describe(`${TEST_BACKEND}: refresh token reuse with REFRESH_REUSE_INTERVAL=0`, () => {
-  let server: TestServer
-  beforeAll(async () => {
-    server = await startTestServer({ REFRESH_REUSE_INTERVAL: '0' }, { clock })
-  })
-  afterAll(() => server.close())
+  const server = sharedServer({ REFRESH_REUSE_INTERVAL: '0' }, { clock })
 
   it('treats any second presentation of a rotated token as reuse, revoking the family', async () => {
     const u = await server.createUser()

@@ -3,23 +3,17 @@
  * errors and throttle scope as auth.register; the token is the new user's DRF key (40 hex, one per user).
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import { errorBody, mutation, query } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 describe(`${TEST_BACKEND}: auth.tokens.register`, () => {
-  let server: TestServer
-  let base: string
-  beforeAll(async () => {
-    server = await startTestServer()
-    base = server.url
-  })
-  afterAll(() => server.close())
+  const server = sharedServer()
 
   it('answers {user, token}; the token authenticates as Authorization: Token and is the default key', async () => {
-    const res = await mutation(base, 'auth.tokens.register', {
+    const res = await mutation(server.url, 'auth.tokens.register', {
       username: 'regtok',
       password: 'Tr1cky-passphrase',
       email: 'r@example.com',
@@ -36,19 +30,22 @@ describe(`${TEST_BACKEND}: auth.tokens.register`, () => {
       dateJoined: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     })
     expect(token).toMatch(/^[0-9a-f]{40}$/)
-    const me = await query(base, 'auth.me', { headers: { authorization: `Token ${token}` } })
+    const me = await query(server.url, 'auth.me', { headers: { authorization: `Token ${token}` } })
     expect(me.body.result.data.user).toMatchObject({ id: user.id, username: 'regtok' })
     // It is the default key, DRF's one per user: auth.tokens.obtain answers it again, and it keeps working.
-    const listed = await query(base, 'auth.tokens.list', { headers: { authorization: `Token ${token}` } })
+    const listed = await query(server.url, 'auth.tokens.list', { headers: { authorization: `Token ${token}` } })
     expect(listed.body.result.data.items).toMatchObject([{ name: 'default', expiresAt: null }])
-    const obtained = await mutation(base, 'auth.tokens.obtain', { username: 'regtok', password: 'Tr1cky-passphrase' })
+    const obtained = await mutation(server.url, 'auth.tokens.obtain', {
+      username: 'regtok',
+      password: 'Tr1cky-passphrase',
+    })
     expect(obtained.body.result.data).toEqual({ token })
-    expect((await query(base, 'auth.me', { headers: { authorization: `Token ${token}` } })).status).toBe(200)
+    expect((await query(server.url, 'auth.me', { headers: { authorization: `Token ${token}` } })).status).toBe(200)
   })
 
   it('refuses what auth.register refuses, with the same errors, and creates nothing', async () => {
-    await mutation(base, 'auth.register', { username: 'taken', password: 'Tr1cky-passphrase' })
-    const dup = await mutation(base, 'auth.tokens.register', { username: 'taken', password: 'Tr1cky-passphrase' })
+    await mutation(server.url, 'auth.register', { username: 'taken', password: 'Tr1cky-passphrase' })
+    const dup = await mutation(server.url, 'auth.tokens.register', { username: 'taken', password: 'Tr1cky-passphrase' })
     expect(dup.status).toBe(409)
     expect(dup.body).toEqual(
       errorBody({
@@ -60,7 +57,7 @@ describe(`${TEST_BACKEND}: auth.tokens.register`, () => {
         fieldErrors: { username: ['A user with that username already exists.'] },
       }),
     )
-    const weak = await mutation(base, 'auth.tokens.register', { username: 'weakling', password: '1234567' })
+    const weak = await mutation(server.url, 'auth.tokens.register', { username: 'weakling', password: '1234567' })
     expect(weak.status).toBe(400)
     expect(weak.body.error.data.reason).toBe('PASSWORD_INVALID')
     expect(weak.body.error.data.fieldErrors).toEqual({
@@ -70,12 +67,12 @@ describe(`${TEST_BACKEND}: auth.tokens.register`, () => {
         'This password is entirely numeric.',
       ],
     })
-    const missing = await mutation(base, 'auth.tokens.register', {})
+    const missing = await mutation(server.url, 'auth.tokens.register', {})
     expect(missing.body.error.data.fieldErrors).toEqual({
       username: ['This field is required.'],
       password: ['This field is required.'],
     })
-    const extra = await mutation(base, 'auth.tokens.register', {
+    const extra = await mutation(server.url, 'auth.tokens.register', {
       username: 'x1',
       password: 'Tr1cky-passphrase',
       admin: true,

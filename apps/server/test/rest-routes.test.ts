@@ -1,84 +1,32 @@
 /**
- * The REST facade's routes beyond the seed: simplejwt's and DRF's stock token views, and
- * Gatehouse's own procedures in DRF's style (snake_case, 201/204, cursor pages); plus the
- * outage, bug and AUTH_SCHEMES cases of the facade itself.
+ * The REST facade's sign-in routes beyond the seed: simplejwt's and DRF's stock token views, the
+ * caller (me/, logout-all/), API tokens and sessions, in DRF's style (snake_case, 201/204); plus
+ * the outage, bug and AUTH_SCHEMES cases of the facade itself.
  */
-import type { AddressInfo } from 'node:net'
-
 import type { Authenticator } from '@gatehouse/auth'
-import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
-import { createAuthService } from '@gatehouse/auth'
-import { createDb } from '@gatehouse/db'
 import { createTestDb, TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { startApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { createHttpServer } from '../src/http/server.js'
-import { startTestServer } from '../src/testing.js'
+import { bearer, BEARER, DRF_KEY, restClient } from './helpers/rest.js'
+import { downDatabaseServer, sharedServer } from './helpers/server.js'
 
 const KEY = /^[0-9a-f]{24}\.[0-9a-f]{64}$/
-/** DRF's authtoken key: what obtain_auth_token answers. */
-const DRF_KEY = /^[0-9a-f]{40}$/
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
-const BEARER = 'Bearer realm="api"'
-
-interface Answer {
-  status: number
-  headers: Headers
-  text: string
-  json: any
-}
-
-let base: string
-
-async function api(
-  method: string,
-  path: string,
-  opts: { json?: unknown; body?: string; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const jsonHeaders: Record<string, string> = opts.json === undefined ? {} : { 'content-type': 'application/json' }
-  const res = await fetch(`${base}${path}`, {
-    method,
-    body: opts.json === undefined ? opts.body : JSON.stringify(opts.json),
-    headers: { ...jsonHeaders, ...opts.headers },
-    redirect: 'manual',
-  })
-  const text = await res.text()
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, headers: res.headers, text, json }
-}
-
-const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` })
 const form = (fields: Record<string, string>) => ({
   body: new URLSearchParams(fields).toString(),
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
 })
 
-describe(`${TEST_BACKEND}: REST facade, Gatehouse's routes`, () => {
-  let server: TestServer
+describe(`${TEST_BACKEND}: REST facade, Gatehouse's sign-in routes`, () => {
+  const server = sharedServer()
+  const { api, accessOf } = restClient(() => server.url)
   let alice: { id: number; username: string; password: string }
-  let root: { id: number; username: string; password: string }
 
   beforeAll(async () => {
-    server = await startTestServer()
-    base = server.url
     alice = await server.createUser()
-    root = await server.createUser({ isSuperuser: true })
   })
-  afterAll(() => server.close())
-
-  async function accessOf(user: { username: string; password: string }): Promise<string> {
-    const res = await api('POST', '/api/token/', { json: { username: user.username, password: user.password } })
-    expect(res.status).toBe(200)
-    return res.json.access
-  }
 
   describe('simplejwt’s and DRF’s stock views', () => {
     it('token/: {refresh, access} in simplejwt’s order, its 401 and field errors', async () => {
@@ -223,9 +171,9 @@ describe(`${TEST_BACKEND}: REST facade, Gatehouse's routes`, () => {
       const list = await api('GET', '/api/sessions/', { headers: { cookie } })
       expect(list.status).toBe(200)
       expect(list.json).toEqual([expect.objectContaining({ current: true, user_agent: expect.any(String) })])
-      const forged = await api('POST', '/api/sessions/revoke-others/', { headers: { cookie, origin: base } })
+      const forged = await api('POST', '/api/sessions/revoke-others/', { headers: { cookie, origin: server.url } })
       expect([forged.status, forged.text]).toEqual([403, '{"detail":"CSRF Failed: CSRF token missing."}'])
-      const csrf = { cookie, origin: base, 'x-csrftoken': jar.csrftoken as string }
+      const csrf = { cookie, origin: server.url, 'x-csrftoken': jar.csrftoken as string }
       const others = await api('POST', '/api/sessions/revoke-others/', { headers: csrf })
       expect([others.status, others.text]).toEqual([200, '{"detail":"Sessions revoked.","revoked":0}'])
       const logout = await api('POST', '/api/session/logout/', { headers: csrf })
@@ -247,188 +195,19 @@ describe(`${TEST_BACKEND}: REST facade, Gatehouse's routes`, () => {
       expect((await api('GET', '/api/sessions/', { headers: bearer(await accessOf(user)) })).json).toEqual([])
     })
   })
-
-  describe('articles', () => {
-    it('creates from a form (booleans as DRF reads them), pages, reads, edits and deletes', async () => {
-      const author = await server.createUser()
-      const auth = bearer(await accessOf(author))
-      const created = await api('POST', '/api/articles/', {
-        body: new URLSearchParams({ title: 'One', body: 'text', published: 'on' }).toString(),
-        headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
-      })
-      expect(created.status).toBe(201)
-      expect(created.json).toEqual({
-        id: expect.any(Number),
-        title: 'One',
-        body: 'text',
-        published: true,
-        author_id: author.id,
-        created_at: expect.stringMatching(ISO),
-      })
-      const second = await api('POST', '/api/articles/', {
-        json: { title: 'Two', body: '', published: 'false' },
-        headers: auth,
-      })
-      expect(second.json.published).toBe(false)
-      const page = await api('GET', '/api/articles/?limit=1', { headers: auth })
-      expect(page.json.results.map((a: { id: number }) => a.id)).toEqual([second.json.id])
-      expect(page.json.previous).toBeNull()
-      expect(page.json.next).toBe(`${base}/api/articles/?limit=1&cursor=${second.json.id}`)
-      const next = await api(
-        'GET',
-        new URL(page.json.next as string).pathname + new URL(page.json.next as string).search,
-        {
-          headers: auth,
-        },
-      )
-      expect(next.json.results[0].id).toBe(created.json.id)
-      const anonymous = await api('GET', `/api/articles/${created.json.id}/`)
-      expect(anonymous.json.title).toBe('One')
-      const draft = await api('GET', `/api/articles/${second.json.id}/`)
-      expect([draft.status, draft.text]).toEqual([404, '{"detail":"Not found."}'])
-      const edited = await api('PATCH', `/api/articles/${created.json.id}/`, { json: { title: 'Uno' }, headers: auth })
-      expect(edited.json.title).toBe('Uno')
-      const bad = await api('PATCH', `/api/articles/${created.json.id}/`, {
-        json: { published: 'maybe' },
-        headers: auth,
-      })
-      expect([bad.status, bad.text]).toEqual([400, '{"published":["Must be a valid boolean."]}'])
-      expect((await api('DELETE', `/api/articles/${created.json.id}/`, { headers: auth })).status).toBe(204)
-      const post = await api('POST', `/api/articles/${second.json.id}/`, { headers: auth })
-      expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, PATCH, DELETE, HEAD, OPTIONS'])
-      expect((await api('GET', '/api/articles/abc/')).status).toBe(404)
-    })
-
-    it('shares an article; anonymous writes are 401', async () => {
-      const author = await server.createUser()
-      const friend = await server.createUser()
-      const auth = bearer(await accessOf(author))
-      const article = (await api('POST', '/api/articles/', { json: { title: 't', body: 'b' }, headers: auth })).json
-      const shared = await api('POST', `/api/articles/${article.id}/share/`, {
-        json: { username: friend.username },
-        headers: auth,
-      })
-      expect([shared.status, shared.json.id]).toEqual([200, article.id])
-      const edit = await api('PATCH', `/api/articles/${article.id}/`, {
-        json: { body: 'mine' },
-        headers: bearer(await accessOf(friend)),
-      })
-      expect(edit.json.body).toBe('mine')
-      const anonymous = await api('POST', '/api/articles/', { json: { title: 't', body: 'b' } })
-      expect([anonymous.status, anonymous.headers.get('www-authenticate')]).toEqual([401, BEARER])
-    })
-  })
-
-  describe('admin', () => {
-    it('users: pages, reads and changes with snake_case fields; a plain user is forbidden', async () => {
-      const auth = bearer(await accessOf(root))
-      const target = await server.createUser()
-      const page = await api('GET', `/api/admin/users/?search=${target.username}`, { headers: auth })
-      expect(page.json).toEqual({
-        next: null,
-        previous: null,
-        results: [expect.objectContaining({ id: target.id, is_active: true, last_login: null })],
-      })
-      const one = await api('GET', `/api/admin/users/${target.id}/`, { headers: auth })
-      expect(one.json.username).toBe(target.username)
-      const staff = await api('PATCH', `/api/admin/users/${target.id}/`, { json: { is_staff: 'yes' }, headers: auth })
-      expect(staff.json.is_staff).toBe(true)
-      const typo = await api('PATCH', `/api/admin/users/${target.id}/`, { json: { is_staff: 'maybe' }, headers: auth })
-      expect([typo.status, Object.keys(typo.json)]).toEqual([400, ['is_staff']])
-      const off = await api('POST', `/api/admin/users/${target.id}/deactivate/`, { headers: auth })
-      expect(off.json.is_active).toBe(false)
-      expect((await api('POST', `/api/admin/users/${target.id}/activate/`, { headers: auth })).json.is_active).toBe(
-        true,
-      )
-      const groups = await api('PUT', `/api/admin/users/${target.id}/groups/`, {
-        json: { groups: ['Editors'] },
-        headers: auth,
-      })
-      expect([groups.status, groups.json.groups]).toEqual([200, ['Editors']])
-      const plain = await api('GET', '/api/admin/users/', { headers: bearer(await accessOf(alice)) })
-      expect([plain.status, plain.text]).toEqual([
-        403,
-        '{"detail":"You do not have permission to perform this action."}',
-      ])
-      expect((await api('GET', '/api/admin/users/999999/', { headers: auth })).status).toBe(404)
-    })
-
-    it('groups and permissions: create (201), grant, list, delete (204); a target of both kinds is non_field_errors', async () => {
-      const auth = bearer(await accessOf(root))
-      const created = await api('POST', '/api/admin/groups/', { json: { name: 'Writers' }, headers: auth })
-      expect([created.status, created.json.group.name, created.json.created]).toEqual([201, 'Writers', true])
-      const grant = await api('POST', '/api/admin/permissions/grant/', {
-        json: { group: 'Writers', codename: 'add_article' },
-        headers: auth,
-      })
-      expect([grant.status, grant.text]).toEqual([200, '{"changed":true}'])
-      const both = await api('POST', '/api/admin/permissions/grant/', {
-        json: { group: 'Writers', username: alice.username, codename: 'add_article' },
-        headers: auth,
-      })
-      expect([both.status, both.text]).toEqual([
-        400,
-        '{"non_field_errors":["Give either {username, codename} or {group, codename}."]}',
-      ])
-      const groups = await api('GET', '/api/admin/groups/', { headers: auth })
-      expect(groups.json.find((g: { name: string }) => g.name === 'Writers')).toMatchObject({
-        permissions: ['add_article'],
-      })
-      const permissions = await api('GET', '/api/admin/permissions/', { headers: auth })
-      expect(permissions.json.length).toBeGreaterThan(0)
-      expect(
-        (
-          await api('POST', '/api/admin/permissions/revoke/', {
-            json: { group: 'Writers', codename: 'add_article' },
-            headers: auth,
-          })
-        ).text,
-      ).toBe('{"changed":true}')
-      expect((await api('DELETE', '/api/admin/groups/Writers/', { headers: auth })).status).toBe(204)
-    })
-
-    it('audit/: the log in pages, filtered by query parameters', async () => {
-      const auth = bearer(await accessOf(root))
-      await api('POST', '/api/token/', { json: { username: alice.username, password: 'wrong' } })
-      const res = await api('GET', `/api/admin/audit/?event=login.failed&username=${alice.username}&limit=1`, {
-        headers: auth,
-      })
-      expect(res.status).toBe(200)
-      expect(res.json.results).toEqual([
-        expect.objectContaining({
-          event: 'login.failed',
-          username: alice.username,
-          user_id: alice.id,
-          user_agent: expect.any(String),
-        }),
-      ])
-      const bad = await api('GET', '/api/admin/audit/?limit=0', { headers: auth })
-      expect([bad.status, bad.text]).toEqual([400, '{"limit":["Ensure this value is greater than or equal to 1."]}'])
-    })
-  })
 })
 
 describe(`${TEST_BACKEND}: REST facade, outages, bugs and AUTH_SCHEMES`, () => {
+  /** Each test's own server. */
+  let base: string
+  const { api } = restClient(() => base)
+
   it('answers 503 when the database is down, in DRF’s shape', async () => {
-    const db = await createDb({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none' })
-    const config = loadConfig({ JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(32), PASSWORD_HASH_COST: '4' })
-    const auth = await createAuthService({
-      secretKey: TEST_SECRET_KEY,
-      db,
-      jwt: { algorithm: 'HS256', secret: config.jwtSecret },
-    })
-    const errors: unknown[] = []
-    const server = createHttpServer({ auth, config, onError: (e) => errors.push(e) })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    try {
-      const res = await api('POST', '/api/login/', { json: { username: 'a', password: 'b' } })
-      expect([res.status, res.text]).toEqual([503, '{"detail":"The database is unavailable; try again later."}'])
-      expect(errors).toEqual([])
-    } finally {
-      await new Promise((r) => server.close(r))
-      await db.destroy()
-    }
+    await using down = await downDatabaseServer()
+    base = down.url
+    const res = await api('POST', '/api/login/', { json: { username: 'a', password: 'b' } })
+    expect([res.status, res.text]).toEqual([503, '{"detail":"The database is unavailable; try again later."}'])
+    expect(down.errors).toEqual([])
   })
 
   it('answers a bug with DRF’s 500 body and reports it; a seed view whose scheme is off still names it', async () => {

@@ -12,24 +12,15 @@ import { TEST_SECRET_KEY } from '@gatehouse/auth/testing'
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import type { JWK } from 'jose'
 import { importJWK, SignJWT } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 import { startApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { sealStoredSecrets } from '../src/stored-secrets.js'
-import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
 import { login, mutation, query } from './helpers/http.js'
-import {
-  authorize,
-  authorizeUrl,
-  basic,
-  Browser,
-  createTestClients,
-  formPost,
-  REDIRECT,
-  tokenRequest,
-} from './helpers/oauth.js'
+import { authorize, authorizeUrl, basic, Browser, formPost, REDIRECT, tokenRequest } from './helpers/oauth.js'
+import { oauthTestbed } from './helpers/oauth-testbed.js'
 import { createProcessStore, runCli, startServerProcess } from './helpers/process.js'
 
 const OTHER_KEY = 'another-secret-key-of-enough-length-0123456789'
@@ -53,23 +44,16 @@ async function forgeWith(row: { kid: string; algorithm: string; private_jwk: unk
 }
 
 describe(`${TEST_BACKEND}: secrets at rest`, () => {
-  let server: TestServer
-  let web: { clientId: string; secret: string }
-  let api: { clientId: string; secret: string }
-  let alice: { id: number; username: string; password: string }
-
   // Two processes on one database name one issuer, or each refuses the other's tokens (iss).
   const ISSUER = 'http://gatehouse.test'
-  beforeAll(async () => {
-    server = await startTestServer({ JWT_ISSUER: ISSUER })
-    ;({ web, api } = await createTestClients(server.db, {
+  const { server, web, api, alice } = oauthTestbed({
+    env: { JWT_ISSUER: ISSUER },
+    clients: {
       service: { name: 'Service', scopes: 'read' },
       web: { name: 'Web', scopes: 'openid read' },
       spa: { name: 'Spa', scopes: 'openid read' },
-    }))
-    alice = await server.createUser({ username: 'alice' })
+    },
   })
-  afterAll(() => server.close())
 
   it('attack: a copy of signing_keys signs no token the server accepts', async () => {
     await server.auth.rotateKeys()

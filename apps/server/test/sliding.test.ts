@@ -4,11 +4,11 @@
  */
 import { signToken } from '@gatehouse/auth'
 import { TEST_BACKEND } from '@gatehouse/db/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-import type { TestServer } from '../src/testing.js'
 import { startTestServer } from '../src/testing.js'
-import { errorBody, login, mutation, query } from './helpers/http.js'
+import { errorBody, login, mutation, obtainSliding, query } from './helpers/http.js'
+import { sharedServer } from './helpers/server.js'
 
 const claimsOf = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
@@ -17,24 +17,12 @@ function unauthorized(path: string, message: string, reason: string) {
   return errorBody({ message, code: 'UNAUTHORIZED', httpStatus: 401, path, reason })
 }
 
-async function obtain(server: TestServer, who: { username: string; password: string }): Promise<string> {
-  const res = await mutation(server.url, 'auth.sliding.obtain', { username: who.username, password: who.password })
-  expect(res.status).toBe(200)
-  return res.body.result.data.token as string
-}
-
 describe(`${TEST_BACKEND}: sliding tokens over HTTP`, () => {
-  let server: TestServer
-  let base: string
-  beforeAll(async () => {
-    server = await startTestServer({ SLIDING_TOKEN_LIFETIME: '10m', SLIDING_TOKEN_REFRESH_LIFETIME: '2h' })
-    base = server.url
-  })
-  afterAll(() => server.close())
+  const server = sharedServer({ SLIDING_TOKEN_LIFETIME: '10m', SLIDING_TOKEN_REFRESH_LIFETIME: '2h' })
 
   it('obtain answers {token}: a sliding JWT with refresh_exp and epoch that authenticates as Bearer', async () => {
     const u = await server.createUser()
-    const res = await mutation(base, 'auth.sliding.obtain', { username: u.username, password: u.password })
+    const res = await mutation(server.url, 'auth.sliding.obtain', { username: u.username, password: u.password })
     expect(res.status).toBe(200)
     expect(Object.keys(res.body.result.data)).toEqual(['token'])
     const token = res.body.result.data.token as string
@@ -42,17 +30,17 @@ describe(`${TEST_BACKEND}: sliding tokens over HTTP`, () => {
     expect(claims).toMatchObject({ token_type: 'sliding', sub: String(u.id), epoch: 0 })
     expect(claims['exp']).toBe((claims['iat'] as number) + 600)
     expect(claims['refresh_exp']).toBe((claims['iat'] as number) + 7200)
-    const me = await query(base, 'auth.me', { token })
+    const me = await query(server.url, 'auth.me', { token })
     expect(me.status).toBe(200)
     expect(me.body.result.data.user).toMatchObject({ id: u.id, username: u.username })
-    const verified = await mutation(base, 'auth.verify', { token })
+    const verified = await mutation(server.url, 'auth.verify', { token })
     expect(verified.body).toEqual({ result: { data: { valid: true, tokenType: 'sliding', exp: claims['exp'] } } })
   })
 
   it('refresh keeps the jti and refresh_exp; logout blacklists the whole chain', async () => {
     const u = await server.createUser()
-    const token = await obtain(server, u)
-    const res = await mutation(base, 'auth.sliding.refresh', { token })
+    const token = await obtainSliding(server.url, u)
+    const res = await mutation(server.url, 'auth.sliding.refresh', { token })
     expect(res.status).toBe(200)
     const refreshed = res.body.result.data.token as string
     const [before, after] = [claimsOf(token), claimsOf(refreshed)]
@@ -62,35 +50,35 @@ describe(`${TEST_BACKEND}: sliding tokens over HTTP`, () => {
       token_type: 'sliding',
       epoch: 0,
     })
-    expect((await query(base, 'auth.me', { token: refreshed })).status).toBe(200)
+    expect((await query(server.url, 'auth.me', { token: refreshed })).status).toBe(200)
 
-    const out = await mutation(base, 'auth.sliding.logout', { token })
+    const out = await mutation(server.url, 'auth.sliding.logout', { token })
     expect(out.status).toBe(200)
     expect(out.body).toEqual({ result: { data: { detail: 'Successfully logged out.' } } })
-    expect((await mutation(base, 'auth.sliding.logout', { token })).status).toBe(200) // idempotent
+    expect((await mutation(server.url, 'auth.sliding.logout', { token })).status).toBe(200) // idempotent
     for (const t of [token, refreshed]) {
-      const me = await query(base, 'auth.me', { token: t })
+      const me = await query(server.url, 'auth.me', { token: t })
       expect(me.status).toBe(401)
       expect(me.body).toEqual(unauthorized('auth.me', 'Token is blacklisted', 'TOKEN_BLACKLISTED'))
       expect(me.headers.get('www-authenticate')).toBe('Bearer realm="api"')
-      const again = await mutation(base, 'auth.sliding.refresh', { token: t })
+      const again = await mutation(server.url, 'auth.sliding.refresh', { token: t })
       expect(again.body).toEqual(unauthorized('auth.sliding.refresh', 'Token is blacklisted', 'TOKEN_BLACKLISTED'))
     }
   })
 
   it('wrong token types are refused both ways', async () => {
     const u = await server.createUser()
-    const sliding = await obtain(server, u)
-    const pair = await login(base, u)
+    const sliding = await obtainSliding(server.url, u)
+    const pair = await login(server.url, u)
     for (const other of [pair.access, pair.refresh]) {
-      const res = await mutation(base, 'auth.sliding.refresh', { token: other })
+      const res = await mutation(server.url, 'auth.sliding.refresh', { token: other })
       expect(res.status).toBe(401)
       expect(res.body).toEqual(unauthorized('auth.sliding.refresh', 'Token has wrong type', 'TOKEN_WRONG_TYPE'))
     }
-    const res = await mutation(base, 'auth.refresh', { refresh: sliding })
+    const res = await mutation(server.url, 'auth.refresh', { refresh: sliding })
     expect(res.body).toEqual(unauthorized('auth.refresh', 'Token has wrong type', 'TOKEN_WRONG_TYPE'))
     // A refresh token is no Bearer credential.
-    const me = await query(base, 'auth.me', { token: pair.refresh })
+    const me = await query(server.url, 'auth.me', { token: pair.refresh })
     expect(me.body).toEqual(unauthorized('auth.me', 'Token has wrong type', 'TOKEN_WRONG_TYPE'))
   })
 
@@ -100,19 +88,19 @@ describe(`${TEST_BACKEND}: sliding tokens over HTTP`, () => {
       { userId: u.id, tokenType: 'sliding', epoch: 0, refreshExpiresAt: new Date(Date.now() + 86_400_000) },
       { keys: server.auth.keys, clock: () => new Date(), lifetimeSeconds: 600, issuer: server.auth.tokens.issuer },
     )
-    const res = await mutation(base, 'auth.sliding.refresh', { token: forged.token })
+    const res = await mutation(server.url, 'auth.sliding.refresh', { token: forged.token })
     expect(res.body).toEqual(unauthorized('auth.sliding.refresh', 'Token is invalid or expired', 'TOKEN_INVALID'))
     // Tampering with refresh_exp breaks the signature.
-    const token = await obtain(server, u)
+    const token = await obtainSliding(server.url, u)
     const [header, , signature] = token.split('.') as [string, string, string]
     const payload = { ...claimsOf(token), refresh_exp: 9_999_999_999 }
     const tampered = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${signature}`
-    const bad = await mutation(base, 'auth.sliding.refresh', { token: tampered })
+    const bad = await mutation(server.url, 'auth.sliding.refresh', { token: tampered })
     expect(bad.body).toEqual(unauthorized('auth.sliding.refresh', 'Token is invalid or expired', 'TOKEN_INVALID'))
   })
 
   it('refuses missing and unknown fields like every procedure', async () => {
-    const res = await mutation(base, 'auth.sliding.refresh', {})
+    const res = await mutation(server.url, 'auth.sliding.refresh', {})
     expect(res.status).toBe(400)
     expect(res.body.error.data.fieldErrors).toEqual({ token: ['This field is required.'] })
   })
@@ -122,19 +110,21 @@ describe(`${TEST_BACKEND}: sliding token obtain and lifetimes`, () => {
   it("refuses a wrong password with login's 401, and counts it against login's brute-force limit", async () => {
     // Its own server: the failures also count against the test client's address.
     await using server = await startTestServer({ THROTTLE_LOGIN_FAILURES: '3/15m' })
-    const base = server.url
     const u = await server.createUser()
     for (let i = 0; i < 3; i++) {
-      const res = await mutation(base, 'auth.sliding.obtain', { username: u.username, password: 'wrong-passphrase' })
+      const res = await mutation(server.url, 'auth.sliding.obtain', {
+        username: u.username,
+        password: 'wrong-passphrase',
+      })
       expect(res.status).toBe(401)
       expect(res.body).toEqual(unauthorized('auth.sliding.obtain', 'Invalid credentials', 'INVALID_CREDENTIALS'))
       expect(res.headers.get('www-authenticate')).toBeNull()
     }
-    const right = await mutation(base, 'auth.sliding.obtain', { username: u.username, password: u.password })
+    const right = await mutation(server.url, 'auth.sliding.obtain', { username: u.username, password: u.password })
     expect(right.status).toBe(429)
     expect(right.body.error.data.reason).toBe('THROTTLED')
     // The same counters as auth.login: login is refused too.
-    expect((await mutation(base, 'auth.login', { username: u.username, password: u.password })).status).toBe(429)
+    expect((await mutation(server.url, 'auth.login', { username: u.username, password: u.password })).status).toBe(429)
   })
 
   it('refresh before exp slides; past exp it is TOKEN_EXPIRED; past refresh_exp TOKEN_REFRESH_EXPIRED', async () => {
@@ -144,7 +134,7 @@ describe(`${TEST_BACKEND}: sliding token obtain and lifetimes`, () => {
       { SLIDING_TOKEN_LIFETIME: '10m', SLIDING_TOKEN_REFRESH_LIFETIME: '30m' },
       { clock: () => now },
     )
-    const first = await obtain(server, await server.createUser())
+    const first = await obtainSliding(server.url, await server.createUser())
     let token = first
     for (const step of [9 * 60, 9 * 60, 9 * 60]) {
       advance(step)
@@ -170,7 +160,7 @@ describe(`${TEST_BACKEND}: sliding token obtain and lifetimes`, () => {
     let now = new Date('2026-05-01T12:00:00Z')
     await using server = await startTestServer({}, { clock: () => now })
     // Defaults: 5 minutes of life, 7 days of refresh_exp. Found in a log an hour later:
-    const leaked = await obtain(server, await server.createUser())
+    const leaked = await obtainSliding(server.url, await server.createUser())
     now = new Date(now.getTime() + 60 * 60 * 1000)
     const me = await query(server.url, 'auth.me', { token: leaked })
     expect(me.body).toEqual(unauthorized('auth.me', 'Token is invalid or expired', 'TOKEN_EXPIRED'))

@@ -1,5 +1,7 @@
 import { request } from 'node:http'
 
+import type { TestServer } from '../../src/testing.js'
+
 /** Raw wire calls, so tests see exactly what curl would: status, headers, body. */
 export interface WireResponse {
   status: number
@@ -35,11 +37,52 @@ export function mutation(base: string, path: string, input: unknown, token?: str
   })
 }
 
-/** `auth.login` for a user the test made; the pair, or a thrown error naming the status. */
-export async function login(base: string, user: { username: string; password: string }) {
-  const res = await mutation(base, 'auth.login', { username: user.username, password: user.password })
-  if (res.status !== 200) throw new Error(`auth.login answered ${res.status}: ${JSON.stringify(res.body)}`)
-  return res.body.result.data as { access: string; refresh: string }
+interface Credentials {
+  username: string
+  password: string
+}
+
+/** What createUser takes: groups, isStaff, isSuperuser, a username or password of the test's own. */
+export type NewUser = Parameters<TestServer['createUser']>[0]
+
+/** A superuser: what the admin tests call root. */
+export const ROOT = { isSuperuser: true, isStaff: true } satisfies NewUser
+
+/** A sign-in procedure's answer for `user`, or a thrown error naming the status. */
+async function signIn(base: string, path: string, o: { user: Credentials; headers?: Record<string, string> }) {
+  const res = await wire(`${base}/trpc/${path}`, {
+    method: 'POST',
+    body: JSON.stringify({ username: o.user.username, password: o.user.password }),
+    headers: { 'content-type': 'application/json', ...o.headers },
+  })
+  if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${JSON.stringify(res.body)}`)
+  return res.body.result.data
+}
+
+/** `auth.login` for a user the test made, with `headers` (a user agent, say): the pair and the user. */
+export async function login(base: string, user: Credentials, headers: Record<string, string> = {}) {
+  return (await signIn(base, 'auth.login', { user, headers })) as {
+    access: string
+    refresh: string
+    user: Record<string, any>
+  }
+}
+
+/** A new user of `server`, signed in by `login`: its id and credentials, and its token pair. */
+export async function loginAs(server: TestServer, opts: NewUser = {}, headers: Record<string, string> = {}) {
+  const user = await server.createUser(opts)
+  const { access, refresh } = await login(server.url, user, headers)
+  return { ...user, access, refresh }
+}
+
+/** `auth.tokens.obtain`: the user's DRF key. */
+export async function obtainKey(base: string, user: Credentials): Promise<string> {
+  return (await signIn(base, 'auth.tokens.obtain', { user })).token
+}
+
+/** `auth.sliding.obtain`: a sliding token. */
+export async function obtainSliding(base: string, user: Credentials): Promise<string> {
+  return (await signIn(base, 'auth.sliding.obtain', { user })).token
 }
 
 export function query(
@@ -100,4 +143,3 @@ export function getFresh(url: string): Promise<{ status: number; worker: string 
     req.end()
   })
 }
-

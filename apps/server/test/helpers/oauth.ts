@@ -200,9 +200,27 @@ export const REDIRECT = 'https://app.example.com/callback'
 /** Every grant, as offered by a server with OAUTH_GRANTS at its default. */
 export const ALL_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token'] as const
 
-interface ClientSpec {
+/** A client's name and the scopes it is registered with. */
+export interface ClientSpec {
   name: string
   scopes: string
+}
+
+/**
+ * A client registered straight in the database (createOAuthClient, offering `offered` grants):
+ * its id, its secret ('' for a public client) and its service user (a client_credentials client's).
+ */
+export async function registerClient(
+  db: Db,
+  spec: Parameters<typeof createOAuthClient>[1],
+  offered: Parameters<typeof createOAuthClient>[2] = ALL_GRANTS,
+) {
+  const created = await createOAuthClient(db, spec, offered)
+  return {
+    clientId: created.client.clientId,
+    secret: created.clientSecret ?? '',
+    serviceUser: created.client.serviceUser,
+  }
 }
 
 /**
@@ -214,27 +232,25 @@ interface ClientSpec {
  */
 export async function createTestClients(db: Db, specs: { service: ClientSpec; web: ClientSpec; spa: ClientSpec }) {
   const app = (spec: ClientSpec, isPublic: boolean) =>
-    createOAuthClient(
-      db,
-      { ...spec, grants: ['authorization_code', 'refresh_token'], redirectUris: [REDIRECT], public: isPublic },
-      ALL_GRANTS,
-    )
-  const service = await createOAuthClient(db, { ...specs.service, grants: ['client_credentials'] }, ALL_GRANTS)
+    registerClient(db, {
+      ...spec,
+      grants: ['authorization_code', 'refresh_token'],
+      redirectUris: [REDIRECT],
+      public: isPublic,
+    })
+  const service = await registerClient(db, { ...specs.service, grants: ['client_credentials'] })
   const web = await app(specs.web, false)
   const spa = await app(specs.spa, true)
-  const api = await createOAuthClient(
-    db,
-    { name: 'Resource server', grants: ['client_credentials'], scopes: 'read', resourceServer: true },
-    ALL_GRANTS,
-  )
+  const api = await registerClient(db, {
+    name: 'Resource server',
+    grants: ['client_credentials'],
+    scopes: 'read',
+    resourceServer: true,
+  })
   return {
-    service: {
-      clientId: service.client.clientId,
-      secret: service.clientSecret ?? '',
-      serviceUserId: service.client.serviceUser?.id ?? 0,
-    },
-    web: { clientId: web.client.clientId, secret: web.clientSecret ?? '' },
-    spa: { clientId: spa.client.clientId },
-    api: { clientId: api.client.clientId, secret: api.clientSecret ?? '' },
+    service,
+    web: { clientId: web.clientId, secret: web.secret },
+    spa: { clientId: spa.clientId },
+    api: { clientId: api.clientId, secret: api.secret },
   }
 }
