@@ -11,7 +11,7 @@ import type { AuditRecorder, RequestMeta } from './audit/audit.js'
 import type { CachedUser } from './cache/auth-cache.js'
 import type { Clock } from './clock.js'
 import type { AuthServiceOptions } from './options.js'
-import type { FailureFloor } from './password/failure-floor.js'
+import { FailureFloor } from './password/failure-floor.js'
 import type { TokenSettings } from './tokens/settings.js'
 import type { AuthUser } from './users/user.js'
 import { createAuditRecorder } from './audit/audit.js'
@@ -74,7 +74,7 @@ export interface AuthCore extends Omit<ServiceCore, 'checkLogin'> {
   /** Encrypts the secrets stored in the database under the secret key. */
   secrets: SecretBox
   pruner: Pruner
-  /** Where failed password checks are measured and padded (`passwordFailureFloor`). */
+  /** Where failed password checks are measured and padded: the service's own unless one was given. */
   floor: FailureFloor | undefined
   /** Settles once the slowest stored PBKDF2 hash is timed (or there is none); a login waits for it. */
   pbkdf2Measured: Promise<void>
@@ -94,7 +94,9 @@ export async function createCore(opts: AuthServiceOptions): Promise<AuthCore> {
   const clock = opts.clock ?? systemClock
   const cost = opts.passwordHashCost ?? 12
   const secrets = new SecretBox({ secretKey: opts.secretKey, fallbacks: opts.secretKeyFallbacks })
-  const floor = opts.passwordFailureFloor
+  // The service's own: in production one per process as before; in a process with several
+  // services (tests, tools) one's imported PBKDF2 users do not pad another's failures.
+  const floor = opts.passwordFailureFloor ?? new FailureFloor()
   warmPasswordHashing({ cost, floor })
   // Failures are padded to the slowest check; imported PBKDF2 users can be slower than bcrypt,
   // so the slowest of theirs is measured before the first login is checked, not after it shows

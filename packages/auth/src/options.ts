@@ -91,7 +91,7 @@ export interface AuthServiceOptions {
   loginDelay?: LoginDelay | undefined
   /** How login waits out a delay; tests record it instead. @default setTimeout */
   sleep?: ((ms: number) => Promise<void>) | undefined
-  /** Where failed password checks are measured and padded to equal time. @default passwordFailureFloor */
+  /** Where failed password checks are measured and padded to equal time. @default a FailureFloor of this service's own */
   passwordFailureFloor?: FailureFloor | undefined
   /**
    * An API token's `lastUsedAt` is written at most once per this many seconds, so a busy token
