@@ -4,7 +4,7 @@ import { Migrator, sql } from 'kysely'
 import { migrations } from './migrations/index.js'
 
 // Any constant works; it only has to be the same in every process that migrates this database.
-const MIGRATION_LOCK_KEY = 7_316_245_001
+export const MIGRATION_LOCK_KEY = 7_316_245_001
 
 export class MigrationError extends Error {
   override readonly name = 'MigrationError'

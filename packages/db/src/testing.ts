@@ -11,7 +11,7 @@ import pg from 'pg'
 
 import type { Db } from './index.js'
 import { createDb, dumpEmbedded } from './index.js'
-import { migrate } from './migrate.js'
+import { migrate, MIGRATION_LOCK_KEY } from './migrate.js'
 
 /**
  * Where a test run keeps its migrated PGlite template (the root vitest config names a fresh file per
@@ -114,7 +114,16 @@ export async function createTestDb(opts: CreateTestDbOptions = {}): Promise<Test
     connection: { databaseUrl, pgOptions },
     [Symbol.asyncDispose]: async () => {
       await db.destroy()
-      await sql`drop schema ${sql.id(schema)} cascade`.execute(admin)
+      // Under the migrations' lock: Kysely's Migrator reads the catalog of every schema, and a
+      // schema dropped in the middle of that read fails another test's migration.
+      await admin.connection().execute(async (conn) => {
+        await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn)
+        try {
+          await sql`drop schema ${sql.id(schema)} cascade`.execute(conn)
+        } finally {
+          await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(conn)
+        }
+      })
       await admin.destroy()
     },
   }
