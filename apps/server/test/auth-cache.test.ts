@@ -4,7 +4,9 @@
  * API keys. A revocation made through one of them, or by the CLI, is refused by both at the very
  * next request: invalidation travels by Postgres NOTIFY, not by a per-request read, and not by
  * waiting for a timer (KEY_REFRESH_INTERVAL is an hour here). A cached token is never served past
- * its exp. KEY_ACTIVATION_DELAY is 0 so a rotated key signs at once; keys.test.ts covers the delay.
+ * its exp. The CLI runs as a process of its own here (runCliProcess): the point is another
+ * process's change. KEY_ACTIVATION_DELAY is 0 so a rotated key signs at once (keys.test.ts has
+ * the delay).
  */
 import { TEST_BACKEND } from '@gatehouse/db/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer } from '../src/testing.js'
 import { login, mutation, query, wire } from './helpers/http.js'
 import type { ProcessStore, ServerProcess } from './helpers/process.js'
-import { createProcessStore, runCli, startServerProcess } from './helpers/process.js'
+import { createProcessStore, runCliProcess, startServerProcess } from './helpers/process.js'
 
 const PASSWORD = 'Tr1cky-passphrase'
 const kidOf = (token: string) =>
@@ -83,12 +85,12 @@ describe(`${TEST_BACKEND}: auth cache across processes`, () => {
     const u = await user()
     const { access } = await login(a.url, u)
     await warm(bearer(access))
-    expect((await runCli(['deactivate', u.username], store.env)).code).toBe(0)
+    expect((await runCliProcess(['deactivate', u.username], store.env)).code).toBe(0)
     for (const server of [a, b]) {
       expect(await protectedAs(server.url, bearer(access))).toEqual({ status: 401, reason: 'USER_INACTIVE' })
     }
     // Deactivation moved the epoch on: after activation that token stays dead, a new login works.
-    expect((await runCli(['activate', u.username], store.env)).code).toBe(0)
+    expect((await runCliProcess(['activate', u.username], store.env)).code).toBe(0)
     for (const server of [b, a]) {
       expect(await protectedAs(server.url, bearer(access))).toEqual({ status: 401, reason: 'TOKEN_REVOKED' })
       expect(await protectedAs(server.url, bearer((await login(server.url, u)).access))).toEqual(OK)
@@ -99,11 +101,11 @@ describe(`${TEST_BACKEND}: auth cache across processes`, () => {
     const u = await user()
     const old = await login(a.url, u)
     await warm(bearer(old.access))
-    const rotated = await runCli(['rotatekeys'], store.env)
+    const rotated = await runCliProcess(['rotatekeys'], store.env)
     const newKid = /^New signing key (\S+) /.exec(rotated.stdout)?.[1]
     expect(newKid).toBeDefined()
     for (const server of [a, b]) expect(kidOf((await login(server.url, u)).access)).toBe(newKid)
-    expect((await runCli(['retirekey', kidOf(old.access)], store.env)).code).toBe(0)
+    expect((await runCliProcess(['retirekey', kidOf(old.access)], store.env)).code).toBe(0)
     for (const server of [a, b]) {
       expect(await protectedAs(server.url, bearer(old.access))).toEqual({ status: 401, reason: 'TOKEN_INVALID' })
     }
